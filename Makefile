@@ -1,0 +1,54 @@
+# keras-transfer: `make demo` and `make test` do all the set-up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.installed
+export PYTHONUNBUFFERED := 1
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: demo test unit unit-tf unit-jax notebooks-smoke notebooks bench data install clean help
+
+help:
+	@echo "make demo   - set up, fetch offline data, run the flagship experiment (quick profile)"
+	@echo "make test   - the whole test suite: unit tests on TensorFlow and JAX, every notebook (smoke)"
+	@echo "make bench  - the benchmarks, one JSON line each"
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.txt
+	$(PIP) install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Fashion-MNIST offline: Debian's dataset-fashion-mnist where we are root with apt; elsewhere the loader downloads.
+data: $(STAMP)
+	@bash data/install-offline-data.sh
+
+demo: data
+	$(PY) -m keras_transfer run models-1-4 --profile quick
+
+unit-tf: data
+	KERAS_BACKEND=tensorflow $(PY) -m pytest -q -m "not notebook" tests
+
+unit-jax: data
+	KERAS_BACKEND=jax $(PY) -m pytest -q -m "multibackend and not notebook" tests
+
+notebooks-smoke: data
+	KERAS_BACKEND=tensorflow $(PY) -m pytest -q -m notebook tests
+
+unit: unit-tf unit-jax
+
+test: unit-tf unit-jax notebooks-smoke
+
+notebooks: data
+	$(PY) -m keras_transfer notebooks --profile $(or $(PROFILE),quick)
+
+bench: data
+	@for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf build results .pytest_cache

@@ -1,0 +1,42 @@
+"""keras-transfer: transfer learning with Keras 3.
+
+`import keras_transfer as kt` gives `kt.layers`, `kt.callbacks`, `kt.schedules` and `kt.optimizers` at once (they
+import only Keras and NumPy, and importing them registers every serializable class, so
+`keras.saving.load_model` needs no `custom_objects`). The heavier parts (`kt.datasets`, `kt.models`,
+`kt.embeddings`, `kt.experiments`, `kt.plotting`, `kt.notebooks`) load on first use.
+"""
+
+import importlib
+
+from keras_transfer import callbacks
+from keras_transfer import layers
+from keras_transfer import optimizers
+from keras_transfer import schedules
+
+__version__ = "0.1.0"
+
+_LAZY_SUBMODULES = (
+    "datasets",
+    "models",
+    "embeddings",
+    "experiments",
+    "plotting",
+    "notebooks",
+    "paths",
+    "profiles",
+)
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        module = importlib.import_module(f"keras_transfer.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'keras_transfer' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY_SUBMODULES))
+
+
+__all__ = ["callbacks", "layers", "optimizers", "schedules", *_LAZY_SUBMODULES]

@@ -1,0 +1,1 @@
+"""keras_transfer.callbacks: each public class lives in its own file that imports only keras, numpy and the standard library."""

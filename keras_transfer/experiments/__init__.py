@@ -1,0 +1,34 @@
+"""The experiments the notebooks run, each under a `profile` (`smoke`, `quick`, `full`).
+
+Each experiment is a module with `run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)`
+that returns an `ExperimentResult`. `python -m keras_transfer run NAME --profile P` runs one by name.
+"""
+
+import importlib
+
+from keras_transfer.experiments.base import ExperimentResult
+
+# registry name -> module (imported on first use; each pulls in TensorFlow and data loaders)
+EXPERIMENTS = {
+    "models-1-4": "keras_transfer.experiments.models_1_4",
+    "pet-heads": "keras_transfer.experiments.pet_localization",
+    "transferability": "keras_transfer.experiments.transferability",
+    "dann": "keras_transfer.experiments.domain_adaptation",
+    "off-the-shelf": "keras_transfer.experiments.off_the_shelf",
+    "fne": "keras_transfer.experiments.full_network_embedding",
+}
+
+
+def get(name):
+    """The module of the experiment called `name` (see `EXPERIMENTS`)."""
+    if name not in EXPERIMENTS:
+        raise ValueError(f"Unknown experiment: expected one of {sorted(EXPERIMENTS)}. Received: name={name!r}")
+    return importlib.import_module(EXPERIMENTS[name])
+
+
+def run(name, profile="quick", **kwargs):
+    """Runs the experiment called `name` under `profile` and returns its `ExperimentResult`."""
+    return get(name).run(profile=profile, **kwargs)
+
+
+__all__ = ["EXPERIMENTS", "ExperimentResult", "get", "run"]
