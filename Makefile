@@ -6,6 +6,7 @@ PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 export PYTHONUNBUFFERED := 1
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+export MPLBACKEND ?= Agg
 
 .PHONY: demo test unit unit-tf unit-jax notebooks-smoke notebooks bench data install clean help
 

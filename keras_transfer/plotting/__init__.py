@@ -1,0 +1,1 @@
+"""keras_transfer.plotting: the figures the notebooks show (matplotlib)."""
