@@ -1,1 +1,46 @@
-"""keras_transfer.models."""
+"""keras_transfer.models: classifiers on pretrained backbones, and the quick profile's pretrained source network.
+
+- `build_classifier(backbone, num_classes, ...)`, `build_vgg19_classifier(num_classes, weights=...)`: a backbone,
+  two new dense layers and an output (the lecture's Models 1-4), with `base_layer`, `head_layers`,
+  `backbone_layers`, `classifier_head` and `parameter_counts` to take them apart.
+- `extract_features(base, data)`: a frozen base's outputs computed once, to train the head on.
+- `pretrained_source_network(profile)`, `to_source_input(x)`, `source_backbone(model)`: the "ImageNet VGG19" of the
+  quick profile (a small VGG trained on half of Fashion-MNIST) and how to feed and cut it.
+- Submodules `transfer` (Yosinski et al.'s layer transfer) and `dann` (domain-adversarial networks).
+"""
+
+from keras_transfer.models.backbones import backbone_layers
+from keras_transfer.models.backbones import base_layer
+from keras_transfer.models.backbones import build_classifier
+from keras_transfer.models.backbones import build_vgg19_classifier
+from keras_transfer.models.backbones import classifier_head
+from keras_transfer.models.backbones import head_layers
+from keras_transfer.models.backbones import parameter_counts
+from keras_transfer.models.backbones import vgg19_backbone
+from keras_transfer.models.features import extract_features
+from keras_transfer.models.source import SOURCE_CONFIGS
+from keras_transfer.models.source import build_source_network
+from keras_transfer.models.source import pretrained_source_network
+from keras_transfer.models.source import source_backbone
+from keras_transfer.models.source import source_network_info
+from keras_transfer.models.source import source_network_path
+from keras_transfer.models.source import to_source_input
+
+__all__ = [
+    "SOURCE_CONFIGS",
+    "backbone_layers",
+    "base_layer",
+    "build_classifier",
+    "build_source_network",
+    "build_vgg19_classifier",
+    "classifier_head",
+    "extract_features",
+    "head_layers",
+    "parameter_counts",
+    "pretrained_source_network",
+    "source_backbone",
+    "source_network_info",
+    "source_network_path",
+    "to_source_input",
+    "vgg19_backbone",
+]

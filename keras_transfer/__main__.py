@@ -1,0 +1,138 @@
+"""The command line: `python -m keras_transfer {run,notebooks,list}` (also installed as `keras-transfer`).
+
+```bash
+python -m keras_transfer list
+python -m keras_transfer run models-1-4 --profile quick                # progress, then the results table
+python -m keras_transfer run models-1-4 --profile smoke --seeds 0 1 --set max_epochs=3 --output /tmp/out
+python -m keras_transfer notebooks --profile smoke --only 04_          # executes notebooks/*.ipynb (papermill)
+```
+"""
+
+import argparse
+import ast
+import sys
+
+
+def _parse_setting(text):
+    """`KEY=VALUE` -> `(key, value)`; the value is a Python literal if it parses as one (`3`, `1e-4`, `(0, 1)`,
+    `None`, `'imagenet'`), else the text itself."""
+    key, separator, value = text.partition("=")
+    if not separator or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE. Received: {text!r}")
+    try:
+        value = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        pass
+    return key.strip(), value
+
+
+def _parser():
+    from keras_transfer import profiles
+
+    parser = argparse.ArgumentParser(
+        prog="python -m keras_transfer", description="keras-transfer: run experiments and notebooks."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,notebooks,list}")
+
+    run = commands.add_parser("run", help="run an experiment and print its results table")
+    run.add_argument("name", help="the experiment's name (see `list`)")
+    run.add_argument("--profile", default="quick", choices=profiles.PROFILES)
+    run.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: the profile's)")
+    run.add_argument("--output", default=None, help="folder for result.json (default: results/NAME/PROFILE)")
+    run.add_argument(
+        "--set",
+        dest="settings",
+        type=_parse_setting,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one setting of the profile's config (repeatable), e.g. --set max_epochs=5",
+    )
+    run.add_argument("--quiet", action="store_true", help="print only the table")
+
+    notebooks = commands.add_parser("notebooks", help="execute the notebooks with papermill")
+    notebooks.add_argument("--profile", default="smoke", choices=profiles.PROFILES)
+    notebooks.add_argument("--only", default=None, help="glob or part of the notebook file names, e.g. 04_")
+    notebooks.add_argument("--output", default=None, help="folder for the executed copies (default build/notebooks/PROFILE)")
+
+    commands.add_parser("list", help="list the experiments and the notebooks")
+    return parser
+
+
+def _list():
+    from keras_transfer import experiments
+    from keras_transfer import notebooks
+
+    print("Experiments (python -m keras_transfer run NAME --profile smoke|quick|full):")
+    for name, module in experiments.EXPERIMENTS.items():
+        print(f"  {name:<18} {module}")
+    print("Notebooks (python -m keras_transfer notebooks --profile smoke|quick|full [--only PATTERN]):")
+    try:
+        found = notebooks.find_notebooks()
+    except ValueError as error:
+        print(f"  ({error})")
+        return 0
+    for path in found:
+        print(f"  {path.name}")
+    return 0
+
+
+def _run(arguments):
+    from keras_transfer import experiments
+
+    try:
+        module = experiments.get(arguments.name)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except ImportError as error:
+        print(f"error: the experiment {arguments.name!r} cannot be imported: {error}", file=sys.stderr)
+        return 2
+    overrides = dict(arguments.settings)
+    try:
+        result = module.run(
+            profile=arguments.profile,
+            seeds=arguments.seeds,
+            output_dir=arguments.output,
+            verbose=0 if arguments.quiet else 1,
+            **overrides,
+        )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print()
+    print(f"{arguments.name} ({arguments.profile} profile): mean ± std over seeds")
+    print(result.to_markdown())
+    if "wall_time_s" in result.metadata:
+        print(f"\nTotal wall time {result.metadata['wall_time_s']:.0f} s", end="")
+        if "cpu_time_s" in result.metadata:
+            print(f", CPU time {result.metadata['cpu_time_s']:.0f} s", end="")
+        print(".")
+    return 0
+
+
+def _notebooks(arguments):
+    from keras_transfer import notebooks
+
+    try:
+        runs = notebooks.run_notebooks(arguments.profile, only=arguments.only, output_dir=arguments.output)
+    except (ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print()
+    print(notebooks.format_summary(runs))
+    return 0 if all(run.status == "ok" for run in runs) else 1
+
+
+def main(argv=None):
+    """Entry point; returns the exit status (0 ok, 1 a notebook failed, 2 bad arguments)."""
+    arguments = _parser().parse_args(argv)
+    if arguments.command == "list":
+        return _list()
+    if arguments.command == "run":
+        return _run(arguments)
+    return _notebooks(arguments)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,258 @@
+"""Classifiers built on a backbone: a (pretrained or random) convolutional base, two new dense layers, an output.
+
+The lecture's Models 1-4 (seed 002) are all the same network, VGG19's convolutional part with a new head, trained
+four ways. `build_classifier` builds that network around any backbone; `build_vgg19_classifier` is the lecture's
+own, with Keras's VGG19 and ImageNet weights, a local weights file, or random weights.
+
+The backbone is a nested model (one layer of the classifier, `base_layer(model)`), the keras-io transfer-learning
+guide's layout, and a frozen base is called with `training=False` as the guide does. A note on Keras 3 (checked
+with Keras 3.15 on TensorFlow and JAX): a functional model replaces the `training` value recorded at construction
+by the one it is called with, so `fit()` still runs such a base with `training=True`. What keeps a frozen base's
+BatchNormalization layers in inference mode is that they are frozen (Keras 3 normalises with batch statistics only
+when `training and layer.trainable`); a Dropout layer inside a base would still drop while the head trains, and an
+unfrozen base's BatchNormalization updates its statistics whatever `training` it was built with. The head's
+layers have fixed names
+(`head_flatten`, `head_dense_1`, `head_dropout_1`, `head_dense_2`, `head_dropout_2`, `predictions`), so callbacks
+such as `keras_transfer.callbacks.ChainThaw` can be told which layers are new (`head_layers(model)`).
+"""
+
+import os
+
+import keras
+import numpy as np
+
+POOLINGS = ("flatten", "avg", "max")
+VGG19_WEIGHTS = ("imagenet", None)
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    return int(value)
+
+
+def build_classifier(
+    backbone,
+    num_classes,
+    *,
+    head_units=(256, 256),
+    dropout=0.5,
+    base_trainable=True,
+    pooling="flatten",
+    name="classifier",
+):
+    """Puts a new classification head on `backbone`: pooling, dense layers with dropout, a softmax output.
+
+    Args:
+        backbone: keras.Model. The convolutional base, e.g. `keras.applications.VGG19(include_top=False)` or
+            `source_backbone(pretrained_source_network())`; it becomes one nested layer of the classifier and is
+            modified in place (its `trainable` flag).
+        num_classes: int. The number of classes of the output layer `predictions` (at least 2).
+        head_units: tuple of int. The units of the new dense layers `head_dense_1, head_dense_2, ...` (ReLU);
+            the lecture's "2 dense layers" is the default `(256, 256)`. May be empty.
+        dropout: float. Dropout rate after each new dense layer, in `[0, 1)`; 0 leaves the dropout layers out.
+        base_trainable: bool. `False` freezes the backbone (a feature extractor, Model 2) and calls it with
+            `training=False` (see the module's note on what that does in Keras 3); `True` trains it with the head
+            (Models 1 and 3).
+        pooling: str. How the backbone's feature map becomes a vector: `"flatten"` (VGG's own way),
+            `"avg"` or `"max"` (global pooling).
+        name: str. The classifier's name.
+
+    Returns:
+        An uncompiled functional `keras.Model` taking the backbone's input.
+
+    Example:
+
+    ```python
+    backbone = keras.applications.VGG19(include_top=False, weights=None, input_shape=(64, 64, 3))
+    model = build_classifier(backbone, num_classes=17, base_trainable=False)
+    [layer.name for layer in head_layers(model)]  # ['head_dense_1', 'head_dense_2', 'predictions']
+    ```
+
+    Reference:
+        - [keras-io: Transfer learning & fine-tuning](https://keras.io/guides/transfer_learning/)
+    """
+    if not isinstance(backbone, keras.Model):
+        raise ValueError(f"`backbone` must be a keras.Model. Received: backbone={backbone!r}")
+    if not backbone.built or not backbone.inputs:
+        raise ValueError(
+            f"`backbone` must be a built functional model with a known input shape. Received: backbone={backbone.name!r}"
+        )
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
+        raise ValueError(f"`num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}")
+    head_units = tuple(head_units)
+    for units in head_units:
+        _check_positive_int("head_units", units)
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"`dropout` must be a number in [0, 1). Received: dropout={dropout!r}")
+    if not isinstance(base_trainable, bool):
+        raise ValueError(f"`base_trainable` must be True or False. Received: base_trainable={base_trainable!r}")
+    if pooling not in POOLINGS:
+        raise ValueError(f"`pooling` must be one of {POOLINGS}. Received: pooling={pooling!r}")
+    backbone.trainable = base_trainable
+    inputs = keras.Input(shape=backbone.input_shape[1:], name="image")
+    x = backbone(inputs) if base_trainable else backbone(inputs, training=False)
+    if pooling == "flatten":
+        x = keras.layers.Flatten(name="head_flatten")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="head_pooling")(x)
+    else:
+        x = keras.layers.GlobalMaxPooling2D(name="head_pooling")(x)
+    for index, units in enumerate(head_units, start=1):
+        x = keras.layers.Dense(units, activation="relu", name=f"head_dense_{index}")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=f"head_dropout_{index}")(x)
+    outputs = keras.layers.Dense(int(num_classes), activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def vgg19_backbone(weights=None, input_shape=(224, 224, 3)):
+    """Keras's VGG19 without its top (`include_top=False`): the lecture's backbone.
+
+    Args:
+        weights: `"imagenet"` (downloads Keras's ImageNet weights once), a path to a local weights file of a
+            VGG19 without top (`*.weights.h5` or `*.h5`, e.g. written by `save_weights`), or None (random).
+        input_shape: tuple of int. `(height, width, 3)`, height and width at least 32.
+
+    Returns:
+        The `keras.Model` called `"vgg19"`; it expects `keras.applications.vgg19.preprocess_input`-ed images.
+    """
+    if not (weights in VGG19_WEIGHTS or isinstance(weights, (str, os.PathLike))):
+        raise ValueError(
+            f"`weights` must be 'imagenet', None or the path of a weights file. Received: weights={weights!r}"
+        )
+    if weights not in VGG19_WEIGHTS:
+        weights = os.fspath(weights)
+        if not os.path.isfile(weights):
+            raise ValueError(
+                f"`weights` names no file: expected 'imagenet', None or the path of a VGG19 (include_top=False) "
+                f"weights file. Received: weights={weights!r}"
+            )
+    input_shape = tuple(input_shape)
+    if len(input_shape) != 3 or input_shape[2] != 3 or min(input_shape[:2]) < 32:
+        raise ValueError(
+            f"`input_shape` must be (height, width, 3) with height and width at least 32. "
+            f"Received: input_shape={input_shape!r}"
+        )
+    return keras.applications.VGG19(include_top=False, weights=weights, input_shape=input_shape)
+
+
+def build_vgg19_classifier(
+    num_classes,
+    weights=None,
+    input_shape=(224, 224, 3),
+    head_units=(256, 256),
+    dropout=0.5,
+    base_trainable=True,
+    pooling="flatten",
+    name="vgg19_classifier",
+):
+    """The lecture's Models 1-4: VGG19 (random, ImageNet or local weights) + 2 dense layers + output.
+
+    - Model 1, from scratch: `weights=None, base_trainable=True`.
+    - Model 2, feature extractor: `weights="imagenet", base_trainable=False` (the base runs with
+      `training=False`).
+    - Model 3, fine-tuned: `weights="imagenet", base_trainable=True`.
+    - Model 4, chain-thaw: Model 3 trained with `keras_transfer.callbacks.ChainThaw(new_layers=head_layers(model))`.
+
+    Inputs are images preprocessed with `keras.applications.vgg19.preprocess_input` (as
+    `keras_transfer.datasets.make_pipeline(..., preprocess="vgg19")` does).
+
+    Args:
+        num_classes: int. The number of classes (17 for Oxford-17).
+        weights: `"imagenet"`, the path of a local VGG19 (include_top=False) weights file, or None.
+        input_shape: tuple of int. `(height, width, 3)`, at least 32x32; the lecture uses 224x224.
+        head_units: tuple of int. Units of the new dense layers.
+        dropout: float. Dropout after each new dense layer.
+        base_trainable: bool. `False` freezes VGG19 (called with `training=False`).
+        pooling: str. `"flatten"`, `"avg"` or `"max"`.
+        name: str. The classifier's name.
+
+    Returns:
+        An uncompiled `keras.Model` whose layer `"vgg19"` is the nested base.
+
+    Example:
+
+    ```python
+    model = build_vgg19_classifier(17, weights="imagenet", base_trainable=False)  # Model 2
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    ```
+
+    Reference:
+        - [Simonyan & Zisserman, 2014](https://arxiv.org/abs/1409.1556): Very deep convolutional networks for
+          large-scale image recognition.
+    """
+    backbone = vgg19_backbone(weights=weights, input_shape=input_shape)
+    return build_classifier(
+        backbone,
+        num_classes,
+        head_units=head_units,
+        dropout=dropout,
+        base_trainable=base_trainable,
+        pooling=pooling,
+        name=name,
+    )
+
+
+def base_layer(model):
+    """The nested backbone of a classifier built by `build_classifier`: its one layer that is a `keras.Model`."""
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"`model` must be a keras.Model. Received: model={model!r}")
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if len(nested) != 1:
+        raise ValueError(
+            f"`model` must hold exactly one nested model (its backbone), as `build_classifier` builds it. "
+            f"Received: model={model.name!r} with nested models {[layer.name for layer in nested]}"
+        )
+    return nested[0]
+
+
+def _layers_after_base(model):
+    base = base_layer(model)
+    return model.layers[model.layers.index(base) + 1 :]
+
+
+def head_layers(model):
+    """The new layers of a classifier built by `build_classifier` that hold weights, input to output.
+
+    These are the layers DeepMoji's chain-thaw trains first (`ChainThaw(new_layers=head_layers(model))`).
+    """
+    return [layer for layer in _layers_after_base(model) if layer.weights]
+
+
+def backbone_layers(model):
+    """The layers of the classifier's backbone that hold weights, input to output (chain-thaw's step 2 order)."""
+    return [layer for layer in base_layer(model).layers if layer.weights]
+
+
+def classifier_head(model):
+    """A model from the backbone's output to the predictions that shares the classifier's head layers.
+
+    Training it trains `model`'s head in place; with the backbone frozen and its outputs computed once
+    (`extract_features`), that is the same training as fitting `model`, without running the backbone every epoch.
+
+    Args:
+        model: keras.Model. A classifier built by `build_classifier`.
+
+    Returns:
+        An uncompiled `keras.Model` taking the backbone's output (e.g. `(4, 4, 128)` feature maps).
+    """
+    base = base_layer(model)
+    inputs = keras.Input(shape=base.output_shape[1:], name="features")
+    x = inputs
+    for layer in _layers_after_base(model):
+        x = layer(x)
+    return keras.Model(inputs, x, name=f"{model.name}_head")
+
+
+def parameter_counts(model):
+    """`{"trainable": int, "frozen": int}`: how many parameters training would change and how many it would not.
+
+    Counts `model.trainable_weights` and `model.non_trainable_weights`, so a frozen nested backbone counts as
+    frozen (the numbers `model.summary()` prints as trainable / non-trainable).
+    """
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"`model` must be a keras.Model. Received: model={model!r}")
+    trainable = sum(int(np.prod(weight.shape)) for weight in model.trainable_weights)
+    frozen = sum(int(np.prod(weight.shape)) for weight in model.non_trainable_weights)
+    return {"trainable": trainable, "frozen": frozen}

@@ -1,0 +1,319 @@
+"""The source network: what ImageNet VGG19 is to the `full` profile, a small VGG trained here is to `quick`.
+
+The lecture transfers VGG19, trained on ImageNet, to Oxford-17 flowers. Offline on a 2-core CPU the `quick` profile
+plays the same game at a smaller scale: `pretrained_source_network("quick")` is a small VGG-style network trained on
+one half of the Fashion-MNIST classes (half A of `split_classes(10, seed=0)`: Pullover, Dress, Coat, Shirt,
+Sneaker), and the experiments transfer it to the other half. It is trained once and cached on disk
+(`paths.cache_dir("models")`), keyed by a hash of its settings and the Keras version.
+
+Its layers are named like Keras's VGG19 (`block1_conv1` ... `block3_pool`, `flatten`, `fc1`, `fc2`,
+`predictions`), it takes `(32, 32, 3)` RGB pixel values in `[0, 255]` (`to_source_input` makes them from
+Fashion-MNIST images; the rescaling to `[0, 1]` is the model's first layer), and `source_backbone(model)` cuts it
+at the last pooling layer, like `include_top=False`.
+"""
+
+import hashlib
+import json
+import os
+import time
+
+import keras
+import numpy as np
+
+from keras_transfer import paths
+from keras_transfer import profiles
+
+SOURCE_INPUT_SHAPE = (32, 32, 3)
+
+# The settings of each profile's source network; the cache key is a hash of these, the seed and the Keras version.
+SOURCE_CONFIGS = {
+    "smoke": {
+        "split_seed": 0,
+        "half": "a",
+        "train_per_class": 60,
+        "test_per_class": 20,
+        "filters": (16, 32, 64),
+        "fc_units": 256,
+        "dropout": 0.3,
+        "epochs": 1,
+        "batch_size": 64,
+        "learning_rate": 2e-3,
+    },
+    "quick": {
+        "split_seed": 0,
+        "half": "a",
+        "train_per_class": None,
+        "test_per_class": None,
+        "filters": (16, 32, 64),
+        "fc_units": 256,
+        "dropout": 0.3,
+        "epochs": 5,
+        "batch_size": 128,
+        "learning_rate": 2e-3,
+    },
+}
+
+
+def build_source_network(
+    num_classes=5,
+    *,
+    input_shape=SOURCE_INPUT_SHAPE,
+    filters=(16, 32, 64),
+    fc_units=256,
+    dropout=0.0,
+    name="source_network",
+):
+    """A small VGG: three blocks of two 3x3 convolutions and a max-pooling, then `fc1`, `fc2` and `predictions`.
+
+    The layout and layer names of Keras's VGG19 at a scale a CPU trains in minutes: `rescaling` (pixels in
+    `[0, 255]` to `[0, 1]`), `blockB_conv1`, `blockB_conv2`, `blockB_pool` for B = 1..len(filters), `flatten`,
+    `fc1`, `fc2` (ReLU, optional dropout after each), `predictions` (softmax). Untrained: see
+    `pretrained_source_network` for the trained one.
+
+    Args:
+        num_classes: int. Classes of `predictions`.
+        input_shape: tuple of int. `(height, width, channels)`; each side divisible by `2 ** len(filters)`.
+        filters: tuple of int. The filters of each block's two convolutions.
+        fc_units: int. Units of `fc1` and `fc2`.
+        dropout: float. Dropout after `fc1` and `fc2`, in `[0, 1)`.
+        name: str. The model's name.
+
+    Returns:
+        An uncompiled functional `keras.Model`.
+
+    Example:
+
+    ```python
+    model = build_source_network(num_classes=5)
+    backbone = source_backbone(model)  # random weights: the quick profile's Model 1 base
+    ```
+
+    Reference:
+        - [Simonyan & Zisserman, 2014](https://arxiv.org/abs/1409.1556): Very deep convolutional networks for
+          large-scale image recognition.
+    """
+    input_shape = tuple(input_shape)
+    filters = tuple(filters)
+    if not filters or any(isinstance(f, bool) or not isinstance(f, (int, np.integer)) or f < 1 for f in filters):
+        raise ValueError(f"`filters` must be a non-empty tuple of positive integers. Received: filters={filters!r}")
+    if len(input_shape) != 3 or any(side % (2 ** len(filters)) for side in input_shape[:2]):
+        raise ValueError(
+            f"`input_shape` must be (height, width, channels) with sides divisible by {2 ** len(filters)}. "
+            f"Received: input_shape={input_shape!r}"
+        )
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
+        raise ValueError(f"`num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}")
+    if isinstance(fc_units, bool) or not isinstance(fc_units, (int, np.integer)) or fc_units < 1:
+        raise ValueError(f"`fc_units` must be a positive integer. Received: fc_units={fc_units!r}")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = keras.layers.Rescaling(1.0 / 255.0, name="rescaling")(inputs)
+    for block, width in enumerate(filters, start=1):
+        for conv in (1, 2):
+            x = keras.layers.Conv2D(
+                int(width), 3, padding="same", activation="relu", name=f"block{block}_conv{conv}"
+            )(x)
+        x = keras.layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    for index in (1, 2):
+        x = keras.layers.Dense(int(fc_units), activation="relu", name=f"fc{index}")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=f"fc{index}_dropout")(x)
+    outputs = keras.layers.Dense(int(num_classes), activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def to_source_input(x):
+    """Fashion-MNIST images as the source network takes them: `(N, 32, 32, 3)` float32 pixels in `[0, 255]`.
+
+    Each 28x28 image is padded with 2 black pixels on every side (Fashion-MNIST's background is black) and its
+    gray channel repeated three times.
+
+    Args:
+        x: array. `(N, 28, 28)`, `(N, 28, 28, 1)` or `(N, 28, 28, 3)` images, pixel values in `[0, 255]`.
+
+    Returns:
+        A float32 array `(N, 32, 32, 3)`.
+    """
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[1:3] != (28, 28) or x.shape[3] not in (1, 3):
+        raise ValueError(
+            "`x` must be a batch of 28x28 images, shape (N, 28, 28), (N, 28, 28, 1) or (N, 28, 28, 3). "
+            f"Received: x with shape {x.shape}"
+        )
+    x = np.pad(x.astype("float32"), ((0, 0), (2, 2), (2, 2), (0, 0)))
+    if x.shape[3] == 1:
+        x = np.repeat(x, 3, axis=3)
+    return x
+
+
+def source_backbone(model, *, pretrained=True, name="backbone"):
+    """The convolutional part of a VGG-style classifier, up to its last pooling layer, as a new model.
+
+    `include_top=False` for a network already built: for `pretrained_source_network()` the layers `image` to
+    `block3_pool`, for `keras.applications.VGG19()` the layers up to `block5_pool`. The result has its own layers,
+    so training it never changes `model` (each experiment run starts from the same pretrained weights).
+
+    Args:
+        model: keras.Model. A functional VGG-style network with a `flatten` layer, or whose pooling layers are
+            named `blockB_pool`.
+        pretrained: bool. `True` copies `model`'s weights; `False` gives the same architecture freshly
+            initialised (like `VGG19(weights=None)`: the backbone of a network trained from scratch).
+        name: str. The backbone's name.
+
+    Returns:
+        A functional `keras.Model`.
+    """
+    if not isinstance(pretrained, bool):
+        raise ValueError(f"`pretrained` must be True or False. Received: pretrained={pretrained!r}")
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"`model` must be a keras.Model. Received: model={model!r}")
+    names = [layer.name for layer in model.layers]
+    if "flatten" in names:
+        cut = model.layers[names.index("flatten") - 1]
+    else:
+        pools = [layer for layer in model.layers if layer.name.startswith("block") and layer.name.endswith("_pool")]
+        if not pools:
+            raise ValueError(
+                f"`model` must have a `flatten` layer or pooling layers named `blockB_pool`. "
+                f"Received: model={model.name!r} with layers {names}"
+            )
+        cut = pools[-1]
+    truncated = keras.Model(model.inputs, cut.output)
+    backbone = keras.models.clone_model(truncated)
+    if pretrained:
+        backbone.set_weights(truncated.get_weights())
+    return keras.Model(backbone.input, backbone.output, name=name)
+
+
+def _config_key(profile, seed):
+    config = {
+        "profile": profile,
+        "seed": seed,
+        "keras": keras.__version__,
+        "input_shape": SOURCE_INPUT_SHAPE,
+        **SOURCE_CONFIGS[profile],
+    }
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def source_network_path(profile="quick", *, seed=0):
+    """Where the cached source network of `profile` and `seed` lives (it may not exist yet)."""
+    _check_source_profile(profile, seed)
+    return paths.cache_dir("models") / f"source_network-{profile}-seed{seed}-{_config_key(profile, seed)}.keras"
+
+
+def source_network_info(profile="quick", *, seed=0):
+    """What the cached source network's training measured (test accuracy on half A, time, sizes), or None."""
+    path = source_network_path(profile, seed=seed).with_suffix(".json")
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _check_source_profile(profile, seed):
+    profiles.check_profile(profile)
+    if profile not in SOURCE_CONFIGS:
+        raise ValueError(
+            f"The source network of profile {profile!r} is Keras's ImageNet VGG19 and is not cached here: "
+            f"expected one of {sorted(SOURCE_CONFIGS)}. Received: profile={profile!r}"
+        )
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"`seed` must be a non-negative integer. Received: seed={seed!r}")
+
+
+def _source_data(config, seed):
+    from keras_transfer import datasets
+
+    (x_train, y_train), (x_test, y_test) = datasets.load_fashion_mnist()
+    split = datasets.split_classes(10, seed=config["split_seed"])
+    x_train, y_train = split.select(x_train, y_train, config["half"])
+    x_test, y_test = split.select(x_test, y_test, config["half"])
+    if config["train_per_class"]:
+        x_train, y_train = datasets.take_per_class(x_train, y_train, config["train_per_class"], seed=seed)
+    if config["test_per_class"]:
+        x_test, y_test = datasets.take_per_class(x_test, y_test, config["test_per_class"], seed=seed)
+    names = split.names(datasets.FASHION_MNIST_CLASSES, config["half"])
+    return (to_source_input(x_train), y_train.astype("int32")), (to_source_input(x_test), y_test.astype("int32")), names
+
+
+def pretrained_source_network(profile="quick", *, seed=0, verbose=1):
+    """The pretrained network every transfer starts from: the "ImageNet VGG19" of `profile`.
+
+    - `full`: `keras.applications.VGG19(weights="imagenet")` (downloads Keras's weights once).
+    - `quick`: a small VGG (`build_source_network`: 2x16, 2x32, 2x64 filters, fc 256) trained on all 30,000
+      training images of half A of Fashion-MNIST (`split_classes(10, seed=0)`) for 5 epochs; about 90% test
+      accuracy on half A, about two minutes on a 2-core CPU.
+    - `smoke`: the same network trained one epoch on 60 images per class: seconds, for tests.
+
+    The quick and smoke networks are trained the first time they are asked for and cached under
+    `paths.cache_dir("models")`, keyed by a hash of their settings, the seed and the Keras version (written to a
+    temporary file, then renamed, so an interrupted run never leaves a cache a later run trusts). Each call
+    returns a freshly loaded model. `source_network_info(profile)` tells what the training measured.
+
+    Args:
+        profile: str. `"smoke"`, `"quick"` or `"full"`.
+        seed: int. Seeds the weights' initialisation and the training (quick and smoke).
+        verbose: int. 0 silent, 1 a line per epoch while training.
+
+    Returns:
+        A `keras.Model` taking `(32, 32, 3)` pixels in `[0, 255]` (quick, smoke; see `to_source_input`) or
+        `(224, 224, 3)` VGG19-preprocessed images (full).
+
+    Example:
+
+    ```python
+    source = pretrained_source_network("quick")
+    backbone = source_backbone(source)  # block1_conv1 ... block3_pool, pretrained
+    model = build_classifier(backbone, num_classes=5, base_trainable=False)
+    ```
+    """
+    profiles.check_profile(profile)
+    if profile == "full":
+        return keras.applications.VGG19(weights="imagenet")
+    _check_source_profile(profile, seed)
+    path = source_network_path(profile, seed=seed)
+    if path.exists():
+        return keras.saving.load_model(path)
+    config = SOURCE_CONFIGS[profile]
+    (x_train, y_train), (x_test, y_test), names = _source_data(config, seed)
+    keras.utils.set_random_seed(seed)
+    model = build_source_network(
+        len(names), filters=config["filters"], fc_units=config["fc_units"], dropout=config["dropout"]
+    )
+    steps = config["epochs"] * -(-len(x_train) // config["batch_size"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(config["learning_rate"], steps)),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    if verbose:
+        print(f"Training the {profile} source network on half A of Fashion-MNIST ({', '.join(names)}), cached at {path}")
+    start, cpu_start = time.perf_counter(), time.process_time()
+    model.fit(x_train, y_train, batch_size=config["batch_size"], epochs=config["epochs"], verbose=2 if verbose else 0)
+    train_seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+    info = {
+        "profile": profile,
+        "seed": seed,
+        "classes": list(names),
+        "train_images": int(len(x_train)),
+        "test_images": int(len(x_test)),
+        "test_accuracy": float(test_accuracy),
+        "test_loss": float(test_loss),
+        "train_seconds": round(train_seconds, 2),
+        "train_cpu_seconds": round(cpu_seconds, 2),
+        "config": {key: list(value) if isinstance(value, tuple) else value for key, value in config.items()},
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+    }
+    if verbose:
+        print(f"Source network: test accuracy {test_accuracy:.4f} on half A, trained in {train_seconds:.0f} s")
+    partial_info = path.with_name(f".{path.stem}.{os.getpid()}.partial.json")
+    partial_info.write_text(json.dumps(info, indent=1))
+    os.replace(partial_info, path.with_suffix(".json"))
+    partial = path.with_name(f".{path.stem}.{os.getpid()}.partial.keras")
+    model.save(partial)
+    os.replace(partial, path)
+    return keras.saving.load_model(path)

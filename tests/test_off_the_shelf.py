@@ -1,0 +1,235 @@
+"""The off-the-shelf and Full-Network Embedding experiments: retrieval metrics by hand, the smoke runs, the full
+profile's Oxford-17 data path on fixture files, the paper comparison, the figures and the notebooks."""
+
+import json
+import pathlib
+import shutil
+import tarfile
+
+import keras
+import matplotlib
+import numpy as np
+import pytest
+
+from keras_transfer.datasets import fixtures
+from keras_transfer.experiments import full_network_embedding as fne
+from keras_transfer.experiments import off_the_shelf
+from keras_transfer.experiments.base import ExperimentResult
+from keras_transfer.models import build_source_network
+from keras_transfer.plotting import plot_accuracy_by_depth
+from keras_transfer.plotting import plot_fne_comparison
+from keras_transfer.plotting import plot_retrieval
+
+matplotlib.use("Agg")
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+LAYERS = ["block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2", "block3_conv1", "block3_conv2", "fc1", "fc2"]
+
+
+def test_nearest_neighbours_and_precision_at_k_by_hand():
+    # gallery on the unit circle at 0, 10, 80, 90, 180 degrees; labels 0 0 1 1 2
+    angles = np.deg2rad([0, 10, 80, 90, 180])
+    gallery = np.stack([np.cos(angles), np.sin(angles)], axis=1) * np.array([[1], [3], [2], [5], [1]])  # norms vary
+    labels = np.array([0, 0, 1, 1, 2])
+    queries = np.stack([np.cos(np.deg2rad([2, 85])), np.sin(np.deg2rad([2, 85]))], axis=1)
+    neighbors = off_the_shelf.nearest_neighbors(gallery, queries, 3)
+    np.testing.assert_array_equal(neighbors, [[0, 1, 2], [3, 2, 1]])  # cosine ignores the norms
+    precision = off_the_shelf.precision_at_k(labels[neighbors], np.array([0, 1]), (1, 2, 3))
+    assert precision == {1: 1.0, 2: 1.0, 3: pytest.approx(4 / 6)}
+    with pytest.raises(ValueError, match="ks"):
+        off_the_shelf.precision_at_k(labels[neighbors], np.array([0, 1]), (4,))
+
+
+def test_the_papers_table_shows_the_shape_the_checks_describe():
+    checks = off_the_shelf.shape_comparison(
+        [{"depth": d, "svm_accuracy": a, "softmax_accuracy": a} for d, a in ((1, 0.9), (2, 0.5), (3, 0.6))]
+    )
+    assert [entry["caltech101"] for entry in checks] == [True, True, True, True]
+    assert [entry["caltech256"] for entry in checks] == [True, True, True, True]
+    # ours here is high at layer 1 and dips: not the paper's shape
+    assert [entry["ours"] for entry in checks][:2] == [False, True]
+    assert "| SVM (5) | 86.2 | 65.6 |" in off_the_shelf.paper_table()
+
+
+@pytest.mark.multibackend
+def test_off_the_shelf_smoke_run(data_dir, tmp_path):
+    result = off_the_shelf.run("smoke", seeds=(0, 1), output_dir=tmp_path / "ots", verbose=0)
+    assert result.metadata["layers"] == LAYERS
+    assert [(row["layer"], row["seed"]) for row in result.rows] == [(layer, s) for layer in LAYERS for s in (0, 1)]
+    assert [row["features"] for row in result.rows[::2]] == [16, 16, 32, 32, 64, 64, 256, 256]
+    assert result.metadata["sizes"] == {"train_per_seed": 50, "test": 100, "gallery": 100}
+    assert result.metadata["class_names"] == ["T-shirt/top", "Trouser", "Sandal", "Bag", "Ankle boot"]
+    for row in result.rows:
+        assert 0.0 <= row["svm_accuracy"] <= 1.0 and 0.0 <= row["softmax_accuracy"] <= 1.0
+    # features learned on half A carry over to half B: far above chance (0.2) at the top
+    top = off_the_shelf.layer_means(result, "svm_accuracy")["fc2"][0]
+    assert top > 0.5
+    assert [entry["layer"] for entry in result.metadata["retrieval"]] == LAYERS
+    assert all(0.0 <= entry["precision@5"] <= 1.0 for entry in result.metadata["retrieval"])
+    assert "| 8 | fc2 | 256 |" in off_the_shelf.accuracy_table(result)
+
+    examples = off_the_shelf.retrieval_examples(result)
+    assert examples["query_images"].shape == (5, 28, 28) and examples["neighbor_images"].shape == (5, 5, 28, 28)
+    assert sorted(examples["query_labels"].tolist()) == [0, 1, 2, 3, 4] and examples["layer"] == "fc2"
+    # the saved hits are the gallery images the recorded indices name
+    data = off_the_shelf.load_target_data(off_the_shelf.CONFIGS["smoke"], (0,))
+    neighbors = np.array(result.metadata["retrieval_examples"]["neighbors"])
+    np.testing.assert_array_equal(examples["neighbor_images"], data["gallery"][0][neighbors])
+    np.testing.assert_array_equal(examples["neighbor_labels"], data["gallery"][1][neighbors])
+    # gallery and training sets never share an image
+    gallery = {image.tobytes() for image in data["gallery"][0]}
+    assert not any(image.tobytes() in gallery for image in data["train"][0][0])
+    loaded = ExperimentResult.load(tmp_path / "ots")
+    assert loaded.rows == json.loads(json.dumps(result.rows))
+    assert (data_dir / "features").is_dir()  # the features were cached under KT_DATA_DIR
+
+
+@pytest.mark.multibackend
+def test_fne_smoke_run(data_dir, tmp_path):
+    result = fne.run("smoke", output_dir=tmp_path / "fne", verbose=0)
+    names = [row["model"] for row in result.rows]
+    assert names == ["fc1 + SVM", "fc2 + SVM", "FNE: pooling", "FNE: + standardisation", "FNE: + discretisation"]
+    assert [row["features"] for row in result.rows] == [256, 256, 736, 736, 736]
+    assert result.rows[-1]["layers"] == LAYERS and result.metadata["baseline_layers"] == ["fc1", "fc2"]
+    assert sum(result.metadata["value_fractions"].values()) == pytest.approx(1.0)
+    assert all(0.4 < row["test_accuracy"] <= 1.0 for row in result.rows)
+    gains = fne.gains(result)
+    means = fne.method_means(result)
+    assert gains["fc2"] == pytest.approx(100 * (means["FNE: + discretisation"][0] - means["fc2 + SVM"][0]))
+    table = fne.paper_table(result)
+    assert "| flowers102 (paper) | 87.0 | 93.3 | +6.3 |" in table and "| ours (smoke; fc2 as fc7) |" in table
+    assert "| FNE: + discretisation | 736 |" in fne.results_table(result)
+
+
+def test_bad_settings_are_refused_before_any_work():
+    with pytest.raises(ValueError, match="seeds="):
+        off_the_shelf.run("smoke", seeds=(-1,), verbose=0)
+    with pytest.raises(ValueError, match="train_per_klass"):
+        off_the_shelf.run("smoke", train_per_klass=5, verbose=0)
+    with pytest.raises(ValueError, match=r"thresholds=\(0.2, 0.1\)"):
+        fne.run("smoke", thresholds=(0.2, 0.1), verbose=0)
+    with pytest.raises(ValueError, match="methods="):
+        fne.run("smoke", methods=("magic",), verbose=0)
+    with pytest.raises(ValueError, match="source_model="):
+        off_the_shelf.run("full", source_model="/nonexistent/vgg19.keras", verbose=0)
+
+
+def _oxford17_folder(tmp_path):
+    fixture = fixtures.make_oxford17_fixture(tmp_path / "mirror", images_per_class=4, image_size=(40, 48))
+    folder = tmp_path / "oxford17"
+    folder.mkdir()
+    with tarfile.open(fixture.files["17flowers.tgz"]) as tar:
+        tar.extractall(folder, filter="data")
+    shutil.copy(fixture.files["datasplits.mat"], folder / "datasplits.mat")
+    return folder
+
+
+@pytest.mark.multibackend
+def test_full_profile_on_the_oxford17_fixture(data_dir, tmp_path):
+    """The full data path (official split files, VGG19 preprocessing, the gallery = the training split) with a tiny
+    randomly initialised VGG-style network saved to a local file in place of ImageNet VGG19."""
+    folder = _oxford17_folder(tmp_path)
+    keras.utils.set_random_seed(0)
+    network = build_source_network(10, input_shape=(32, 32, 3), filters=(4, 8), fc_units=16, name="tiny_vgg")
+    model_path = tmp_path / "tiny_vgg.keras"
+    network.save(model_path)
+
+    result = off_the_shelf.run(
+        "full", source_model=str(model_path), path=str(folder), output_dir=tmp_path / "ots", verbose=0, ks=(1, 5)
+    )
+    assert result.metadata["image_shape"] == [32, 32, 3]  # the images were resized to the network's input
+    assert result.metadata["sizes"] == {"train_per_seed": 34, "test": 17, "gallery": 34}  # split 1: 2 + 1 per class
+    assert result.metadata["layers"] == ["block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2", "fc1", "fc2"]
+    assert len(result.metadata["class_names"]) == 17 and result.metadata["class_names"][0] == "Daffodil"
+    # each fixture class is one colour: even random convolutions' pooled features tell most of them apart
+    assert max(row["svm_accuracy"] for row in result.rows) >= 0.5
+    examples = off_the_shelf.retrieval_examples(result)
+    assert examples["query_images"].shape == (6, 32, 32, 3) and examples["query_images"].dtype == np.uint8
+    assert examples["neighbor_images"].shape == (6, 8, 32, 32, 3)
+
+    embedded = fne.run("full", source_model=str(model_path), path=str(folder), output_dir=tmp_path / "fne", verbose=0)
+    assert [row["features"] for row in embedded.rows] == [16, 16, 40, 40, 40]
+    assert embedded.metadata["sizes"] == {"train_per_seed": 34, "test": 17}
+    assert max(row["test_accuracy"] for row in embedded.rows) >= 0.5
+
+
+def _synthetic_result():
+    rows = []
+    for depth, layer in enumerate(["c1", "c2", "fc"], start=1):
+        for seed in (0, 1):
+            rows.append({"model": layer, "layer": layer, "depth": depth, "seed": seed, "features": 4,
+                         "svm_accuracy": 0.5 + 0.1 * depth + 0.01 * seed, "softmax_accuracy": 0.45 + 0.1 * depth})
+    retrieval = [{"layer": layer, "depth": d, "precision@1": 0.3 + 0.1 * d} for d, layer in enumerate(["c1", "c2", "fc"], 1)]
+    return ExperimentResult("off-the-shelf", "quick", rows, {}, {"seeds": [0, 1], "retrieval": retrieval})
+
+
+def test_accuracy_by_depth_plot_draws_our_means_and_the_papers_table():
+    figure = plot_accuracy_by_depth(_synthetic_result())
+    ours, paper = figure.axes
+    lines = {line.get_label(): line for line in ours.get_lines() if not line.get_label().startswith("_")}
+    svm = next(line for label, line in lines.items() if label.startswith("linear SVM"))
+    np.testing.assert_allclose(svm.get_ydata(), [60.5, 70.5, 80.5])
+    retrieval = lines["retrieval precision@1 (cosine)"]
+    np.testing.assert_allclose(retrieval.get_ydata(), [40, 50, 60])
+    caltech101 = next(line for line in paper.get_lines() if line.get_label() == "SVM, Caltech-101 (30/class)")
+    np.testing.assert_allclose(caltech101.get_ydata(), [44.8, 66.2, 72.3, 76.6, 86.2, 85.5])
+    assert len(plot_accuracy_by_depth(_synthetic_result(), paper=False).axes) == 1
+    matplotlib.pyplot.close("all")
+
+
+def test_retrieval_grid_frames_hits_by_class():
+    examples = {
+        "query_images": np.zeros((2, 6, 6), np.uint8),
+        "query_labels": np.array([0, 1]),
+        "neighbor_images": np.full((2, 3, 6, 6), 200, np.uint8),
+        "neighbor_labels": np.array([[0, 1, 0], [1, 1, 0]]),
+        "class_names": ("cat", "dog"),
+        "layer": "fc2",
+    }
+    figure = plot_retrieval(examples)
+    assert len(figure.axes) == 8
+    frames = [matplotlib.colors.to_hex(ax.spines["left"].get_edgecolor()) for ax in figure.axes]
+    green, red = "#1a9641", "#d7191c"
+    assert frames == ["#000000", green, red, green, "#000000", green, green, red]
+    assert figure.axes[2].get_title() == "2: dog" and "fc2" in figure._suptitle.get_text()
+    with pytest.raises(ValueError, match="neighbor_images"):
+        plot_retrieval({**examples, "neighbor_images": np.zeros((3, 3, 6, 6))})
+    matplotlib.pyplot.close("all")
+
+
+def test_fne_comparison_plot_draws_our_bars_and_the_papers():
+    rows = [
+        {"model": name, "seed": seed, "test_accuracy": accuracy + 0.01 * seed}
+        for name, accuracy in (("fc2 + SVM", 0.8), ("FNE: pooling", 0.82), ("FNE: + discretisation", 0.86))
+        for seed in (0, 1)
+    ]
+    result = ExperimentResult("fne", "quick", rows, {}, {"seeds": [0, 1]})
+    figure = plot_fne_comparison(result)
+    ours, paper = figure.axes
+    np.testing.assert_allclose([bar.get_height() for bar in ours.patches], [80.5, 82.5, 86.5])
+    heights = [bar.get_height() for bar in paper.patches]
+    assert heights[:6] == [81.7, 87.0, 89.7, 59.1, 69.0, 68.9] and heights[6:] == [83.6, 93.3, 91.4, 67.0, 73.0, 74.1]
+    matplotlib.pyplot.close("all")
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("name", ["01_off_the_shelf_features", "02_full_network_embedding"])
+def test_notebook_runs_in_the_smoke_profile(name, tmp_path, monkeypatch):
+    import papermill
+
+    monkeypatch.setenv("KT_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.setenv("KT_DATA_DIR", str(tmp_path / "kt-data"))
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend, so figures become outputs
+    output = tmp_path / f"{name}.ipynb"
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / f"{name}.ipynb"),
+        str(output),
+        parameters={"PROFILE": "smoke"},
+        cwd=str(tmp_path),
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    cells = json.loads(output.read_text())["cells"]
+    text = json.dumps([cell.get("outputs", []) for cell in cells])
+    assert "smoke profile" in text and "image/png" in text
+    assert "Traceback" not in text
