@@ -111,12 +111,13 @@ def _check_fresh_optimizer(record):
 @pytest.mark.multibackend
 def test_chain_thaw_steps_freeze_reset_and_stop():
     model = _tiny_model()
-    model.compile(optimizer=keras.optimizers.Adam(), loss="mse")
     x, y = _data()
     recorder = _Recorder(ALL_LAYERS)
     chain_thaw = ChainThaw(new_layers=HEAD_LAYERS, epochs_per_step=2, patience=5, verbose=0)
     expected = [set(HEAD_LAYERS), {"b1"}, {"bn"}, {"b2"}, {"b3"}, set(ALL_LAYERS)]
     assert [set(names) for _, names in chain_thaw.plan(model)[:-1]] == expected[:-1]
+    assert all(layer.trainable for layer in [model, *(_layer(model, name) for name in ALL_LAYERS)])  # untouched
+    model.compile(optimizer=keras.optimizers.Adam(), loss="mse")
 
     history = model.fit(
         x, y, validation_data=_data(16, seed=1), epochs=100, batch_size=8, verbose=0,

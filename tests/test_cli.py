@@ -77,7 +77,7 @@ def test_notebook_runner_executes_injects_the_profile_and_reports_failures(tmp_p
     _write_notebook(folder / "02_broken.ipynb", "raise RuntimeError('this notebook is broken')")
     assert [path.name for path in notebooks.find_notebooks(directory=folder)] == ["01_ok.ipynb", "02_broken.ipynb"]
     assert [path.name for path in notebooks.find_notebooks("02_*", directory=folder)] == ["02_broken.ipynb"]
-    assert [path.name for path in notebooks.find_notebooks("ok", directory=folder)] == ["01_ok.ipynb"]
+    assert [path.name for path in notebooks.find_notebooks("01", directory=folder)] == ["01_ok.ipynb"]
     runs = notebooks.run_notebooks("smoke", directory=folder, output_dir=tmp_path / "out", verbose=1)
     assert [(run.name, run.status) for run in runs] == [("01_ok.ipynb", "ok"), ("02_broken.ipynb", "failed")]
     assert "this notebook is broken" in runs[1].error and runs[0].error is None

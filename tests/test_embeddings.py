@@ -79,7 +79,7 @@ def test_pooled_features_equal_a_hand_computation_for_one_image():
                                atol=1e-5)
 
     # deeper layers: the layer's full activation map, averaged over its positions (conv) or as is (dense)
-    maps = keras.Model(model.inputs, [model.get_layer("block2_conv2").output, model.get_layer("fc2").output])
+    maps = keras.Model(model.input, [model.get_layer("block2_conv2").output, model.get_layer("fc2").output])
     block2, fc2 = [keras.ops.convert_to_numpy(t) for t in maps(images[4:5])]
     assert block2.shape == (1, 4, 4, 6)
     np.testing.assert_allclose(features["block2_conv2"][4], block2[0].mean(axis=(0, 1)), rtol=1e-4, atol=1e-6)

@@ -32,7 +32,8 @@ def _numpy(variable):
 
 def _data(samples, features=3, seed=0):
     rng = np.random.default_rng(seed)
-    return rng.standard_normal((samples, features)).astype("float32"), rng.standard_normal((samples, 1)).astype("float32")
+    x, y = rng.standard_normal((samples, features)), rng.standard_normal((samples, 1))
+    return x.astype("float32"), y.astype("float32")
 
 
 class _KernelRecorder(keras.callbacks.Callback):
@@ -130,17 +131,19 @@ def test_slanted_triangular_callback_with_steps_inferred_from_a_dataset():
     model, dense = _linear_model()
     initial_kernel = _numpy(dense.kernel)
     callback = SlantedTriangular(0.05, cut_frac=0.2)
-    model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(4), epochs=2, verbose=0, callbacks=[callback])
+    known = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)
+    model.fit(known, epochs=2, shuffle=False, verbose=0, callbacks=[callback])
     expected = [_stlr(t, 10, 0.05, 0.2, 32) for t in range(10)]
     assert callback.history == pytest.approx(expected, rel=1e-12)
-    np.testing.assert_allclose(_numpy(dense.kernel), _simulate_sgd(initial_kernel, x, y, 4, expected), rtol=1e-5, atol=1e-6)
+    simulated = _simulate_sgd(initial_kernel, x, y, 4, expected)
+    np.testing.assert_allclose(_numpy(dense.kernel), simulated, rtol=1e-5, atol=1e-6)
 
     # unknown cardinality: the callback needs total_steps ...
     unknown = tf.data.Dataset.from_tensor_slices((x, y)).filter(lambda *_: True).batch(4)
     assert unknown.cardinality() == tf.data.UNKNOWN_CARDINALITY
     model, dense = _linear_model()
     with pytest.raises(ValueError, match="total_steps"):
-        model.fit(unknown, epochs=2, verbose=0, callbacks=[SlantedTriangular(0.05, cut_frac=0.2)])
+        model.fit(unknown, epochs=2, shuffle=False, verbose=0, callbacks=[SlantedTriangular(0.05, cut_frac=0.2)])
 
     # ... and with it, a Python generator trains batch t with lr(t) as well
     def generator():
@@ -150,10 +153,11 @@ def test_slanted_triangular_callback_with_steps_inferred_from_a_dataset():
     model, dense = _linear_model()
     initial_kernel = _numpy(dense.kernel)
     callback = SlantedTriangular(0.05, total_steps=5, cut_frac=0.2)
-    model.fit(generator(), epochs=1, verbose=0, callbacks=[callback])
+    model.fit(generator(), epochs=1, shuffle=False, verbose=0, callbacks=[callback])
     expected = [_stlr(t, 5, 0.05, 0.2, 32) for t in range(5)]
     assert callback.history == pytest.approx(expected, rel=1e-12)
-    np.testing.assert_allclose(_numpy(dense.kernel), _simulate_sgd(initial_kernel, x, y, 4, expected), rtol=1e-5, atol=1e-6)
+    simulated = _simulate_sgd(initial_kernel, x, y, 4, expected)
+    np.testing.assert_allclose(_numpy(dense.kernel), simulated, rtol=1e-5, atol=1e-6)
     assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(expected[-1], rel=1e-6)
 
 
@@ -238,7 +242,12 @@ def _two_branch_step(kernels, xb, yb, strength, learning_rate):
     hidden = xb @ w1
     d_output = 2 * (hidden @ (w_head + w_side) - yb) / len(xb)
     gradient1 = xb.T @ (-strength * d_output @ (w_head + w_side).T)
-    return [w1 - learning_rate * gradient1, w_head - learning_rate * hidden.T @ d_output, w_side - learning_rate * hidden.T @ d_output]
+    gradient_head = gradient_side = hidden.T @ d_output
+    return [
+        w1 - learning_rate * gradient1,
+        w_head - learning_rate * gradient_head,
+        w_side - learning_rate * gradient_side,
+    ]
 
 
 def _two_branch_model():
@@ -296,19 +305,20 @@ def test_gradient_reversal_schedule_counts_the_first_epoch_when_steps_are_unknow
     model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).filter(lambda *_: True).batch(4)  # unknown cardinality
     schedule = GradientReversalSchedule(gamma=5.0)
-    history = model.fit(dataset, epochs=3, verbose=0, callbacks=[schedule])
+    history = model.fit(dataset, epochs=3, shuffle=False, verbose=0, callbacks=[schedule])
     # first epoch: 3 batches counted at p = 0; then total = 3 epochs * 3 batches = 9
     expected = [0.0, 0.0, 0.0] + [_dann_strength(t / 9, 5.0, 1.0) for t in range(3, 9)]
     assert schedule.history == pytest.approx(expected, rel=1e-12)
     assert history.history["grl_strength"] == pytest.approx([0.0, expected[5], expected[8]], rel=1e-12)
-    assert float(keras.ops.convert_to_numpy(model.get_layer("reversal").strength)) == pytest.approx(expected[8], rel=1e-6)
+    final_strength = float(keras.ops.convert_to_numpy(model.get_layer("reversal").strength))
+    assert final_strength == pytest.approx(expected[8], rel=1e-6)  # the last trained batch's, after fit()
 
     with pytest.warns(UserWarning, match="total_steps"):  # one epoch of unknown length: nothing to count ahead
-        model.fit(dataset, epochs=1, verbose=0, callbacks=[GradientReversalSchedule()])
+        model.fit(dataset, epochs=1, shuffle=False, verbose=0, callbacks=[GradientReversalSchedule()])
     schedule = GradientReversalSchedule(total_steps=4)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model.fit(dataset, epochs=1, verbose=0, callbacks=[schedule])
+        model.fit(dataset, epochs=1, shuffle=False, verbose=0, callbacks=[schedule])
     assert not [warning for warning in caught if "GradientReversalSchedule" in str(warning.message)]
     assert schedule.history == pytest.approx([_dann_strength(t / 4, 10.0, 1.0) for t in range(3)], rel=1e-12)
 

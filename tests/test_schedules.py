@@ -43,9 +43,9 @@ def test_slanted_triangular_is_the_paper_formula_at_every_step_when_total_times_
     assert expected[total_steps] == pytest.approx(max_learning_rate / 32)
     # constant after the end
     assert np.all(_evaluate(schedule, steps[total_steps:]) == _evaluate(schedule, [total_steps])[0])
-    # a large step and an int64 step (what optimizer.iterations is)
+    # a large step and an integer tensor (optimizer.iterations is an integer variable)
     assert float(keras.ops.convert_to_numpy(schedule(10**7))) == pytest.approx(max_learning_rate / 32, rel=1e-6)
-    value = schedule(keras.ops.convert_to_tensor(5, dtype="int64"))
+    value = schedule(keras.ops.convert_to_tensor(5))
     assert float(keras.ops.convert_to_numpy(value)) == pytest.approx(expected[5], rel=1e-6)
 
 
@@ -81,7 +81,7 @@ def test_inverse_progress_decay_is_the_dann_formula_at_every_step(total_steps):
 
 
 @pytest.mark.multibackend
-def test_an_optimizer_reads_the_schedule_at_its_iteration_count():
+def test_an_optimizer_trains_step_t_with_the_schedule_at_t():
     schedule = SlantedTriangular(0.01, 50)
     optimizer = keras.optimizers.SGD(learning_rate=schedule)
     optimizer.build([keras.Variable(np.zeros((2,), "float32"))])
@@ -90,6 +90,20 @@ def test_an_optimizer_reads_the_schedule_at_its_iteration_count():
         assert float(keras.ops.convert_to_numpy(optimizer.learning_rate)) == pytest.approx(
             _stlr_paper(min(step, 50), 50, 0.01, 0.1, 32), rel=1e-6
         )
+    # inside compiled training: SGD on least squares, 3 batches x 4 epochs = 12 steps, compared with numpy
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((12, 3)).astype("float32"), rng.standard_normal((12, 1)).astype("float32")
+    for schedule in [SlantedTriangular(0.2, 12, cut_frac=0.25, ratio=4), InverseProgressDecay(0.2, total_steps=12)]:
+        dense = keras.layers.Dense(1, use_bias=False)
+        model = keras.Sequential([keras.Input((3,)), dense])
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=schedule), loss="mse")
+        kernel = keras.ops.convert_to_numpy(dense.kernel).astype("float64")
+        model.fit(x, y, batch_size=4, epochs=4, shuffle=False, verbose=0)
+        for t in range(12):
+            xb, yb = x[(t % 3) * 4 : (t % 3 + 1) * 4].astype("float64"), y[(t % 3) * 4 : (t % 3 + 1) * 4]
+            learning_rate = float(keras.ops.convert_to_numpy(schedule(t)))
+            kernel = kernel - learning_rate * xb.T @ (2 * (xb @ kernel - yb) / 4)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(dense.kernel), kernel, rtol=1e-5, atol=1e-6)
 
 
 _BAD_SLANTED_TRIANGULAR = [
@@ -130,7 +144,11 @@ def test_bad_arguments_are_rejected_with_their_name():
 
 @pytest.mark.multibackend
 def test_config_round_trip():
-    for schedule in [SlantedTriangular(0.003, 250, cut_frac=0.2, ratio=10), InverseProgressDecay(0.02, total_steps=77, alpha=5.0)]:
+    schedules = [
+        SlantedTriangular(0.003, 250, cut_frac=0.2, ratio=10),
+        InverseProgressDecay(0.02, total_steps=77, alpha=5.0),
+    ]
+    for schedule in schedules:
         config = schedule.get_config()
         clone = type(schedule).from_config(json.loads(json.dumps(config)))
         assert json.dumps(clone.get_config(), sort_keys=True) == json.dumps(config, sort_keys=True)
@@ -212,7 +230,8 @@ def test_model_with_gradient_reversal_and_schedules_loads_without_custom_objects
         assert result["reversal_class"] == "keras_transfer.layers.gradient_reversal.GradientReversal"
         assert result["strength"] == 0.375
         assert result["schedule_class"] == f"{type(schedule).__module__}.{type(schedule).__name__}"
-        assert json.dumps(result["schedule_config"], sort_keys=True) == json.dumps(schedule.get_config(), sort_keys=True)
+        config = json.dumps(schedule.get_config(), sort_keys=True)
+        assert json.dumps(result["schedule_config"], sort_keys=True) == config
         assert result["iterations"] == 2
         assert result["learning_rate"] == pytest.approx(float(keras.ops.convert_to_numpy(schedule(2))), rel=1e-6)
         np.testing.assert_allclose(result["predictions"], model.predict(x, verbose=0), rtol=1e-6, atol=1e-7)

@@ -22,7 +22,6 @@ class _Interrupt(KeyboardInterrupt):
     pass
 
 
-@pytest.mark.multibackend
 def test_smoke_grid_is_interrupted_then_resumes_without_retraining(tmp_path, monkeypatch):
     output_dir = tmp_path / "grid"
     original_run, original_base = transferability.train_transfer_run, transferability._train_base
@@ -85,6 +84,23 @@ def test_smoke_grid_is_interrupted_then_resumes_without_retraining(tmp_path, mon
     trained.clear()
     again = transferability.run("smoke", output_dir=output_dir, verbose=0)
     assert trained == [] and again.metadata["runs_trained"] == 0
+
+
+@pytest.mark.multibackend
+def test_a_reduced_smoke_grid_runs_on_every_backend(tmp_path):
+    result = transferability.run(
+        "smoke", output_dir=tmp_path, verbose=0, n_values=(2,), families=("AnB", "BnB+"), seeds=(3,)
+    )
+    assert [(row["family"], row["n"], row["seed"]) for row in result.rows] == [
+        ("baseB", 0, 0),
+        ("AnB", 2, 3),
+        ("BnB+", 2, 3),
+    ]
+    assert all(0.0 <= row["test_accuracy"] <= 1.0 for row in result.rows)
+    assert result.rows[1]["source"] == "baseA" and result.rows[1]["fine_tuned"] is False
+    assert result.rows[2]["source"] == "baseB" and result.rows[2]["fine_tuned"] is True
+    assert len(result.histories["AnB-n2-seed3"]["loss"]) == transferability.CONFIGS["smoke"]["epochs"]
+    assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 4  # base A, base B and the two runs
 
 
 def test_fingerprint_changes_with_training_settings_only():
@@ -180,15 +196,19 @@ def test_compare_with_paper_recognises_the_papers_pattern_and_its_opposite():
 def test_plot_draws_a_dot_per_run_and_a_line_per_family():
     result = _synthetic_result(PAPER_LIKE)
     figure = plot_transferability(result)
-    ax = figure.axes[0]
-    lines = {line.get_label(): line for line in ax.get_lines()}
-    assert set(lines) >= {"BnB", "AnB", "BnB+", "AnB+", "base B (mean)"}
-    np.testing.assert_allclose(lines["AnB"].get_ydata(), PAPER_LIKE["AnB"], atol=1e-12)
-    dots = sum(len(collection.get_offsets()) for collection in ax.collections)
-    assert dots == len(result.rows)
-    text = " ".join(t.get_text() for t in figure.axes[1].texts)
-    assert "Yosinski" in text and "ours agrees" in text
-    assert len(plot_transferability(result, paper_pattern=False).axes) == 1
+    assert len(figure.axes) == 3  # the runs, the zoom on base B, the paper's pattern
+    main, zoom = [ax for ax in figure.axes if ax.get_lines()]
+    for panel, scale in ((main, None), (zoom, 100.0)):
+        lines = {line.get_label(): line for line in panel.get_lines()}
+        assert set(lines) >= {"BnB", "AnB", "BnB+", "AnB+", "base B (mean)"}
+        expected = np.array(PAPER_LIKE["AnB"])
+        if scale:
+            expected = (expected - PAPER_LIKE["baseB"]) * scale
+        np.testing.assert_allclose(lines["AnB"].get_ydata(), expected, atol=1e-9)
+        assert sum(len(collection.get_offsets()) for collection in panel.collections) == len(result.rows)
+    text = " ".join(t.get_text() for ax in figure.axes for t in ax.texts)
+    assert "Yosinski" in text and "ours agrees" in text and "ours differs" not in text
+    assert len(plot_transferability(result, paper_pattern=False, zoom=False).axes) == 1
     matplotlib.pyplot.close("all")
 
 

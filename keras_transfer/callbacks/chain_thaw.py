@@ -30,13 +30,6 @@ import warnings
 import keras
 import numpy as np
 
-_REFERENCES = """
-    Reference:
-        - [Felbo et al., 2017](https://arxiv.org/abs/1708.00524) (DeepMoji: chain-thaw)
-        - [Howard & Ruder, 2018](https://arxiv.org/abs/1801.06146) (ULMFiT: gradual unfreezing)
-"""
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # Shared mechanics
 # ----------------------------------------------------------------------------------------------------------------
@@ -104,7 +97,7 @@ class _Thawer:
     model (even one with sub-layers) is one leaf.
     """
 
-    def __init__(self, model, owner, freeze_batch_norm=False):
+    def __init__(self, model, owner, freeze_batch_norm=False, compiled=True):
         self.model = model
         self.owner = owner
         if model is None:
@@ -112,15 +105,17 @@ class _Thawer:
         if not model.built:
             raise ValueError(
                 f"{owner} needs a built model to know its layers and weights. Build the model first (give it "
-                "an `keras.Input`, or call it once on data) before `fit()`."
+                "a `keras.Input`, or call it once on data) before `fit()`."
             )
-        optimizer = getattr(model, "optimizer", None)
-        if not isinstance(optimizer, keras.optimizers.Optimizer):
-            raise ValueError(
-                f"{owner} needs a model compiled with a Keras optimizer. Received: model.optimizer={optimizer!r}"
-            )
-        self.optimizer_class = type(optimizer)
-        self.optimizer_config = optimizer.get_config()
+        if compiled:
+            optimizer = getattr(model, "optimizer", None)
+            if not isinstance(optimizer, keras.optimizers.Optimizer):
+                raise ValueError(
+                    f"{owner} needs a model compiled with a Keras optimizer. Received: model.optimizer={optimizer!r}"
+                )
+            # The template of every fresh optimizer: the compiled class and configuration.
+            self.optimizer_class = type(optimizer)
+            self.optimizer_config = optimizer.get_config()
 
         self.layers = []  # every layer reached, containers included, in order
         self.leaves = []  # the layers that own weights and are frozen or thawed as one
@@ -356,7 +351,11 @@ class ChainThaw(keras.callbacks.Callback):
     model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=1000, callbacks=[chain_thaw])
     chain_thaw.step_epochs  # [(0, "new layers: fc1_new, fc2_new, predictions_new", 0, 4, 0.52), ...]
     ```
-    """ + _REFERENCES
+
+    Reference:
+        - [Felbo et al., 2017](https://arxiv.org/abs/1708.00524) (DeepMoji: chain-thaw)
+        - [Howard & Ruder, 2018](https://arxiv.org/abs/1801.06146) (ULMFiT: gradual unfreezing)
+    """
 
     def __init__(
         self,
@@ -424,7 +423,7 @@ class ChainThaw(keras.callbacks.Callback):
 
         The model is left as it was. `len(plan) * epochs_per_step` is the most epochs chain-thaw can take.
         """
-        plan = self._make_plan(_Thawer(model, type(self).__name__, self.freeze_batch_norm))
+        plan = self._make_plan(_Thawer(model, type(self).__name__, self.freeze_batch_norm, compiled=False))
         return [(description, [layer.name for layer in layers]) for description, layers, _ in plan]
 
     # -- callback hooks -------------------------------------------------------------------------------------------
@@ -601,8 +600,9 @@ class GradualUnfreezing(keras.callbacks.Callback):
     now train; it takes over the state of the previous optimizer (iteration count, learning rate, the moments of
     the groups that were already training), so a learning-rate schedule or callback keeps its course, and the newly
     unfrozen group starts with fresh moments. Keras counts Adam's bias correction with the optimizer's one iteration
-    count, so the first updates of a newly unfrozen group are somewhat larger than the learning rate suggests,
-    as if the optimizer had been built over every variable from the start. `model.optimizer` is a new object after
+    count, so the first updates of a newly unfrozen group are larger than the learning rate suggests (for a steady
+    gradient and Adam's default betas up to about 6 times over the first hundred steps), as if the optimizer had
+    been built over every variable from the start. `model.optimizer` is a new object after
     each unfreezing. Optimizers with `use_ema=True` are not supported. Works on TensorFlow (also under
     `tf.distribute` strategies) and JAX.
 
@@ -628,7 +628,11 @@ class GradualUnfreezing(keras.callbacks.Callback):
     model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="sparse_categorical_crossentropy")
     model.fit(x_train, y_train, epochs=6, callbacks=[GradualUnfreezing(groups)])
     ```
-    """ + _REFERENCES
+
+    Reference:
+        - [Felbo et al., 2017](https://arxiv.org/abs/1708.00524) (DeepMoji: chain-thaw)
+        - [Howard & Ruder, 2018](https://arxiv.org/abs/1801.06146) (ULMFiT: gradual unfreezing)
+    """
 
     def __init__(self, layer_groups, every=1, freeze_batch_norm=False, verbose=1):
         super().__init__()

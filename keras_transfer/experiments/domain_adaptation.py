@@ -76,6 +76,8 @@ _COMMON = {
     "max_strength": 1.0,
     "domain_loss_weight": 1.0,
     "data_seed": 0,  # which images form the subsets, and the MNIST-M patches
+    "center_pixels": True,  # subtract the mean pixel of the source and target training images
+    "models": MODELS,
 }
 
 CONFIGS = {
@@ -147,7 +149,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
 
     rows, histories, projection_models = [], {}, {}
     for seed in seeds:
-        for model_name in MODELS:
+        for model_name in config["models"]:
             model, row, history = train_one(model_name, seed, data, config, verbose=verbose)
             rows.append(row)
             histories[f"{model_name}/seed{seed}"] = history
@@ -241,8 +243,11 @@ def train_one(model_name, seed, data, config, *, verbose=1):
     x_source, y_source = data["source_train"]
     x_target, y_target = data["target_train"]
     num_classes = int(max(y_source.max(), y_target.max())) + 1
-    model = dann.build_mnist_dann(input_shape=x_source.shape[1:], num_classes=num_classes, strength=0.0,
-                                  name=f"{model_name}_seed{seed}")
+    pixel_mean = None
+    if config["center_pixels"]:
+        pixel_mean = np.concatenate([x_source, x_target]).mean(axis=(0, 1, 2)).tolist()
+    model = dann.build_mnist_dann(input_shape=x_source.shape[1:], num_classes=num_classes, pixel_mean=pixel_mean,
+                                  strength=0.0, name=f"{model_name}_seed{seed}")
     label_weights = (0.0, 1.0) if model_name == "train_on_target" else (1.0, 0.0)
     target = (x_target, y_target) if model_name == "train_on_target" else x_target  # DANN never sees them
     train = dann.pair_domains((x_source, y_source), target, config["batch_size"], label_weights=label_weights,
@@ -425,6 +430,10 @@ def _check_config(config):
         value = config[key]
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"`{key}` must be a positive int or None. Received: {key}={value!r}")
+    models = tuple(config["models"])
+    if not models or any(model not in MODELS for model in models) or len(set(models)) != len(models):
+        raise ValueError(f"`models` must be distinct names out of {MODELS}. Received: models={config['models']!r}")
+    config["models"] = models
     if config["projection"] not in ("pca", "tsne"):
         raise ValueError(f"`projection` must be 'pca' or 'tsne'. Received: projection={config['projection']!r}")
     for key in ("learning_rate", "gamma"):

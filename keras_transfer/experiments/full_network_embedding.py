@@ -84,12 +84,16 @@ def _baseline_layers(model, config):
     return dense[-2:]
 
 
-def _methods(model, config, layers):
+def _check_methods(config):
     unknown = [name for name in config["methods"] if name not in ("baseline", *STEPS)]
     if unknown or not config["methods"]:
         raise ValueError(
             f"`methods` must name some of {('baseline', *STEPS)}. Received: methods={tuple(config['methods'])!r}"
         )
+
+
+def _methods(model, config, layers):
+    _check_methods(config)
     methods = []
     for name in config["methods"]:
         if name == "baseline":
@@ -129,6 +133,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
     start, cpu_start = time.perf_counter(), time.process_time()
     config = profiles.select(CONFIGS, profile, overrides)
     embeddings.discretize(np.zeros(1), config["thresholds"])  # a bad `thresholds` fails here, before any work
+    _check_methods(config)
     shared = {key: value for key, value in overrides.items() if key in off_the_shelf.CONFIGS[profile]}
     prepared = off_the_shelf.prepare(profile, seeds=seeds, verbose=verbose, **shared)
     seeds, model, layers = prepared["seeds"], prepared["model"], prepared["layers"]

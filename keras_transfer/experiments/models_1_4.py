@@ -17,8 +17,9 @@ Oxford-17 flowers (40 training and 20 validation images per class):
 
 Every model trains with early stopping on the validation loss and keeps its best epoch's weights (chain-thaw does
 that per step, Model 5 runs its whole schedule and keeps the best epoch), so the epochs are comparable. Each row of
-the result is one model and seed: test accuracy and loss, epochs, wall time of the training, trainable and frozen
-parameters at the end of training. Histories hold every epoch's losses and accuracies, chain-thaw's steps
+the result is one model and seed: test accuracy and loss, epochs, the epoch whose weights were kept (`best_epoch`,
+from 1), wall time of the training (building and testing excluded; for Model 2 on cached features it includes
+computing the training and validation features), trainable and frozen parameters at the end of training. Histories hold every epoch's losses and accuracies, chain-thaw's steps
 (`chain_thaw_steps`) and gradual unfreezing's (`unfreezing_steps`).
 
 Frozen-base training on cached features (`cache_features=True`, the default): Model 2's base never changes and no
@@ -61,6 +62,13 @@ TITLES = {
     "finetune": "Model 3: fine-tuned",
     "chain_thaw": "Model 4: chain-thaw",
     "ulmfit": "Model 5: STLR + discriminative rates + gradual unfreezing (beyond the seed)",
+}
+
+DESCRIPTIONS = {
+    "smoke": "a test run at a tiny size (8 training images per class, 2 epochs): its numbers mean nothing",
+    "quick": "the source network pretrained on Fashion-MNIST half A, transferred to half B with Oxford-17's budget "
+    "(40 training / 20 validation images per class), 3 seeds, on a CPU",
+    "full": "ImageNet VGG19 at 224x224 on Oxford-17 split 1, as in the lecture (meant for a GPU)",
 }
 
 _COMMON = {
@@ -235,6 +243,53 @@ def _backbone(profile, config, pretrained, source):
     return kt_models.source_backbone(source, pretrained=pretrained)
 
 
+def _build(name, profile, config, source, num_classes, seed):
+    if name not in MODELS:
+        raise ValueError(f"Unknown model: expected one of {MODELS}. Received: name={name!r}")
+    keras.utils.set_random_seed(seed)
+    backbone = _backbone(profile, config, name != "scratch", source)
+    keras.utils.set_random_seed(seed)  # the same head initialisation for every model of a seed
+    return kt_models.build_classifier(
+        backbone,
+        num_classes,
+        head_units=tuple(config["head_units"]),
+        dropout=config["dropout"],
+        base_trainable=name != "frozen",
+        name=name,
+    )
+
+
+def build_model(name, profile="quick", *, seed=0, source=None, **overrides):
+    """Model `name` (one of `MODELS`) as `run` builds it for `profile`, before training and uncompiled.
+
+    Models 1, 3, 4 and 5 are the same network (4 and 5 differ in how they train); Model 1's backbone has random
+    weights, Model 2's is frozen. Use it to look at a model's layers and trainable and frozen parameters.
+
+    Args:
+        name: str. `"scratch"`, `"frozen"`, `"finetune"`, `"chain_thaw"` or `"ulmfit"`.
+        profile: str. `"smoke"`, `"quick"` or `"full"` (full builds Keras's VGG19 with the configured `weights`).
+        seed: int. Seeds the initialisation of the new layers (and of a random backbone).
+        source: keras.Model or None. The pretrained source network (quick, smoke); None loads the cached one,
+            training it first if needed.
+        **overrides: settings of the profile's config, as for `run`.
+
+    Returns:
+        An uncompiled `keras.Model` built by `keras_transfer.models.build_classifier`.
+    """
+    config = profiles.select(CONFIGS, profile, overrides)
+    if profile == "full":
+        from keras_transfer.datasets import oxford_flowers17
+
+        num_classes = len(oxford_flowers17.CLASS_NAMES)
+    else:
+        from keras_transfer import datasets
+
+        num_classes = len(datasets.split_classes(10, seed=0).classes_b)
+        if source is None:
+            source = kt_models.pretrained_source_network(profile, seed=config["source_seed"], verbose=0)
+    return _build(name, profile, config, source, num_classes, seed)
+
+
 def _optimizer(learning_rate, config):
     return keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=config["clipnorm"])
 
@@ -294,18 +349,7 @@ def _train_one(name, seed, data, config, profile, source, feature_memo, verbose)
     from keras_transfer import optimizers as kt_optimizers
     from keras_transfer import schedules as kt_schedules
 
-    keras.utils.set_random_seed(seed)
-    pretrained = name != "scratch"
-    backbone = _backbone(profile, config, pretrained, source)
-    keras.utils.set_random_seed(seed)  # the same head initialisation for every model of a seed
-    model = kt_models.build_classifier(
-        backbone,
-        len(data.class_names),
-        head_units=tuple(config["head_units"]),
-        dropout=config["dropout"],
-        base_trainable=name != "frozen",
-        name=name,
-    )
+    model = _build(name, profile, config, source, len(data.class_names), seed)
     extra = {}
     start = time.perf_counter()
     if name == "frozen" and config["cache_features"]:
@@ -313,18 +357,19 @@ def _train_one(name, seed, data, config, profile, source, feature_memo, verbose)
         if data.kind == "arrays":
             train = (kt_models.extract_features(base, data.train[0]), data.train[1])
             validation = (kt_models.extract_features(base, data.validation[0]), data.validation[1])
-            if "test" not in feature_memo:  # the same pretrained base for every seed
-                feature_memo["test"] = (kt_models.extract_features(base, data.test[0]), data.test[1])
         else:  # batched pipelines: the unshuffled, unaugmented training images
             train = kt_models.extract_features(base, data.features["train"])
             validation = kt_models.extract_features(base, data.validation)
-            if "test" not in feature_memo:
-                feature_memo["test"] = kt_models.extract_features(base, data.test)
         head = kt_models.classifier_head(model)
         _compile(head, _optimizer(config["learning_rates"]["frozen"], config))
         stopper = _early_stopping(config)
         history = _fit(head, train, validation, "arrays", config, config["max_epochs"], [stopper], verbose)
         wall = time.perf_counter() - start
+        if "test" not in feature_memo:  # the same pretrained base for every seed: test features once per run
+            if data.kind == "arrays":
+                feature_memo["test"] = (kt_models.extract_features(base, data.test[0]), data.test[1])
+            else:
+                feature_memo["test"] = kt_models.extract_features(base, data.test)
         evaluated, test, test_kind = head, feature_memo["test"], "arrays"
         best_epoch = stopper.best_epoch + 1
     else:

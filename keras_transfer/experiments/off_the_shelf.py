@@ -569,21 +569,23 @@ def paper_table():
     return "\n".join(lines)
 
 
-def _shape_checks(svm, softmax, depths):
-    """The seeds' pattern as checks on `{depth: accuracy}` curves (any unit); None where a curve lacks the points."""
+SHAPE_TOLERANCE = 0.02  # accuracy (as a fraction) within which two points of a curve count as level
+
+
+def _shape_checks(svm, softmax, depths, tolerance=SHAPE_TOLERANCE):
+    """The seeds' pattern as checks on `{depth: accuracy}` curves (accuracies as fractions)."""
     best_depth = max(svm, key=svm.get)
-    top, top_accuracy, best = max(depths), svm[max(depths)], max(svm.values())
-    scale = best - min(svm.values()) or 1.0
+    top, best = max(depths), max(svm.values())
     checks = {
         "layer 1 is the weakest": min(svm, key=svm.get) == min(depths),
         "the best layer is in the upper half": best_depth > top / 2,
-        "flat near the top: the top layer is within 10% of the depth curve's range of the best": (
-            best - top_accuracy <= 0.1 * scale
+        f"flat near the top: the top layer within {100 * tolerance:g} points of the best": (
+            best - svm[top] <= tolerance
         ),
     }
     if top in softmax:
-        checks["softmax about equals the SVM at the top (within 10% of the range)"] = (
-            abs(softmax[top] - top_accuracy) <= 0.1 * scale
+        checks[f"softmax within {100 * tolerance:g} points of the SVM at the top"] = (
+            abs(softmax[top] - svm[top]) <= tolerance
         )
     return checks
 
@@ -608,8 +610,8 @@ def shape_comparison(rows):
     )
     paper = []
     for column in (0, 1):
-        paper_svm = {layer: values[column] for layer, values in PAPER_CALTECH["svm"].items()}
-        paper_softmax = {layer: values[column] for layer, values in PAPER_CALTECH["softmax"].items()}
+        paper_svm = {layer: values[column] / 100 for layer, values in PAPER_CALTECH["svm"].items()}
+        paper_softmax = {layer: values[column] / 100 for layer, values in PAPER_CALTECH["softmax"].items()}
         paper.append(_shape_checks(paper_svm, paper_softmax, sorted(paper_svm)))
     return [
         {"property": name, "caltech101": paper[0].get(name), "caltech256": paper[1].get(name), "ours": value}

@@ -16,7 +16,8 @@ Profiles:
 The grid resumes: every finished run (and each base network's weights) is saved in `output_dir` as soon as it
 ends, in `runs.jsonl` keyed by run id and by a fingerprint of the settings that change a run's outcome. Rerunning
 the same experiment trains only the runs not yet there; changing `n_values`, `families` or `seeds` reuses the runs
-that the old and new grids share.
+that the old and new grids share. (A base network whose weights file has been deleted is trained again; the runs
+already recorded keep the numbers they got from the old one.)
 """
 
 import hashlib
@@ -44,6 +45,10 @@ NAME = "transferability"
 FAMILIES = {"BnB": ("b", False), "AnB": ("a", False), "BnB+": ("b", True), "AnB+": ("a", True)}
 
 DATASETS = ("fashion_mnist", "cifar100")
+
+# Each dataset's image shape and number of classes per half.
+INPUT_SHAPES = {"fashion_mnist": (28, 28, 1), "cifar100": (32, 32, 3)}
+HALF_CLASSES = {"fashion_mnist": 5, "cifar100": 50}
 
 CONFIGS = {
     "smoke": {
@@ -153,9 +158,8 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
     Returns:
         An `ExperimentResult` whose rows are `{"run_id", "family", "n", "seed", "source", "fine_tuned",
         "test_accuracy", "test_loss", "train_accuracy", "epochs", "wall_time_s", "cpu_time_s", "resumed"}`, one per
-        run on B,
-        base B first (`family="baseB"`, `n=0`); `metadata["base_accuracy"]` holds base A's accuracy on A and
-        base B's on B.
+        run, accuracies on B's test set, base B first (`family="baseB"`, `n=0`); `metadata["base_accuracy"]` holds
+        base A's accuracy on A and base B's on B; `histories` the per-epoch loss and accuracy of every run.
 
     Example:
 
@@ -364,11 +368,18 @@ def load_cifar100(data_dir=None):
     return arrays[0], arrays[1], tuple(info.features["label"].names)
 
 
-def build_network(config, num_classes, input_shape, seed):
-    """The profile's `small_alexnet`, initialised from `seed`."""
+def build_network(config, num_classes=None, input_shape=None, seed=None):
+    """The profile's `small_alexnet`, initialised from `seed`.
+
+    Args:
+        config: dict. A profile's settings, e.g. `CONFIGS["quick"]`.
+        num_classes: int or None. Default: the classes of one half of the config's dataset.
+        input_shape: tuple or None. Default: the config's dataset's image shape.
+        seed: int or None. Seeds the initialisation.
+    """
     return small_alexnet(
-        input_shape,
-        num_classes,
+        input_shape or INPUT_SHAPES[config["dataset"]],
+        num_classes or HALF_CLASSES[config["dataset"]],
         filters=tuple(config["filters"]),
         kernel_sizes=tuple(config["kernel_sizes"]),
         units=tuple(config["units"]),

@@ -122,16 +122,19 @@ def build_dann(feature_extractor, label_classifier, domain_classifier, *, streng
     return keras.Model(inputs, {LABEL_OUTPUT: labels, DOMAIN_OUTPUT: domains}, name=name)
 
 
-def build_mnist_dann(input_shape=(28, 28, 3), num_classes=10, *, strength=1.0, name="dann"):
+def build_mnist_dann(input_shape=(28, 28, 3), num_classes=10, *, pixel_mean=None, strength=1.0, name="dann"):
     """The paper's architecture for MNIST → MNIST-M.
 
-    Feature extractor: pixels / 255, conv 5×5 with 32 filters, ReLU, max-pool 2×2, conv 5×5 with 48 filters, ReLU,
+    Feature extractor: (pixels - `pixel_mean`) / 255, conv 5×5 with 32 filters, ReLU, max-pool 2×2, conv 5×5 with 48 filters, ReLU,
     max-pool 2×2, flatten. Label classifier: dense 100, ReLU, dense 100, ReLU, dense `num_classes`, softmax.
     Domain classifier (behind the gradient reversal): dense 100, ReLU, dense 2, softmax.
 
     Args:
         input_shape: tuple of int. The image shape, `(height, width, channels)`, pixel values in [0, 255].
         num_classes: int. The number of labels.
+        pixel_mean: None, float or sequence of floats (one per channel). Subtracted from the pixels before they
+            are divided by 255, e.g. the mean pixel of the source and target training images together (as in the
+            usual MNIST → MNIST-M setup). None subtracts nothing.
         strength: float. The initial gradient reversal strength (see `build_dann`).
         name: str. The model's name.
 
@@ -148,10 +151,19 @@ def build_mnist_dann(input_shape=(28, 28, 3), num_classes=10, *, strength=1.0, n
         )
     if not isinstance(num_classes, int) or num_classes < 2:
         raise ValueError(f"`num_classes` must be an int of at least 2. Received: num_classes={num_classes!r}")
+    if pixel_mean is None:
+        scaling = keras.layers.Rescaling(1.0 / 255.0, name="rescaling")
+    else:
+        mean = np.broadcast_to(np.asarray(pixel_mean, dtype="float64"), (input_shape[-1],))
+        if not np.all(np.isfinite(mean)):
+            raise ValueError(f"`pixel_mean` must be finite numbers. Received: pixel_mean={pixel_mean!r}")
+        scaling = keras.layers.Normalization(
+            mean=[float(m) for m in mean], variance=[255.0**2] * input_shape[-1], name="rescaling"
+        )
     feature_extractor = keras.Sequential(
         [
             keras.Input(shape=input_shape),
-            keras.layers.Rescaling(1.0 / 255.0, name="rescaling"),
+            scaling,
             keras.layers.Conv2D(32, 5, activation="relu", name="conv1"),
             keras.layers.MaxPooling2D(2, name="pool1"),
             keras.layers.Conv2D(48, 5, activation="relu", name="conv2"),

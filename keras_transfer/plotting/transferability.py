@@ -14,17 +14,20 @@ FAMILY_STYLES = {
 }
 
 
-def plot_transferability(result, *, ax=None, paper_pattern=True, title=None):
+def plot_transferability(result, *, ax=None, paper_pattern=True, zoom=True, title=None):
     """Accuracy on B against n: a dot per run, a line through the means of each family, base B as reference.
 
     Args:
         result: ExperimentResult. What `keras_transfer.experiments.transferability.run` returned (rows with
             `family`, `n`, `test_accuracy`; base B as `family="baseB"`, `n=0`).
-        ax: matplotlib Axes or None. Where to draw; by default a new figure (with the paper's pattern beside the
-            plot when `paper_pattern` is true).
+        ax: matplotlib Axes or None. Where to draw the main panel alone; by default a new figure with the
+            panels that `zoom` and `paper_pattern` ask for.
         paper_pattern: bool. Writes Yosinski et al.'s qualitative pattern (Figure 2) beside the plot, with our
             verdict for each family (`compare_with_paper`). Ignored when `ax` is given.
-        title: str or None. The plot's title (default: names the profile the numbers come from).
+        zoom: bool. Adds a panel below with the same runs as percentage points above or below base B, its y axis
+            narrowed to the band where most families lie (a family that collapses at some n would otherwise
+            flatten the differences between the others). Ignored when `ax` is given.
+        title: str or None. The main panel's title (default: names the profile the numbers come from).
 
     Returns:
         The matplotlib `Figure`.
@@ -41,47 +44,77 @@ def plot_transferability(result, *, ax=None, paper_pattern=True, title=None):
         - [Yosinski et al., 2014](https://arxiv.org/abs/1411.1792): How transferable are features in deep neural
           networks? (Figure 2)
     """
+    text_ax = zoom_ax = None
     if ax is None:
+        layout = [["main"], ["zoom"]] if zoom else [["main"]]
         if paper_pattern:
-            figure, (ax, text_ax) = plt.subplots(
-                1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [3, 1.7]}, layout="constrained"
-            )
-        else:
-            figure, ax = plt.subplots(figsize=(8, 5), layout="constrained")
-            text_ax = None
+            layout = [row + ["text"] for row in layout]
+        figure, axes = plt.subplot_mosaic(
+            layout,
+            figsize=(12 if paper_pattern else 8, 8 if zoom else 5),
+            width_ratios=[3, 1.7] if paper_pattern else None,
+            height_ratios=[3, 2] if zoom else None,
+            layout="constrained",
+        )
+        ax, text_ax, zoom_ax = axes["main"], axes.get("text"), axes.get("zoom")
     else:
-        figure, text_ax = ax.figure, None
+        figure = ax.figure
 
     by_family = {}
     for row in result.rows:
         by_family.setdefault(row["family"], {}).setdefault(row["n"], []).append(row["test_accuracy"])
     base = [value for values in by_family.get("baseB", {}).values() for value in values]
-    if base:
-        ax.axhline(statistics.fmean(base), color="0.4", linestyle="--", linewidth=1, label="base B (mean)")
-        ax.scatter([0] * len(base), base, s=40, facecolor="white", edgecolor="black", zorder=3, label="base B")
+    base_mean = statistics.fmean(base) if base else None
     n_values = sorted({n for family, by_n in by_family.items() if family != "baseB" for n in by_n})
+
+    _draw_runs(ax, by_family, base, base_mean, scale=None)
+    ax.set_ylabel("test accuracy on B")
+    ax.set_title(title or f"How transferable are features? ({result.profile} profile)")
+    ax.legend(loc="lower left", fontsize="small")
+    axes_with_n = [ax]
+    if zoom_ax is not None and base_mean is not None:
+        _draw_runs(zoom_ax, by_family, base, base_mean, scale=100.0)
+        differences = sorted(
+            abs(statistics.fmean(values) - base_mean) * 100.0
+            for family, by_n in by_family.items()
+            if family != "baseB"
+            for values in by_n.values()
+        )
+        if differences:
+            limit = max(0.5, 1.6 * differences[int(0.8 * (len(differences) - 1))])
+            zoom_ax.set_ylim(-limit, limit)
+            zoom_ax.set_title(f"zoom: points above or below base B (runs beyond ±{limit:.1f} off the panel)")
+        zoom_ax.set_ylabel("accuracy − base B (points)")
+        axes_with_n.append(zoom_ax)
+    for panel in axes_with_n:
+        panel.set_xticks([0, *n_values])
+        panel.set_xticklabels(["base B", *(str(n) for n in n_values)])
+        panel.grid(alpha=0.3)
+    axes_with_n[-1].set_xlabel("layer n at which the network is chopped and retrained")
+
+    if text_ax is not None:
+        _draw_paper_pattern(text_ax, result)
+    return figure
+
+
+def _draw_runs(ax, by_family, base, base_mean, scale):
+    """Dots and mean lines; `scale=None` draws accuracies, else `(accuracy - base_mean) * scale`."""
+
+    def _y(values):
+        return list(values) if scale is None else [(value - base_mean) * scale for value in values]
+
+    if base:
+        ax.axhline(_y([base_mean])[0], color="0.4", linestyle="--", linewidth=1, label="base B (mean)")
+        ax.scatter([0] * len(base), _y(base), s=40, facecolor="white", edgecolor="black", zorder=3, label="base B")
     for family, style in FAMILY_STYLES.items():
         if family not in by_family:
             continue
         by_n = by_family[family]
         xs = [n + style["offset"] for n in sorted(by_n) for _ in by_n[n]]
-        ys = [value for n in sorted(by_n) for value in by_n[n]]
+        ys = _y(value for n in sorted(by_n) for value in by_n[n])
         ax.scatter(xs, ys, s=22, color=style["color"], marker=style["marker"], alpha=0.7, zorder=3)
-        means = [statistics.fmean(by_n[n]) for n in sorted(by_n)]
-        ax.plot(
-            [n + style["offset"] for n in sorted(by_n)], means, color=style["color"], linewidth=2, label=family
-        )
-    ax.set_xticks([0, *n_values])
-    ax.set_xticklabels(["base B", *(str(n) for n in n_values)])
-    ax.set_xlabel("layer n at which the network is chopped and retrained")
-    ax.set_ylabel("test accuracy on B")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower left", fontsize="small")
-    ax.set_title(title or f"How transferable are features? ({result.profile} profile)")
-
-    if text_ax is not None:
-        _draw_paper_pattern(text_ax, result)
-    return figure
+        means = _y(statistics.fmean(by_n[n]) for n in sorted(by_n))
+        ax.plot([n + style["offset"] for n in sorted(by_n)], means, color=style["color"], linewidth=2, label=family)
 
 
 def _draw_paper_pattern(ax, result):

@@ -1,0 +1,259 @@
+"""Chain-thaw's step switches: `ChainThaw` inside one `fit()` against rebuilding and recompiling for each step.
+
+Both ways train the quick profile's Model 4 (the source network's backbone + two dense layers + output, on 40
+training and 20 validation images per class of half B of Fashion-MNIST) through the same chain-thaw plan: the new
+layers, each backbone layer alone, then everything; each step `epochs_per_step` epochs (patience as large, so both
+ways run the same epochs), Adam with `clipnorm=1`, learning rate 1e-3 then 1e-4, each step restoring its best
+weights.
+
+- `ChainThaw`: one `compile()` and one `fit()`; the callback switches steps between epochs.
+- Rebuild (DeepMoji's way): for each step, set the `trainable` flags, `compile()` a new Adam, `fit()` with
+  `EarlyStopping(restore_best_weights=True)`.
+
+How the switch is measured (the same for both ways, from a timing callback's timestamps): at every switch,
+(a) the gap from the end of the last validation of a step to the start of the first batch of the next step,
+minus the median gap between two epochs of one step (the per-epoch work both ways do anyway): the callback's step
+change, or `fit()` returning, `compile()` and `fit()` starting again; (b) the first training batch of the new step
+minus the median first batch of an epoch inside a step: the retrace of the train function; (c) the validation
+of that epoch minus the median validation: a retrace of the test function. The switch share is their sum over
+all switches divided by the whole training time (compile and fit). The first step's set-up is not a switch.
+
+Headline: ChainThaw's switch share of the training time, in percent (median over interleaved rounds).
+Goal: at most 5%.
+
+Run: .venv/bin/python benchmarks/bench_chain_thaw_switch.py [--smoke]
+"""
+
+import time
+
+import _common
+from bench_frozen_features import source_network
+
+NAME = "chain_thaw_switch"
+GOAL = 5.0
+SIZES = {
+    # smoke thaws only the last backbone layer alone (3 steps: new layers, block3_conv2, all), to stay fast
+    "smoke": {"profile": "smoke", "epochs_per_step": 2, "repeats": 1, "warmup": False, "middle_layers": 1},
+    "quick": {"profile": "quick", "epochs_per_step": 5, "repeats": 2, "warmup": True, "middle_layers": None},
+}
+
+
+def switch_cost(epochs, switch_epochs):
+    """`(excess_s, gross_s, parts)`: the switch cost from a list of epoch records (see the module docstring).
+
+    Args:
+        epochs: list of dict. The timing callback's epoch records, in training order (several fits concatenated).
+        switch_epochs: set of int. Positions in `epochs` of the first epoch of steps 2, 3, ...
+    """
+    inner = [i for i in range(1, len(epochs)) if i not in switch_epochs]
+    gaps = {i: epochs[i]["first_batch_begin"] - epochs[i - 1]["test_end"] for i in range(1, len(epochs))}
+    first = {i: epochs[i]["batches"][0] for i in range(len(epochs))}
+    validation = {i: epochs[i]["test_end"] - epochs[i]["test_begin"] for i in range(len(epochs))}
+    typical_gap = _common.median([gaps[i] for i in inner])
+    typical_first = _common.median([first[i] for i in inner])
+    typical_validation = _common.median([validation[i] for i in inner])
+    parts = {"gap": 0.0, "retrace_train": 0.0, "retrace_validation": 0.0}
+    gross = 0.0
+    for i in sorted(switch_epochs):
+        parts["gap"] += gaps[i] - typical_gap
+        parts["retrace_train"] += first[i] - typical_first
+        parts["retrace_validation"] += validation[i] - typical_validation
+        gross += gaps[i] + first[i] - typical_first + validation[i] - typical_validation
+    return sum(parts.values()), gross, {**parts, "typical_gap": typical_gap, "typical_epoch": _typical_epoch(epochs, inner)}
+
+
+def _typical_epoch(epochs, inner):
+    return _common.median([epochs[i]["test_end"] - epochs[i]["first_batch_begin"] for i in inner])
+
+
+def set_step_trainable(model, base, step_names):
+    """DeepMoji's way of choosing what trains: exactly the layers named in `step_names` (None: everything).
+
+    Each flag is toggled (`not value`, then `value`): on TensorFlow, assigning the value a layer already has
+    returns early and would not reach its sub-layers.
+    """
+
+    def set_flag(layer, value):
+        layer.trainable = not value
+        layer.trainable = value
+
+    set_flag(model, True)
+    for layer in base.layers + [layer for layer in model.layers if layer is not base]:
+        if layer.weights and layer is not base:
+            set_flag(layer, step_names is None or layer.name in step_names)
+    if step_names is not None and not any(layer.name in step_names for layer in base.layers):
+        base.trainable = False
+
+
+def main(args):
+    import keras
+
+    from keras_transfer import callbacks as kt_callbacks
+    from keras_transfer import models as kt_models
+    from keras_transfer.experiments import models_1_4
+
+    _common.quiet_tensorflow()
+    size = SIZES[args.size]
+    repeats = args.repeats or size["repeats"]
+    epochs_per_step = size["epochs_per_step"]
+    config = models_1_4.CONFIGS[size["profile"]]
+    data = models_1_4.load_target_data(size["profile"], seed=0)
+    (x_train, y_train), validation = data.train, data.validation
+    source, weights = source_network(size["profile"])
+    first_rate, later_rate = config["chain_thaw_learning_rates"]
+
+    def build():
+        keras.utils.set_random_seed(0)
+        backbone = kt_models.source_backbone(source, pretrained=True)
+        return kt_models.build_classifier(
+            backbone, len(data.class_names), head_units=tuple(config["head_units"]), dropout=config["dropout"]
+        )
+
+    def middle_layers(model):
+        layers = kt_models.backbone_layers(model)
+        return layers if size["middle_layers"] is None else layers[-size["middle_layers"]:]
+
+    def optimizer(rate):
+        return keras.optimizers.Adam(rate, clipnorm=config["clipnorm"])
+
+    def compile_(model, rate):
+        model.compile(optimizer=optimizer(rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    def fit(model, epochs, callbacks):
+        model.fit(
+            x_train, y_train, batch_size=config["batch_size"], epochs=epochs, validation_data=validation,
+            callbacks=callbacks, shuffle=True, verbose=0,
+        )
+
+    class TimedChainThaw(kt_callbacks.ChainThaw):
+        """ChainThaw, with the time of its own epoch-end work (where steps switch) recorded."""
+
+        def on_train_begin(self, logs=None):
+            self.switch_seconds = []
+            self.epoch_end_seconds = []
+            begin = time.perf_counter()
+            super().on_train_begin(logs)
+            self.first_step_setup = time.perf_counter() - begin
+
+        def on_epoch_end(self, epoch, logs=None):
+            steps = len(self.steps_log)
+            begin = time.perf_counter()
+            super().on_epoch_end(epoch, logs)
+            elapsed = time.perf_counter() - begin
+            (self.switch_seconds if len(self.steps_log) > steps else self.epoch_end_seconds).append(elapsed)
+
+    def chain_thaw():
+        model = build()
+        timer = _common.batch_timer()
+        with _common.Timer() as total:
+            compile_(model, first_rate)
+            callback = TimedChainThaw(
+                new_layers=kt_models.head_layers(model),
+                layers=middle_layers(model),
+                epochs_per_step=epochs_per_step,
+                patience=epochs_per_step,
+                learning_rates=(first_rate, later_rate),
+                verbose=0,
+            )
+            steps = len(callback.plan(model))
+            fit(model, steps * epochs_per_step, [callback, timer])
+        starts = {step["first_epoch"] for step in callback.steps_log[1:]}
+        excess, gross, parts = switch_cost(timer.epochs, starts)
+        keras.backend.clear_session(free_memory=False)
+        return {
+            "total_s": total.wall,
+            "switch_s": excess,
+            "switch_gross_s": gross,
+            "switches": len(starts),
+            "epochs": len(timer.epochs),
+            "callback_switch_s": sum(callback.switch_seconds),
+            "callback_epoch_end_s": _common.median(callback.epoch_end_seconds),
+            **parts,
+        }
+
+    def rebuild():
+        model = build()
+        base = kt_models.base_layer(model)
+        compile_(model, first_rate)  # ChainThaw.plan needs a compiled model; compiled again below, timed
+        plan = kt_callbacks.ChainThaw(
+            new_layers=kt_models.head_layers(model), layers=middle_layers(model), verbose=0
+        ).plan(model)
+        timer = _common.batch_timer()
+        starts = set()
+        compile_seconds = []
+        with _common.Timer() as total:
+            for index, (_, names) in enumerate(plan):
+                if index:
+                    starts.add(len(timer.epochs))
+                begin = time.perf_counter()
+                set_step_trainable(model, base, None if names == [model.name] else set(names))
+                compile_(model, first_rate if index == 0 else later_rate)
+                compile_seconds.append(time.perf_counter() - begin)
+                stopper = keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=epochs_per_step, restore_best_weights=True
+                )
+                fit(model, epochs_per_step, [stopper, timer])
+        excess, gross, parts = switch_cost(timer.epochs, starts)
+        keras.backend.clear_session(free_memory=False)
+        return {
+            "total_s": total.wall,
+            "switch_s": excess,
+            "switch_gross_s": gross,
+            "switches": len(starts),
+            "epochs": len(timer.epochs),
+            "compile_s": sum(compile_seconds[1:]),
+            **parts,
+        }
+
+    if size["warmup"]:
+        fit(_compiled(build(), compile_, first_rate), 1, [])
+        keras.backend.clear_session(free_memory=False)
+    rounds = _common.interleave({"chain_thaw": chain_thaw, "rebuild": rebuild}, repeats)
+    ours, theirs = rounds["chain_thaw"]["extra"], rounds["rebuild"]["extra"]
+    shares = [100 * run["switch_s"] / run["total_s"] for run in ours]
+    rebuild_shares = [100 * run["switch_s"] / run["total_s"] for run in theirs]
+    value = _common.median(shares)
+
+    def summary(runs, keys):
+        return {key: _common.spread([run[key] for run in runs], 3) for key in keys}
+
+    common_keys = ["total_s", "switch_s", "switch_gross_s", "gap", "retrace_train", "retrace_validation",
+                   "typical_epoch"]
+    return {
+        "benchmark": NAME,
+        "value": round(value, 2),
+        "unit": "% of training time spent switching steps (ChainThaw)",
+        "goal": f"<= {GOAL:g}%",
+        "met": bool(value <= GOAL),
+        "epochs_per_step": epochs_per_step,
+        "steps": int(ours[0]["switches"]) + 1,
+        "epochs": int(ours[0]["epochs"]),
+        "train_images": int(len(y_train)),
+        "batch_size": config["batch_size"],
+        "source_weights": weights,
+        "chain_thaw_share_pct": _common.spread(shares, 2),
+        "chain_thaw_gross_share_pct": _common.spread(
+            [100 * run["switch_gross_s"] / run["total_s"] for run in ours], 2
+        ),
+        "rebuild_share_pct": _common.spread(rebuild_shares, 2),
+        "rebuild_gross_share_pct": _common.spread(
+            [100 * run["switch_gross_s"] / run["total_s"] for run in theirs], 2
+        ),
+        "switch_cost_ratio_rebuild_over_chain_thaw": _common.spread(
+            _common.paired_ratios([r["switch_s"] for r in theirs], [r["switch_s"] for r in ours]), 2
+        ),
+        "total_time_ratio_rebuild_over_chain_thaw": _common.spread(
+            _common.paired_ratios([r["total_s"] for r in theirs], [r["total_s"] for r in ours]), 3
+        ),
+        "chain_thaw": summary(ours, common_keys + ["callback_switch_s", "callback_epoch_end_s"]),
+        "rebuild": summary(theirs, common_keys + ["compile_s"]),
+    }
+
+
+def _compiled(model, compile_, rate):
+    compile_(model, rate)
+    return model
+
+
+if __name__ == "__main__":
+    _common.run(main, __doc__.splitlines()[0])

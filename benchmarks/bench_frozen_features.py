@@ -1,0 +1,284 @@
+"""Frozen-base head training: the plain Keras way against cached features.
+
+Plain (the keras-io transfer-learning guide): the frozen base sits inside the model, called with `training=False`,
+and `fit()` runs it on every image in every epoch. Cached (`keras_transfer.models.extract_features`, what the
+Models 1-4 experiment does for Model 2 by default): the base's outputs for the training and validation images are
+computed once and the same head (`classifier_head`) trains on them. Both train the quick profile's Model 2 (the
+source network's backbone, frozen, + two dense layers + output) on the quick profile's data budget (40 training
+and 20 validation images per class of half B of Fashion-MNIST) for the same 20 epochs, with the same head
+initialisation, optimizer and batch size; both are tested on the 5,000 test images of half B.
+
+Headline: the wall time of the plain training divided by that of the cached one (feature extraction included),
+median over interleaved rounds. Goal: at least 10x at 20 epochs, with test accuracies within 1 point.
+
+Run: .venv/bin/python benchmarks/bench_frozen_features.py [--smoke]
+"""
+
+import _common
+
+NAME = "frozen_features"
+GOAL = 10.0
+SIZES = {
+    "smoke": {"profile": "smoke", "epochs": 2, "repeats": 1, "warmup": False, "projection": False},
+    "quick": {"profile": "quick", "epochs": 20, "repeats": 3, "warmup": True, "projection": True},
+}
+
+
+def source_network(profile):
+    """The quick profile's pretrained source network if it is cached, else its architecture with random weights.
+
+    The time ratio does not depend on the weights; the accuracies do (both variants share them, so the comparison
+    of the two stays fair). Training the source network here would take minutes, so it is never done.
+    """
+    from keras_transfer import models as kt_models
+
+    if kt_models.source_network_path("quick").exists():
+        return kt_models.pretrained_source_network("quick", verbose=0), "pretrained (quick profile, cached)"
+    config = kt_models.SOURCE_CONFIGS["quick"]
+    import keras
+
+    keras.utils.set_random_seed(0)
+    network = kt_models.build_source_network(5, filters=config["filters"], fc_units=config["fc_units"])
+    return network, "random (the quick source network's architecture; its cache was not found)"
+
+
+def flop_bound(model_builder, train_images, validation_images, epochs):
+    """The ratio the two ways would reach if only FLOPs counted (no per-step or per-epoch overhead).
+
+    Plain: every epoch runs the base forward and the head (training on the training images, forward on the
+    validation images). Cached: the base forward once on both, then the head every epoch. Counted per layer with
+    `bench_flops.training_flops`.
+    """
+    from bench_flops import training_flops
+
+    from keras_transfer import models as kt_models
+
+    model = model_builder()
+    head = kt_models.classifier_head(model)
+    whole, head_only = training_flops(model), training_flops(head)
+    base_forward = whole["forward"] - head_only["forward"]
+    plain = epochs * (train_images * whole["training"] + validation_images * whole["forward"])
+    cached = (train_images + validation_images) * base_forward + epochs * (
+        train_images * head_only["training"] + validation_images * head_only["forward"]
+    )
+    return {
+        "ratio": round(plain / cached, 2),
+        "base_forward_mflop_per_image": round(base_forward / 1e6, 3),
+        "head_training_mflop_per_image": round(head_only["training"] / 1e6, 3),
+    }
+
+
+def full_profile_projection(epochs, repeats=2):
+    """The full profile's ratio (VGG19 at 224x224, 680 training and 340 validation images, batch 32), projected
+    from two measured parts: the base's forward time per image and the time of one head epoch on cached features.
+
+    Running the plain way there for 20 epochs would take hours on a CPU, so this is a projection, not a
+    side-by-side measurement: plain = epochs x (images x base time + head epoch), cached = images x base time +
+    epochs x head epoch.
+    """
+    import keras
+    import numpy as np
+
+    from keras_transfer import models as kt_models
+
+    train_images, validation_images, batch_size = 680, 340, 32
+    rng = np.random.default_rng(0)
+    keras.utils.set_random_seed(0)
+
+    def build():
+        return kt_models.build_vgg19_classifier(17, weights=None, base_trainable=False)
+
+    model = build()
+    base = kt_models.base_layer(model)
+    images = rng.uniform(-120, 120, size=(8, 224, 224, 3)).astype("float32")
+    kt_models.extract_features(base, images[:8], batch_size=8)  # traces
+    base_times = []
+    for _ in range(repeats):
+        with _common.Timer() as timer:
+            kt_models.extract_features(base, images, batch_size=8)
+        base_times.append(timer.wall / len(images))
+    head = kt_models.classifier_head(model)
+    head.compile(keras.optimizers.Adam(1e-3, clipnorm=1.0), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    shape = base.output_shape[1:]
+    x_train = rng.uniform(0, 10, size=(train_images, *shape)).astype("float32")
+    y_train = rng.integers(0, 17, size=train_images).astype("int32")
+    x_val = rng.uniform(0, 10, size=(validation_images, *shape)).astype("float32")
+    y_val = rng.integers(0, 17, size=validation_images).astype("int32")
+    head.fit(x_train, y_train, batch_size=batch_size, epochs=1, validation_data=(x_val, y_val), verbose=0)
+    with _common.Timer() as timer:
+        head.fit(x_train, y_train, batch_size=batch_size, epochs=repeats, validation_data=(x_val, y_val), verbose=0)
+    head_epoch = timer.wall / repeats
+    base_image = _common.median(base_times)
+    images_per_epoch = train_images + validation_images
+    plain = epochs * (images_per_epoch * base_image + head_epoch)
+    cached = images_per_epoch * base_image + epochs * head_epoch
+    bound = flop_bound(build, train_images, validation_images, epochs)
+    keras.backend.clear_session(free_memory=False)
+    return {
+        "what": "projected from measured parts, not measured side by side (see full_profile_projection)",
+        "ratio": round(plain / cached, 2),
+        "base_ms_per_image": round(1000 * base_image, 2),
+        "head_epoch_s": round(head_epoch, 3),
+        "projected_plain_s": round(plain, 1),
+        "projected_cached_s": round(cached, 1),
+        "flop_bound": bound,
+    }
+
+
+def main(args):
+    import keras
+
+    from keras_transfer import models as kt_models
+    from keras_transfer.experiments import models_1_4
+
+    _common.quiet_tensorflow()
+    size = SIZES[args.size]
+    repeats = args.repeats or size["repeats"]
+    config = models_1_4.CONFIGS[size["profile"]]
+    data = models_1_4.load_target_data(size["profile"], seed=0)
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = data.train, data.validation, data.test
+    source, weights = source_network(size["profile"])
+    batch_size = config["batch_size"]
+
+    def build():
+        backbone = kt_models.source_backbone(source, pretrained=True)
+        keras.utils.set_random_seed(0)  # the same head initialisation, dropout and batch order for both ways
+        return kt_models.build_classifier(
+            backbone,
+            len(data.class_names),
+            head_units=tuple(config["head_units"]),
+            dropout=config["dropout"],
+            base_trainable=False,
+        )
+
+    def compile_(model):
+        optimizer = keras.optimizers.Adam(config["learning_rates"]["frozen"], clipnorm=config["clipnorm"])
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    def fit(model, x, y, validation, epochs):
+        model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=validation, shuffle=True, verbose=0)
+
+    def plain(epochs):
+        model = build()
+        with _common.Timer() as train:
+            compile_(model)
+            fit(model, x_train, y_train, (x_val, y_val), epochs)
+        with _common.Timer() as test:
+            _, accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+        keras.backend.clear_session(free_memory=False)
+        return {"train_s": train.wall, "train_cpu_s": train.cpu, "test_s": test.wall, "test_accuracy": accuracy}
+
+    def cached(epochs):
+        model = build()
+        with _common.Timer() as extract:
+            base = kt_models.base_layer(model)
+            train_features = kt_models.extract_features(base, x_train)
+            val_features = kt_models.extract_features(base, x_val)
+        with _common.Timer() as head_train:
+            head = kt_models.classifier_head(model)
+            compile_(head)
+            fit(head, train_features, y_train, (val_features, y_val), epochs)
+        with _common.Timer() as test:
+            test_features = kt_models.extract_features(base, x_test)
+            _, accuracy = head.evaluate(test_features, y_test, batch_size=256, verbose=0)
+        keras.backend.clear_session(free_memory=False)
+        return {
+            "train_s": extract.wall + head_train.wall,
+            "train_cpu_s": extract.cpu + head_train.cpu,
+            "extract_s": extract.wall,
+            "head_fit_s": head_train.wall,
+            "test_s": test.wall,
+            "test_accuracy": accuracy,
+        }
+
+    def cached_tf_data(epochs):
+        """A possible improvement: the cached features fed to fit() as a tf.data pipeline built once."""
+        import tensorflow as tf
+
+        model = build()
+        with _common.Timer() as extract:
+            base = kt_models.base_layer(model)
+            train_features = kt_models.extract_features(base, x_train)
+            val_features = kt_models.extract_features(base, x_val)
+        with _common.Timer() as head_train:
+            train = (
+                tf.data.Dataset.from_tensor_slices((train_features, y_train))
+                .cache()
+                .shuffle(len(y_train), seed=0, reshuffle_each_iteration=True)
+                .batch(batch_size)
+                .prefetch(tf.data.AUTOTUNE)
+            )
+            validation = tf.data.Dataset.from_tensor_slices((val_features, y_val)).cache().batch(batch_size)
+            head = kt_models.classifier_head(model)
+            compile_(head)
+            head.fit(train, epochs=epochs, validation_data=validation, verbose=0)
+        test_features = kt_models.extract_features(base, x_test)
+        _, accuracy = head.evaluate(test_features, y_test, batch_size=256, verbose=0)
+        keras.backend.clear_session(free_memory=False)
+        return {"train_s": extract.wall + head_train.wall, "train_cpu_s": extract.cpu + head_train.cpu,
+                "test_accuracy": accuracy}
+
+    if size["warmup"]:  # TensorFlow's first graphs and thread pools, outside the measurement
+        plain(1)
+        cached(1)
+        cached_tf_data(1)
+    epochs = size["epochs"]
+    rounds = _common.interleave(
+        {
+            "plain": lambda: plain(epochs),
+            "cached": lambda: cached(epochs),
+            "cached_tf_data": lambda: cached_tf_data(epochs),
+        },
+        repeats,
+    )
+    plain_runs = rounds["plain"]["extra"]
+    cached_runs = rounds["cached"]["extra"]
+    ratios = _common.paired_ratios([r["train_s"] for r in plain_runs], [r["train_s"] for r in cached_runs])
+    cpu_ratios = _common.paired_ratios([r["train_cpu_s"] for r in plain_runs], [r["train_cpu_s"] for r in cached_runs])
+    end_to_end = _common.paired_ratios(
+        [r["train_s"] + r["test_s"] for r in plain_runs], [r["train_s"] + r["test_s"] for r in cached_runs]
+    )
+    tf_data_runs = rounds["cached_tf_data"]["extra"]
+    tf_data_ratios = _common.paired_ratios([r["train_s"] for r in plain_runs], [r["train_s"] for r in tf_data_runs])
+    tf_data_cpu_ratios = _common.paired_ratios(
+        [r["train_cpu_s"] for r in plain_runs], [r["train_cpu_s"] for r in tf_data_runs]
+    )
+    gaps = [abs(p["test_accuracy"] - c["test_accuracy"]) * 100 for p, c in zip(plain_runs, cached_runs)]
+    value = _common.median(ratios)
+    same_accuracy = max(gaps) <= 1.0
+    return {
+        "benchmark": NAME,
+        "value": round(value, 2),
+        "unit": "x (plain wall time / cached wall time)",
+        "goal": f">= {GOAL:g}x at 20 epochs, test accuracies within 1 point",
+        "met": bool(value >= GOAL and same_accuracy and epochs == 20),
+        "epochs": epochs,
+        "train_images": int(len(y_train)),
+        "validation_images": int(len(y_val)),
+        "test_images": int(len(y_test)),
+        "batch_size": batch_size,
+        "source_weights": weights,
+        "ratio_rounds": _common.spread(ratios, 3),
+        "cpu_time_ratio": _common.spread(cpu_ratios, 3),
+        "ratio_with_test_evaluation": _common.spread(end_to_end, 3),
+        "plain_train_s": _common.spread([r["train_s"] for r in plain_runs], 3),
+        "cached_train_s": _common.spread([r["train_s"] for r in cached_runs], 3),
+        "cached_extract_s": _common.spread([r["extract_s"] for r in cached_runs], 3),
+        "cached_head_fit_s": _common.spread([r["head_fit_s"] for r in cached_runs], 3),
+        "test_accuracy_plain": [round(float(r["test_accuracy"]), 4) for r in plain_runs],
+        "test_accuracy_cached": [round(float(r["test_accuracy"]), 4) for r in cached_runs],
+        "max_accuracy_gap_points": round(max(gaps), 2),
+        "cached_tf_data": {
+            "what": "cached features fed as a tf.data pipeline built once (cache, shuffle, batch, prefetch)",
+            "ratio": _common.spread(tf_data_ratios, 3),
+            "cpu_time_ratio": _common.spread(tf_data_cpu_ratios, 3),
+            "train_s": _common.spread([r["train_s"] for r in tf_data_runs], 3),
+            "test_accuracy": [round(float(r["test_accuracy"]), 4) for r in tf_data_runs],
+        },
+        "flop_bound": flop_bound(build, len(y_train), len(y_val), epochs),
+        **({"full_profile_projection": full_profile_projection(epochs)} if size["projection"] else {}),
+    }
+
+
+if __name__ == "__main__":
+    _common.run(main, __doc__.splitlines()[0])

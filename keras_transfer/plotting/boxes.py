@@ -1,0 +1,206 @@
+"""Galleries of images with their true and predicted boxes, and the IoU of each prediction (matplotlib).
+
+Keras has `keras.visualization.plot_bounding_box_gallery`, but it draws with OpenCV (`cv2`), which this project
+does not install; these functions draw the same kind of gallery with matplotlib. Boxes are relative
+`[xmin, ymin, xmax, ymax]` (`"rel_xyxy"`) with pixel edges: a box `[0, 0, 1, 1]` covers the whole image.
+"""
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib import lines as mlines
+from matplotlib import patches
+
+TRUE_COLOR = "#00e676"
+PREDICTED_COLOR = "#ff1744"
+
+
+def _as_display(images, value_range):
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise ValueError(f"`images` must be (N, H, W), (N, H, W, 1) or (N, H, W, 3). Received: shape {images.shape}")
+    low, high = value_range
+    if not high > low:
+        raise ValueError(f"`value_range` must be (low, high) with high > low. Received: value_range={value_range!r}")
+    display = np.clip((images.astype(np.float32) - low) / (high - low), 0.0, 1.0)
+    return display[..., 0] if display.shape[-1] == 1 else display
+
+
+def _check_boxes(name, boxes, count):
+    if boxes is None:
+        return None
+    boxes = np.asarray(boxes, np.float32)
+    if boxes.shape != (count, 4):
+        raise ValueError(f"`{name}` must have shape ({count}, 4), one box per image. Received: shape {boxes.shape}")
+    return boxes
+
+
+def _draw_box(ax, box, height, width, color, linestyle="-"):
+    xmin, ymin, xmax, ymax = box
+    ax.add_patch(
+        patches.Rectangle(
+            (xmin * width - 0.5, ymin * height - 0.5),
+            (xmax - xmin) * width,
+            (ymax - ymin) * height,
+            fill=False,
+            edgecolor=color,
+            linewidth=1.8,
+            linestyle=linestyle,
+        )
+    )
+
+
+def plot_box_gallery(
+    images,
+    true_boxes=None,
+    predicted_boxes=None,
+    *,
+    ious=None,
+    titles=None,
+    cols=8,
+    value_range=(0, 255),
+    suptitle=None,
+    figsize=None,
+):
+    """A grid of images with their true boxes (green) and predicted boxes (red, dashed).
+
+    Args:
+        images: array `(N, H, W, 3)` (or grayscale `(N, H, W)`), values in `value_range`.
+        true_boxes: array `(N, 4)` or None. Relative `[xmin, ymin, xmax, ymax]`.
+        predicted_boxes: array `(N, 4)` or None. The predictions, same format.
+        ious: array `(N,)` or None. Written above each image as "IoU 0.73".
+        titles: sequence of str or None. Titles of the images (before the IoU, if any).
+        cols: int. Images per row.
+        value_range: `(low, high)`. The range of the pixel values.
+        suptitle: str or None. The figure's title.
+        figsize: tuple or None. None: 1.9 inches per image.
+
+    Returns:
+        A `matplotlib.figure.Figure`.
+
+    Example:
+
+    ```python
+    images, boxes = pet_localization.sample_images("quick", "train", count=8)
+    plot_box_gallery(images, boxes)
+    ```
+    """
+    display = _as_display(images, value_range)
+    count = len(display)
+    if not count:
+        raise ValueError("`images` is empty: expected at least one image.")
+    true_boxes = _check_boxes("true_boxes", true_boxes, count)
+    predicted_boxes = _check_boxes("predicted_boxes", predicted_boxes, count)
+    if ious is not None:
+        ious = np.asarray(ious, np.float32)
+        if ious.shape != (count,):
+            raise ValueError(f"`ious` must have shape ({count},). Received: shape {ious.shape}")
+    if titles is not None and len(titles) != count:
+        raise ValueError(f"`titles` must hold {count} strings. Received: {len(titles)} titles")
+    if isinstance(cols, bool) or not isinstance(cols, (int, np.integer)) or cols < 1:
+        raise ValueError(f"`cols` must be a positive integer. Received: cols={cols!r}")
+    cols = min(int(cols), count)
+    rows = -(-count // cols)
+    figure, axes = plt.subplots(rows, cols, figsize=figsize or (1.9 * cols, 1.9 * rows + 0.6), squeeze=False)
+    height, width = display.shape[1:3]
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index >= count:
+            continue
+        ax.imshow(display[index], cmap="gray" if display.ndim == 3 else None, vmin=0, vmax=1)
+        if true_boxes is not None:
+            _draw_box(ax, true_boxes[index], height, width, TRUE_COLOR)
+        if predicted_boxes is not None:
+            _draw_box(ax, predicted_boxes[index], height, width, PREDICTED_COLOR, linestyle="--")
+        parts = []
+        if titles is not None:
+            parts.append(str(titles[index]))
+        if ious is not None:
+            parts.append(f"IoU {ious[index]:.2f}")
+        if parts:
+            ax.set_title("\n".join(parts), fontsize=8)
+    handles = []
+    if true_boxes is not None:
+        handles.append(mlines.Line2D([], [], color=TRUE_COLOR, linewidth=1.8, label="true box"))
+    if predicted_boxes is not None:
+        handles.append(mlines.Line2D([], [], color=PREDICTED_COLOR, linewidth=1.8, linestyle="--", label="predicted"))
+    if handles:
+        figure.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    if suptitle:
+        figure.suptitle(suptitle)
+    figure.tight_layout(rect=(0, 0.05 if handles else 0, 1, 1))
+    return figure
+
+
+def plot_best_and_worst(images, true_boxes, predicted_boxes, ious, *, count=6, value_range=(0, 255), suptitle=None):
+    """Two rows: the `count` test images with the lowest IoU, then the `count` with the highest.
+
+    Args:
+        images: array `(N, H, W, 3)`.
+        true_boxes: array `(N, 4)`. Relative boxes.
+        predicted_boxes: array `(N, 4)`. The predictions.
+        ious: array `(N,)`. The IoU of each prediction (e.g. `keras_transfer.models.localization.box_ious`).
+        count: int. Images per row (at most `N`).
+        value_range: `(low, high)` of the pixel values.
+        suptitle: str or None.
+
+    Returns:
+        A `matplotlib.figure.Figure`; the titles say "worst k" / "best k" and each IoU.
+    """
+    ious = np.asarray(ious, np.float32)
+    if ious.ndim != 1 or len(ious) != len(images):
+        raise ValueError(f"`ious` must have shape ({len(images)},). Received: shape {ious.shape}")
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+        raise ValueError(f"`count` must be a positive integer. Received: count={count!r}")
+    count = min(int(count), len(ious))
+    order = np.argsort(ious, kind="stable")
+    chosen = np.concatenate([order[:count], order[::-1][:count]])
+    titles = [f"worst {rank + 1}" for rank in range(count)] + [f"best {rank + 1}" for rank in range(count)]
+    return plot_box_gallery(
+        np.asarray(images)[chosen],
+        np.asarray(true_boxes)[chosen],
+        np.asarray(predicted_boxes)[chosen],
+        ious=ious[chosen],
+        titles=titles,
+        cols=count,
+        value_range=value_range,
+        suptitle=suptitle,
+    )
+
+
+def plot_iou_distribution(ious_by_model, *, threshold=0.5, bins=20, ax=None, title=None):
+    """The distribution of test IoUs, one step histogram per model, with the IoU threshold marked.
+
+    Args:
+        ious_by_model: dict. Model name -> array of test IoUs.
+        threshold: float or None. Draws a vertical line (0.5: PASCAL VOC's "correct").
+        bins: int. Histogram bins over `[0, 1]`.
+        ax: matplotlib Axes or None.
+        title: str or None.
+
+    Returns:
+        A `matplotlib.figure.Figure`.
+    """
+    if not ious_by_model:
+        raise ValueError("`ious_by_model` is empty: expected {model name: IoUs}.")
+    if ax is None:
+        figure, ax = plt.subplots(figsize=(7, 4))
+    else:
+        figure = ax.figure
+    edges = np.linspace(0.0, 1.0, int(bins) + 1)
+    for name, values in ious_by_model.items():
+        ax.hist(np.asarray(values, np.float32), bins=edges, histtype="step", linewidth=1.6, label=str(name))
+    if threshold is not None:
+        ax.axvline(threshold, color="gray", linestyle="--", linewidth=1)
+    ax.set_xlabel("IoU with the true box (test split)")
+    ax.set_ylabel("test images")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+__all__ = ["plot_best_and_worst", "plot_box_gallery", "plot_iou_distribution"]

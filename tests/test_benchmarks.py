@@ -1,0 +1,72 @@
+"""Every benchmark script runs standalone with `--smoke` and prints one valid JSON line of measured figures.
+
+Goals are reported by the scripts, not asserted here: a shared or slow machine changes the figures, not whether the
+scripts work.
+"""
+
+import json
+import math
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BENCHMARKS = sorted(path.name for path in (ROOT / "benchmarks").glob("bench_*.py"))
+REQUIRED = ("benchmark", "value", "unit", "goal", "met")
+EXPECTED = {
+    "bench_chain_thaw_switch.py",
+    "bench_flops.py",
+    "bench_frozen_features.py",
+    "bench_gradient_reversal.py",
+    "bench_input_pipeline.py",
+    "bench_jit_compile.py",
+}
+
+
+def test_every_benchmark_is_here():
+    assert EXPECTED <= set(BENCHMARKS)
+
+
+@pytest.mark.parametrize("script", BENCHMARKS)
+def test_benchmark_smoke_prints_one_json_line(script, data_dir):
+    env = {**os.environ, "KT_DATA_DIR": str(data_dir), "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"}
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), "--smoke"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    lines = [line for line in completed.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, completed.stdout
+    record = json.loads(lines[0])
+    for key in REQUIRED:
+        assert key in record, f"{script}: no {key!r} in {record}"
+    assert record["benchmark"] == script[len("bench_") : -len(".py")]
+    assert isinstance(record["value"], (int, float)) and not isinstance(record["value"], bool)
+    assert math.isfinite(record["value"]) and record["value"] > 0, record
+    assert isinstance(record["unit"], str) and record["unit"]
+    # A benchmark without a goal (FLOP/s: reported only) says so with goal and met both None.
+    if record["goal"] is None:
+        assert record["met"] is None
+    else:
+        assert isinstance(record["met"], bool)
+    assert record["size"] == "smoke"
+    assert record["machine"]["logical_cpus"] >= 1
+
+
+def test_benchmark_refuses_bad_arguments():
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_flops.py"), "--smoke", "--repeats", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 2
+    assert "--repeats must be at least 1" in completed.stderr

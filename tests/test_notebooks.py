@@ -1,0 +1,100 @@
+"""Every notebook in notebooks/: executes in the smoke profile, is committed clean, parameterised and paired.
+
+The executions share one temporary KT_DATA_DIR for the whole session, so the smoke source network is trained once,
+and write their results into a temporary KT_RESULTS_DIR. The kernel is the Jupyter kernel `python3`, which
+`make install` registers for the venv's Python (`python -m ipykernel install --sys-prefix --name python3`).
+"""
+
+import ast
+import os
+import pathlib
+import re
+import sys
+
+import jupytext
+import nbformat
+import pytest
+
+from keras_transfer import notebooks
+
+NOTEBOOKS_DIR = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+IDS = [path.name for path in NOTEBOOKS]
+
+pytestmark = pytest.mark.notebook
+
+
+@pytest.fixture(scope="session")
+def notebook_environment(tmp_path_factory):
+    root = tmp_path_factory.mktemp("notebook-runs")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KT_DATA_DIR", str(root / "kt-data"))
+        patch.setenv("KT_RESULTS_DIR", str(root / "results"))
+        patch.delenv("KT_MIRROR", raising=False)
+        yield root
+
+
+def _code_cells(notebook):
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def test_there_are_notebooks_and_the_kernel_is_this_python():
+    assert NOTEBOOKS, f"no notebooks in {NOTEBOOKS_DIR}"
+    assert "04_oxford17_models_1_4.ipynb" in IDS
+    executable = notebooks.check_kernel("python3")
+    assert os.path.realpath(os.path.dirname(executable)) == os.path.realpath(os.path.dirname(sys.executable))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_runs_in_the_smoke_profile(path, notebook_environment):
+    run = notebooks.execute_notebook(path, "smoke", output_dir=notebook_environment / "executed", timeout=900)
+    assert run.status == "ok", f"{path.name} failed after {run.seconds:.0f} s: {run.error}"
+    executed = nbformat.read(run.output, as_version=4)
+    assert all(cell.get("execution_count") for cell in _code_cells(executed))  # every cell ran
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_is_committed_without_outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    dirty = [index for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"
+             and (cell.get("outputs") or cell.get("execution_count") is not None)]
+    assert not dirty, f"{path.name}: cells {dirty} have outputs; clear them (jupytext --sync from the .py)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_has_a_parameters_cell_with_profile(path):
+    notebook = nbformat.read(path, as_version=4)
+    cells = [cell for cell in _code_cells(notebook) if "parameters" in cell.metadata.get("tags", [])]
+    assert len(cells) == 1, f"{path.name}: expected one code cell tagged 'parameters', found {len(cells)}"
+    assert re.search(r"^PROFILE\s*=", cells[0].source, re.MULTILINE), f"{path.name}: no `PROFILE = ...` there"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_is_in_sync_with_its_py_percent_pair(path):
+    pair = path.with_suffix(".py")
+    assert pair.exists(), f"{path.name} has no paired {pair.name} (jupytext --set-formats ipynb,py:percent)"
+    text = pair.read_text()
+    assert text.lstrip().startswith("# ---") or "# %%" in text, f"{pair.name} is not in jupytext py:percent format"
+    from_py = jupytext.read(pair)
+    from_ipynb = nbformat.read(path, as_version=4)
+
+    def cells(notebook):
+        return [(cell.cell_type, cell.source.strip(), tuple(cell.metadata.get("tags", []))) for cell in notebook.cells]
+
+    assert cells(from_py) == cells(from_ipynb), f"{path.name} and {pair.name} differ: run jupytext --sync {pair}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_defines_no_function_or_class(path):
+    notebook = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(_code_cells(notebook)):
+        source = "\n".join(
+            line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
+        )
+        tree = ast.parse(source, filename=f"{path.name} code cell {index}")
+        found = [
+            f"{type(node).__name__} {node.name!r} (line {node.lineno})"
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        ]
+        assert not found, f"{path.name} code cell {index} defines {found}: put it in the package"
