@@ -53,7 +53,9 @@ def _parser():
     notebooks = commands.add_parser("notebooks", help="execute the notebooks with papermill")
     notebooks.add_argument("--profile", default="smoke", choices=profiles.PROFILES)
     notebooks.add_argument("--only", default=None, help="glob or part of the notebook file names, e.g. 04_")
-    notebooks.add_argument("--output", default=None, help="folder for the executed copies (default build/notebooks/PROFILE)")
+    notebooks.add_argument(
+        "--output", default=None, help="folder for the executed copies (default build/notebooks/PROFILE)"
+    )
 
     commands.add_parser("list", help="list the experiments and the notebooks")
     return parser

@@ -45,7 +45,7 @@
 # transferred and fine-tuned network, beats base B at every n, although both saw the same data from B.
 #
 # This notebook runs that experiment through `keras_transfer.experiments.transferability` (the `quick` profile:
-# Fashion-MNIST halves of 5 classes, on a laptop CPU in about 20 minutes; `full` runs it on CIFAR-100 halves of
+# Fashion-MNIST halves of 5 classes, on a laptop CPU in 10–15 minutes; `full` runs it on CIFAR-100 halves of
 # 50 classes on a GPU) and draws the paper's figure.
 
 # %% [markdown]
@@ -63,7 +63,7 @@ from keras_transfer.models import transfer
 from keras_transfer.plotting import plot_transferability
 
 # %% tags=["parameters"]
-PROFILE = "quick"  # "smoke" (seconds), "quick" (about 20 minutes on 2 CPU cores), "full" (CIFAR-100, a GPU)
+PROFILE = "quick"  # "smoke" (seconds), "quick" (10-15 minutes on 2 CPU cores), "full" (CIFAR-100, a GPU)
 SEEDS = None  # None: the profile's seeds; e.g. (0, 1, 2) for three runs per point
 
 # %%

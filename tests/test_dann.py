@@ -151,7 +151,10 @@ def test_feature_extractor_receives_the_reversed_domain_gradient(strength):
     features = copy.get_layer("feature_extractor")(inputs)
     plain = keras.Model(
         inputs,
-        {"label": copy.get_layer("label_classifier")(features), "domain": copy.get_layer("domain_classifier")(features)},
+        {
+            "label": copy.get_layer("label_classifier")(features),
+            "domain": copy.get_layer("domain_classifier")(features),
+        },
     )
     plain_step = one_step(plain)
     reversed_step = one_step(tiny_dann(strength=strength, seed=0))

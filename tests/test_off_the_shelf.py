@@ -181,8 +181,11 @@ def test_accuracy_by_depth_plot_draws_our_means_and_the_papers_table():
     figure = plot_accuracy_by_depth(_synthetic_result())
     ours, paper = figure.axes
     lines = {line.get_label(): line for line in ours.get_lines() if not line.get_label().startswith("_")}
-    svm = next(line for label, line in lines.items() if label.startswith("linear SVM"))
+    curves = {container.get_label(): container.lines[0] for container in ours.containers}
+    svm = next(line for label, line in curves.items() if label.startswith("linear SVM"))
     np.testing.assert_allclose(svm.get_ydata(), [60.5, 70.5, 80.5])
+    softmax = next(line for label, line in curves.items() if label.startswith("softmax"))
+    np.testing.assert_allclose(softmax.get_ydata(), [55, 65, 75])
     retrieval = lines["retrieval precision@1 (cosine)"]
     np.testing.assert_allclose(retrieval.get_ydata(), [40, 50, 60])
     caltech101 = next(line for line in paper.get_lines() if line.get_label() == "SVM, Caltech-101 (30/class)")

@@ -72,9 +72,12 @@ def test_cached_features_are_flipped_like_the_images():
 
     def epochs(seed, training=True, augment="flip"):
         dataset = pet_localization._feature_pipeline(cached, 16, seed, training, augment)
-        return [np.concatenate([np.asarray(f) for f, _ in dataset]) for _ in range(2)], [
-            np.concatenate([np.asarray(b) for _, b in dataset]) for _ in range(2)
-        ]
+        features, boxes = [], []
+        for _ in range(2):
+            batches = list(dataset.as_numpy_iterator())
+            features.append(np.concatenate([f for f, _ in batches]))
+            boxes.append(np.concatenate([b for _, b in batches]))
+        return features, boxes
 
     features, boxes = epochs(seed=3)
     for epoch_features, epoch_boxes in zip(features, boxes):

@@ -1,9 +1,8 @@
 """The transferability experiment: the smoke grid, resuming an interrupted grid, the full profile's CIFAR-100
-plumbing on tensorflow-datasets' mock data, the comparison with the paper, the figure and the notebook."""
+plumbing on tensorflow-datasets' mock data, the comparison with the paper and the figure. (tests/test_notebooks.py
+executes notebooks/03_transferability.ipynb in the smoke profile.)"""
 
 import json
-import os
-import pathlib
 
 import matplotlib
 import numpy as np
@@ -14,8 +13,6 @@ from keras_transfer.experiments.base import ExperimentResult
 from keras_transfer.plotting.transferability import plot_transferability
 
 matplotlib.use("Agg")
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 class _Interrupt(KeyboardInterrupt):
@@ -210,26 +207,3 @@ def test_plot_draws_a_dot_per_run_and_a_line_per_family():
     assert "Yosinski" in text and "ours agrees" in text and "ours differs" not in text
     assert len(plot_transferability(result, paper_pattern=False, zoom=False).axes) == 1
     matplotlib.pyplot.close("all")
-
-
-@pytest.mark.notebook
-def test_notebook_runs_in_the_smoke_profile(tmp_path, monkeypatch):
-    import papermill
-
-    monkeypatch.setenv("KT_RESULTS_DIR", str(tmp_path / "results"))
-    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's own inline backend, so the figure is an output
-    output = tmp_path / "03_transferability.ipynb"
-    papermill.execute_notebook(
-        str(ROOT / "notebooks" / "03_transferability.ipynb"),
-        str(output),
-        parameters={"PROFILE": "smoke"},
-        cwd=str(tmp_path),
-        kernel_name="python3",
-        progress_bar=False,
-    )
-    cells = json.loads(output.read_text())["cells"]
-    text = json.dumps([cell.get("outputs", []) for cell in cells])
-    assert "smoke profile" in text
-    assert "image/png" in text
-    assert (tmp_path / "results" / "transferability" / "smoke" / "result.json").exists()
-    assert os.environ["KT_RESULTS_DIR"] == str(tmp_path / "results")

@@ -23,6 +23,8 @@ Reference:
       networks (a linear SVM on the features of each layer, section 5.2).
 """
 
+import weakref
+
 import keras
 import numpy as np
 
@@ -44,6 +46,10 @@ _CONV_TYPES = tuple(
     )
     if hasattr(keras.layers, name)
 )
+# The tapping models already built, per source model and list of layers: reusing one keeps its compiled predict
+# function, so extracting the features of several image sets does not trace the forward pass again each time.
+_TAP_MODELS = weakref.WeakKeyDictionary()
+
 _POOLING = {
     3: keras.layers.GlobalAveragePooling1D,
     4: keras.layers.GlobalAveragePooling2D,
@@ -203,7 +209,13 @@ def extract_layer_features(model, x, layers=None, *, batch_size=64, cache=False,
         )
     if len(x) == 0:
         raise ValueError("`x` must hold at least one example. Received: x with shape " f"{x.shape}")
-    tapped = tap_model(model, layers)
+    try:
+        memo = _TAP_MODELS.setdefault(model, {})
+    except TypeError:  # a model that cannot be weakly referenced
+        memo = {}
+    tapped = memo.get(tuple(layers))
+    if tapped is None:
+        tapped = memo[tuple(layers)] = tap_model(model, layers)
     features = extract_features(tapped, x, batch_size=batch_size, cache=bool(cache), verbose=verbose)
     features = features.reshape(len(x), -1)
     return {name: features[:, part] for name, part in feature_slices(model, layers).items()}

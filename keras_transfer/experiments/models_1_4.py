@@ -19,8 +19,14 @@ Every model trains with early stopping on the validation loss and keeps its best
 that per step, Model 5 runs its whole schedule and keeps the best epoch), so the epochs are comparable. Each row of
 the result is one model and seed: test accuracy and loss, epochs, the epoch whose weights were kept (`best_epoch`,
 from 1), wall time of the training (building and testing excluded; for Model 2 on cached features it includes
-computing the training and validation features), trainable and frozen parameters at the end of training. Histories hold every epoch's losses and accuracies, chain-thaw's steps
-(`chain_thaw_steps`) and gradual unfreezing's (`unfreezing_steps`).
+computing the training and validation features), trainable and frozen parameters at the end of training.
+Histories hold every epoch's losses and accuracies, chain-thaw's steps (`chain_thaw_steps`) and gradual
+unfreezing's (`unfreezing_steps`), each step as `{"epoch": first epoch (from 0), "step": name}`.
+
+Every model of a seed starts from the same initialisation of the new layers, and (quick) from the same 40/20
+images per class, so the models are compared in pairs. `EXTRA_MODELS` holds `head_first`, Model 3 trained the
+keras-io way (the new layers on the frozen base, then everything), a diagnostic the notebook uses to explain why
+Model 3 can fall below Model 2.
 
 Frozen-base training on cached features (`cache_features=True`, the default): Model 2's base never changes and no
 augmentation runs through it, so its outputs are computed once (`keras_transfer.models.extract_features`) and only
@@ -55,6 +61,8 @@ from keras_transfer.experiments.base import ExperimentResult
 NAME = "models-1-4"
 
 MODELS = ("scratch", "frozen", "finetune", "chain_thaw", "ulmfit")
+# Not run by default: a diagnostic between Models 2 and 3 (see the notebook's discussion).
+EXTRA_MODELS = ("head_first",)
 
 TITLES = {
     "scratch": "Model 1: from scratch",
@@ -62,6 +70,7 @@ TITLES = {
     "finetune": "Model 3: fine-tuned",
     "chain_thaw": "Model 4: chain-thaw",
     "ulmfit": "Model 5: STLR + discriminative rates + gradual unfreezing (beyond the seed)",
+    "head_first": "Model 3b: new layers on the frozen base first, then everything (keras-io's recipe)",
 }
 
 DESCRIPTIONS = {
@@ -244,8 +253,8 @@ def _backbone(profile, config, pretrained, source):
 
 
 def _build(name, profile, config, source, num_classes, seed):
-    if name not in MODELS:
-        raise ValueError(f"Unknown model: expected one of {MODELS}. Received: name={name!r}")
+    if name not in MODELS + EXTRA_MODELS:
+        raise ValueError(f"Unknown model: expected one of {MODELS + EXTRA_MODELS}. Received: name={name!r}")
     keras.utils.set_random_seed(seed)
     backbone = _backbone(profile, config, name != "scratch", source)
     keras.utils.set_random_seed(seed)  # the same head initialisation for every model of a seed
@@ -317,7 +326,10 @@ def _fit(model, train, validation, kind, config, epochs, callbacks, verbose):
             shuffle=True,
             verbose=fit_verbose,
         )
-    return model.fit(train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=fit_verbose)
+    # The pipelines shuffle the training images themselves (make_pipeline(training=True)).
+    return model.fit(
+        train, validation_data=validation, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=fit_verbose
+    )
 
 
 def _evaluate(model, test, kind, count):
@@ -379,6 +391,22 @@ def _train_one(name, seed, data, config, profile, source, feature_memo, verbose)
             _compile(model, _optimizer(config["learning_rates"][name], config))
             stopper = _early_stopping(config)
             callbacks.append(stopper)
+        elif name == "head_first":
+            base = kt_models.base_layer(model)
+            base.trainable = False
+            _compile(model, _optimizer(config["learning_rates"]["frozen"], config))
+            head_stopper = _early_stopping(config)
+            head_history = _fit(
+                model, data.train, data.validation, data.kind, config, epochs, [head_stopper], verbose
+            ).history
+            extra["head_first_steps"] = [
+                {"epoch": 0, "step": "new layers"},
+                {"epoch": len(head_history["loss"]), "step": "all layers"},
+            ]
+            base.trainable = True
+            _compile(model, _optimizer(config["learning_rates"]["finetune"], config))
+            stopper = _early_stopping(config)
+            callbacks.append(stopper)
         elif name == "chain_thaw":
             first_rate, later_rate = config["chain_thaw_learning_rates"]
             _compile(model, _optimizer(first_rate, config))
@@ -396,9 +424,10 @@ def _train_one(name, seed, data, config, profile, source, feature_memo, verbose)
         elif name == "ulmfit":
             groups = _backbone_groups(model)
             epochs = config["ulmfit_epochs"]
-            steps_per_epoch = (
-                -(-len(data.train[1]) // config["batch_size"]) if data.kind == "arrays" else int(data.train.cardinality())
-            )
+            if data.kind == "arrays":
+                steps_per_epoch = -(-len(data.train[1]) // config["batch_size"])
+            else:
+                steps_per_epoch = int(data.train.cardinality())
             schedule = kt_schedules.SlantedTriangular(config["ulmfit_max_learning_rate"], epochs * steps_per_epoch)
             optimizer = kt_optimizers.Discriminative(
                 keras.optimizers.Adam(learning_rate=schedule, clipnorm=config["clipnorm"]),
@@ -409,9 +438,11 @@ def _train_one(name, seed, data, config, profile, source, feature_memo, verbose)
             stopper = _early_stopping(config, patience=epochs)  # runs the whole schedule, keeps the best epoch
             callbacks += [unfreezing, stopper]
         else:
-            raise ValueError(f"Unknown model: expected one of {MODELS}. Received: {name!r}")
+            raise ValueError(f"Unknown model: expected one of {MODELS + EXTRA_MODELS}. Received: {name!r}")
         history = _fit(model, data.train, data.validation, data.kind, config, epochs, callbacks, verbose)
         wall = time.perf_counter() - start
+        if name == "head_first":  # one history over both stages
+            history.history = {key: head_history.get(key, []) + values for key, values in history.history.items()}
         evaluated, test, test_kind = model, data.test, data.kind
         if name == "chain_thaw":
             steps = chain_thaw.steps_log
@@ -427,7 +458,7 @@ def _train_one(name, seed, data, config, profile, source, feature_memo, verbose)
             ]
             best_epoch = None if not steps or steps[-1]["best_epoch"] is None else steps[-1]["best_epoch"] + 1
         else:
-            best_epoch = stopper.best_epoch + 1
+            best_epoch = stopper.best_epoch + 1 + (len(head_history["loss"]) if name == "head_first" else 0)
             if name == "ulmfit":
                 extra["unfreezing_steps"] = [
                     {"epoch": int(epoch), "step": f"top {count}/{len(groups)} groups"}
@@ -479,16 +510,20 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         An `ExperimentResult` with one row per model and seed and `histories["<model>/seed<seed>"]`.
     """
     config = profiles.select(CONFIGS, profile, overrides)
-    unknown = [name for name in config["models"] if name not in MODELS]
+    unknown = [name for name in config["models"] if name not in MODELS + EXTRA_MODELS]
     if unknown or not config["models"]:
-        raise ValueError(f"`models` must name some of {MODELS}. Received: models={tuple(config['models'])!r}")
+        raise ValueError(
+            f"`models` must name some of {MODELS + EXTRA_MODELS}. Received: models={tuple(config['models'])!r}"
+        )
     if config["cache_features"] and config.get("augment"):
         raise ValueError(
             "cache_features=True trains Model 2's head on features computed once, so no augmentation can run "
             f"through the base: pass augment=None or cache_features=False. Received: augment={config['augment']!r}"
         )
     seeds = tuple(config["seeds"] if seeds is None else seeds)
-    if not seeds or any(isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0 for seed in seeds):
+    if not seeds or any(
+        isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0 for seed in seeds
+    ):
         raise ValueError(f"`seeds` must be non-negative integers. Received: seeds={seeds!r}")
     start, cpu_start = time.perf_counter(), time.process_time()
     source, source_info = None, None

@@ -375,7 +375,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         - [Razavian et al., 2014](https://arxiv.org/abs/1403.6382): CNN features off-the-shelf: an astounding
           baseline for recognition.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from keras_transfer import embeddings
 

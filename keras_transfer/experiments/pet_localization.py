@@ -88,6 +88,7 @@ CONFIGS = {
         "head_units": (32, 32),
         "adapted_trainable_from": "block3_conv1",
         "learning_rates": {"frozen": 1e-3, "adapted": 3e-4, "scratch": 1e-3},
+        "preprocess": "grayscale",
     },
     "quick": {
         **_COMMON,
@@ -103,6 +104,7 @@ CONFIGS = {
         "patience": 4,
         "adapted_trainable_from": "block3_conv1",
         "learning_rates": {"frozen": 1e-3, "adapted": 3e-4, "scratch": 1e-3},
+        "preprocess": "grayscale",
     },
     "full": {
         **_COMMON,
@@ -118,8 +120,18 @@ CONFIGS = {
         "patience": 5,
         "adapted_trainable_from": "block5_conv1",
         "learning_rates": {"frozen": 1e-3, "adapted": 1e-4, "scratch": 1e-4},
+        "preprocess": "vgg19",
     },
 }
+
+PREPROCESS = ("grayscale", "vgg19", None)
+
+
+def _grayscale(images):
+    """RGB to gray, repeated over three channels: the input the quick source network was trained on."""
+    import tensorflow as tf
+
+    return tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(images))
 
 
 def _loss(name):
@@ -138,6 +150,8 @@ def _check_config(config):
     size = tuple(config["image_size"])
     if len(size) != 2 or any(isinstance(side, bool) or not isinstance(side, (int, np.integer)) for side in size):
         raise ValueError(f"`image_size` must be (height, width). Received: image_size={config['image_size']!r}")
+    if config["preprocess"] not in PREPROCESS:
+        raise ValueError(f"`preprocess` must be one of {PREPROCESS}. Received: preprocess={config['preprocess']!r}")
     if config["augment"] not in (None, "flip"):
         raise ValueError(f"`augment` must be None or 'flip'. Received: augment={config['augment']!r}")
 
@@ -151,17 +165,15 @@ class LocalizationData:
             boxes.
         class_names: tuple of str. The classes of the objects (pasted items, or the 37 pet breeds).
         sizes: dict. Examples per split.
-        preprocess: None or `"vgg19"`. What the pipeline applies to the images for the backbone.
         resize: None or `(height, width)`. What the pipeline resizes the images to.
     """
 
-    def __init__(self, train, validation, test, class_names, sizes, preprocess, resize):
+    def __init__(self, train, validation, test, class_names, sizes, resize):
         self.train = train
         self.validation = validation
         self.test = test
         self.class_names = tuple(class_names)
         self.sizes = sizes
-        self.preprocess = preprocess
         self.resize = resize
 
 
@@ -189,7 +201,7 @@ def load_data(profile="quick", *, verbose=0, **overrides):
         )
         splits = [datasets.to_box_regression(split) for split in (pets.train, pets.validation, pets.test)]
         sizes = {name: int(split.cardinality()) for name, split in zip(("train", "validation", "test"), splits)}
-        return LocalizationData(*splits, pets.breed_names, sizes, "vgg19", tuple(config["image_size"]))
+        return LocalizationData(*splits, pets.breed_names, sizes, tuple(config["image_size"]))
     pasted = pasted_objects.load_pasted_objects(
         config["train_size"],
         config["validation_size"],
@@ -202,7 +214,7 @@ def load_data(profile="quick", *, verbose=0, **overrides):
         for part in (pasted.train, pasted.validation, pasted.test)
     ]
     sizes = {name: int(len(part.boxes)) for name, part in zip(("train", "validation", "test"), pasted[:3])}
-    return LocalizationData(*splits, pasted.class_names, sizes, None, None)
+    return LocalizationData(*splits, pasted.class_names, sizes, None)
 
 
 def sample_images(profile="quick", split="test", count=None, **overrides):
@@ -240,7 +252,7 @@ def _pipelines(data, config, seed):
     options = {
         "batch_size": config["batch_size"],
         "image_size": data.resize,
-        "preprocess": data.preprocess,
+        "preprocess": _grayscale if config["preprocess"] == "grayscale" else config["preprocess"],
         "boxes": True,
         "seed": seed,
     }
@@ -287,19 +299,19 @@ def _build(name, profile, config, seed, source):
 
 
 def _features(backbone, pipeline, with_mirror, verbose):
-    """The backbone's outputs for every batch of `pipeline` (and for the mirrored images), with the boxes."""
-    from tqdm.auto import tqdm
+    """The backbone's outputs for every image of `pipeline` (and for the mirrored images), with the boxes."""
+    import tensorflow as tf
 
-    parts = {"features": [], "boxes": [], "mirror_features": [], "mirror_boxes": []}
-    for images, boxes in tqdm(pipeline.as_numpy_iterator(), desc="features", unit="batch", disable=not verbose,
-                              leave=False):
-        parts["features"].append(np.asarray(backbone.predict_on_batch(images)))
-        parts["boxes"].append(np.asarray(boxes, np.float32))
-        if with_mirror:
-            mirrored, mirrored_boxes = localization.flip_horizontally(images, boxes)
-            parts["mirror_features"].append(np.asarray(backbone.predict_on_batch(np.ascontiguousarray(mirrored))))
-            parts["mirror_boxes"].append(mirrored_boxes.astype(np.float32))
-    return {key: np.concatenate(value) for key, value in parts.items() if value}
+    predict_verbose = 1 if verbose >= 2 else 0
+    cached = {
+        "features": backbone.predict(pipeline.map(lambda images, boxes: images), verbose=predict_verbose),
+        "boxes": np.concatenate([np.asarray(boxes, np.float32) for _, boxes in pipeline.as_numpy_iterator()]),
+    }
+    if with_mirror:
+        mirrored = pipeline.map(lambda images, boxes: tf.reverse(images, axis=[2]))  # (batch, H, W, C): W is 2
+        cached["mirror_features"] = backbone.predict(mirrored, verbose=predict_verbose)
+        cached["mirror_boxes"] = localization.flip_boxes_horizontally(cached["boxes"]).astype(np.float32)
+    return cached
 
 
 def _feature_pipeline(cached, batch_size, seed, training, augment):
@@ -446,6 +458,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
     rows, histories, predictions = [], {}, {}
     feature_memo = {}
     for seed in seeds:
+        keras.utils.set_random_seed(int(seed))  # tf.data's seeded ops also depend on the global seed
         pipelines = _pipelines(data, config, int(seed))
         for name in config["models"]:
             for loss_name in config["losses"]:

@@ -9,7 +9,8 @@ Profiles:
 
 - `smoke`: n in {1, 4, 7}, one seed, a few hundred Fashion-MNIST images, a tiny network: seconds.
 - `quick`: Fashion-MNIST halves of 5 classes (`split_classes(10, seed=0)`), n = 1..7, the four families, one seed:
-  28 transfer runs and 2 base networks, about 20 minutes on a 2-core CPU.
+  28 transfer runs and 2 base networks, 600 training images per class, 6 epochs each: about 850 CPU-seconds,
+  i.e. 10-15 minutes on an idle 2-core CPU.
 - `full`: CIFAR-100 halves of 50 classes (tensorflow-datasets `cifar100`, downloaded on first use), a wider
   network, three seeds: meant for a GPU.
 
@@ -156,7 +157,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
             `families=("AnB", "AnB+")`, `train_per_class=100`, `resume=False` (retrain everything).
 
     Returns:
-        An `ExperimentResult` whose rows are `{"run_id", "family", "n", "seed", "source", "fine_tuned",
+        An `ExperimentResult` whose rows are `{"run_id", "model", "family", "n", "seed", "source", "fine_tuned",
         "test_accuracy", "test_loss", "train_accuracy", "epochs", "wall_time_s", "cpu_time_s", "resumed"}`, one per
         run, accuracies on B's test set, base B first (`family="baseB"`, `n=0`); `metadata["base_accuracy"]` holds
         base A's accuracy on A and base B's on B; `histories` the per-epoch loss and accuracy of every run.
@@ -182,7 +183,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
     runs_path = output_dir / RUNS_FILE
     finished = load_finished_runs(runs_path, fingerprint) if config["resume"] else {}
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     data = load_halves(config)
     grid = [
         (family, n, seed) for seed in config["seeds"] for n in config["n_values"] for family in config["families"]
@@ -247,6 +248,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         "training_time_s": sum(record["wall_time_s"] for record in used),
         "training_cpu_time_s": sum(record.get("cpu_time_s", 0.0) for record in used),
         "wall_time_s": time.perf_counter() - started,
+        "cpu_time_s": time.process_time() - cpu_started,
         "paper_pattern": dict(PAPER_PATTERN),
         "output_dir": str(output_dir),
     }
@@ -415,6 +417,7 @@ def _train_base(half, data, config):
     loss, accuracy, history = _fit_and_evaluate(model, x_train, y_train, x_test, y_test, config, seed)
     record = {
         "run_id": f"base{half.upper()}",
+        "model": f"base{half.upper()}",
         "family": f"base{half.upper()}",
         "n": 0,
         "seed": config["base_seed"],
@@ -473,6 +476,7 @@ def train_transfer_run(family, n, seed, bases, data, config):
     loss, accuracy, history = _fit_and_evaluate(model, x_train, y_train, x_test, y_test, config, init_seed)
     return {
         "run_id": run_id(family, n, seed),
+        "model": f"{family}-n{n}",
         "family": family,
         "n": int(n),
         "seed": int(seed),

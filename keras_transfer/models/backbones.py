@@ -76,7 +76,8 @@ def build_classifier(
         raise ValueError(f"`backbone` must be a keras.Model. Received: backbone={backbone!r}")
     if not backbone.built or not backbone.inputs:
         raise ValueError(
-            f"`backbone` must be a built functional model with a known input shape. Received: backbone={backbone.name!r}"
+            "`backbone` must be a built functional model with a known input shape. "
+            f"Received: backbone={backbone.name!r}"
         )
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
         raise ValueError(f"`num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}")

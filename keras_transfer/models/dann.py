@@ -63,10 +63,10 @@ def build_dann(feature_extractor, label_classifier, domain_classifier, *, streng
 
     The returned functional model takes one batch of images and returns a dict with two outputs: `"label"` (the
     label classifier on the features) and `"domain"` (the domain classifier on the same features, seen through a
-    `GradientReversal` layer named `"gradient_reversal"`). The three parts keep their own names
-    (`"feature_extractor"`, `"label_classifier"`, `"domain_classifier"`), so
-    `model.get_layer("feature_extractor")` gives the features. The model is built from registered layers only,
-    so `keras.saving.load_model` reloads it with `safe_mode=True` and no `custom_objects`.
+    `GradientReversal` layer named `"gradient_reversal"`). The three parts are renamed `"feature_extractor"`,
+    `"label_classifier"` and `"domain_classifier"`, so `model.get_layer("feature_extractor")` gives the features.
+    The model is built from registered layers only, so `keras.saving.load_model` reloads it with `safe_mode=True`
+    and no `custom_objects`.
 
     Args:
         feature_extractor: keras.Model. Maps images to features; it must have a defined input shape. Renamed
@@ -93,6 +93,9 @@ def build_dann(feature_extractor, label_classifier, domain_classifier, *, streng
         keras.Sequential([keras.layers.Dense(2, activation="softmax")]),
     )
     ```
+
+    Reference:
+        - [Ganin & Lempitsky, 2015](https://arxiv.org/abs/1409.7495)
     """
     if not isinstance(feature_extractor, keras.Model):
         raise ValueError(
@@ -125,9 +128,9 @@ def build_dann(feature_extractor, label_classifier, domain_classifier, *, streng
 def build_mnist_dann(input_shape=(28, 28, 3), num_classes=10, *, pixel_mean=None, strength=1.0, name="dann"):
     """The paper's architecture for MNIST → MNIST-M.
 
-    Feature extractor: (pixels - `pixel_mean`) / 255, conv 5×5 with 32 filters, ReLU, max-pool 2×2, conv 5×5 with 48 filters, ReLU,
-    max-pool 2×2, flatten. Label classifier: dense 100, ReLU, dense 100, ReLU, dense `num_classes`, softmax.
-    Domain classifier (behind the gradient reversal): dense 100, ReLU, dense 2, softmax.
+    Feature extractor: (pixels - `pixel_mean`) / 255, conv 5×5 with 32 filters, ReLU, max-pool 2×2, conv 5×5
+    with 48 filters, ReLU, max-pool 2×2, flatten. Label classifier: dense 100, ReLU, dense 100, ReLU, dense
+    `num_classes`, softmax. Domain classifier (behind the gradient reversal): dense 100, ReLU, dense 2, softmax.
 
     Args:
         input_shape: tuple of int. The image shape, `(height, width, channels)`, pixel values in [0, 255].

@@ -159,6 +159,16 @@ def localization_scores(true_boxes, predicted_boxes, threshold=0.5):
     return {"mean_iou": float(np.mean(ious)), key: float(np.mean(ious >= threshold))}
 
 
+def flip_boxes_horizontally(boxes):
+    """Relative boxes of left-right mirrored images: `[1 - xmax, ymin, 1 - xmin, ymax]` (a NumPy array)."""
+    boxes = np.asarray(boxes)
+    if boxes.ndim < 1 or boxes.shape[-1] != 4:
+        raise ValueError(f"`boxes` must have a last axis of 4. Received: boxes with shape {boxes.shape}")
+    flipped = boxes.copy()
+    flipped[..., 0], flipped[..., 2] = 1.0 - boxes[..., 2], 1.0 - boxes[..., 0]
+    return flipped
+
+
 def flip_horizontally(images, boxes):
     """Mirror images left to right and move their relative boxes with them: `[1 - xmax, ymin, 1 - xmin, ymax]`.
 
@@ -178,9 +188,7 @@ def flip_horizontally(images, boxes):
             "`images` must be (N, H, W, C) and `boxes` (N, 4). Received: shapes "
             f"{images.shape} and {boxes.shape}"
         )
-    flipped = boxes.copy()
-    flipped[:, 0], flipped[:, 2] = 1.0 - boxes[:, 2], 1.0 - boxes[:, 0]
-    return images[:, :, ::-1], flipped
+    return images[:, :, ::-1], flip_boxes_horizontally(boxes)
 
 
 def resize_backbone(backbone, input_shape, *, name=None):
@@ -401,6 +409,7 @@ __all__ = [
     "box_ious",
     "build_box_regressor",
     "build_vgg19_box_regressor",
+    "flip_boxes_horizontally",
     "flip_horizontally",
     "localization_scores",
     "resize_backbone",

@@ -242,9 +242,10 @@ def pretrained_source_network(profile="quick", *, seed=0, verbose=1):
     """The pretrained network every transfer starts from: the "ImageNet VGG19" of `profile`.
 
     - `full`: `keras.applications.VGG19(weights="imagenet")` (downloads Keras's weights once).
-    - `quick`: a small VGG (`build_source_network`: 2x16, 2x32, 2x64 filters, fc 256) trained on all 30,000
-      training images of half A of Fashion-MNIST (`split_classes(10, seed=0)`) for 5 epochs; about 90% test
-      accuracy on half A, about two minutes on a 2-core CPU.
+    - `quick`: a small VGG (`build_source_network`: 2x16, 2x32, 2x64 filters, fc 256, dropout 0.3) trained on
+      all 30,000 training images of half A of Fashion-MNIST (`split_classes(10, seed=0)`) for 5 epochs (Adam,
+      cosine decay from 2e-3); 90.4% test accuracy on the 5,000 test images of half A, about 250 s of CPU time
+      (two minutes on an idle 2-core CPU).
     - `smoke`: the same network trained one epoch on 60 images per class: seconds, for tests.
 
     The quick and smoke networks are trained the first time they are asked for and cached under
@@ -289,7 +290,10 @@ def pretrained_source_network(profile="quick", *, seed=0, verbose=1):
         metrics=["accuracy"],
     )
     if verbose:
-        print(f"Training the {profile} source network on half A of Fashion-MNIST ({', '.join(names)}), cached at {path}")
+        print(
+            f"Training the {profile} source network on half A of Fashion-MNIST ({', '.join(names)}), "
+            f"cached at {path}"
+        )
     start, cpu_start = time.perf_counter(), time.process_time()
     model.fit(x_train, y_train, batch_size=config["batch_size"], epochs=config["epochs"], verbose=2 if verbose else 0)
     train_seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start

@@ -102,7 +102,9 @@ def plot_box_gallery(
         raise ValueError(f"`cols` must be a positive integer. Received: cols={cols!r}")
     cols = min(int(cols), count)
     rows = -(-count // cols)
-    figure, axes = plt.subplots(rows, cols, figsize=figsize or (1.9 * cols, 1.9 * rows + 0.6), squeeze=False)
+    title_lines = (titles is not None) + (ious is not None)
+    default_size = (1.9 * cols, (1.9 + 0.2 * title_lines) * rows + 0.6 + 0.3 * bool(suptitle))
+    figure, axes = plt.subplots(rows, cols, figsize=figsize or default_size, squeeze=False)
     height, width = display.shape[1:3]
     for index, ax in enumerate(axes.flat):
         ax.axis("off")

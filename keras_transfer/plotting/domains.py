@@ -161,9 +161,9 @@ def plot_domain_history(histories, *, models=("source_only", "dann", "train_on_t
         ax.set_xlabel("epoch")
         if metric == "val_domain_accuracy":
             ax.axhline(0.5, color="black", linestyle="--", linewidth=1, label="chance")
-    axes[0].legend(loc="best")
-    axes[1].legend(loc="best")
+    handles, labels = axes[1].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
     if suptitle:
         figure.suptitle(suptitle)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0.08, 1, 1))
     return figure
