@@ -86,6 +86,21 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
+def bootstrap_ci(values, statistic=None, level=0.95, resamples=2000, seed=0):
+    """A percentile bootstrap interval `(low, high)` of `statistic` (default: the median) of `values`."""
+    import numpy as np
+
+    values = np.asarray([float(value) for value in values])
+    if values.size == 0:
+        return (float("nan"), float("nan"))
+    statistic = statistic or np.median
+    rng = np.random.default_rng(seed)
+    samples = rng.choice(values, size=(resamples, values.size), replace=True)
+    estimates = np.apply_along_axis(statistic, 1, samples)
+    tail = (1 - level) / 2
+    return (float(np.quantile(estimates, tail)), float(np.quantile(estimates, 1 - tail)))
+
+
 def paired_ratios(numerators, denominators):
     """Per-round ratios `numerators[i] / denominators[i]` (the rounds were measured side by side)."""
     return [float(a) / float(b) for a, b in zip(numerators, denominators) if b > 0]

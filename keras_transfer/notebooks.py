@@ -135,7 +135,9 @@ def execute_notebook(path, profile="smoke", *, output_dir=None, parameters=None,
     """Runs one notebook with papermill under `profile` and returns a `NotebookRun` (it does not raise on failure).
 
     The kernel starts in the notebook's folder and inherits this process's environment (`KT_DATA_DIR`,
-    `KT_RESULTS_DIR`, `KERAS_BACKEND`, ...), with matplotlib's inline backend so figures land in the outputs.
+    `KERAS_BACKEND`, ...), with matplotlib's inline backend so figures land in the outputs and, unless
+    `KT_RESULTS_DIR` is set, `KT_RESULTS_DIR=<repository>/results` so results land where `python -m keras_transfer
+    run` puts them (not in `notebooks/results`).
 
     Args:
         path: path. The `.ipynb` to run.
@@ -159,7 +161,8 @@ def execute_notebook(path, profile="smoke", *, output_dir=None, parameters=None,
     start = time.perf_counter()
     error = None
     try:
-        with _environment(MPLBACKEND=INLINE_BACKEND):
+        results = os.environ.get("KT_RESULTS_DIR") or str(repository_root() / "results")
+        with _environment(MPLBACKEND=INLINE_BACKEND, KT_RESULTS_DIR=results):
             papermill.execute_notebook(
                 str(path),
                 str(output),
