@@ -23,9 +23,12 @@ from bench_frozen_features import source_network
 
 NAME = "jit_compile"
 SIZES = {
-    # smoke skips the validation and the pretraining figure: each costs one more XLA compilation (seconds)
-    "smoke": {"profile": "smoke", "epochs": 2, "validation": False, "pretraining_steps": None, "repeats": 1},
-    "quick": {"profile": "quick", "epochs": 20, "validation": True, "pretraining_steps": 12, "repeats": 2},
+    # smoke skips the validation and the pretraining figure (each costs one more XLA compilation) and uses a
+    # one-block network: XLA compiles the quick network's training in tens of seconds
+    "smoke": {"profile": "smoke", "epochs": 2, "validation": False, "pretraining_steps": None, "repeats": 1,
+              "tiny": True},
+    "quick": {"profile": "quick", "epochs": 20, "validation": True, "pretraining_steps": 12, "repeats": 2,
+              "tiny": False},
 }
 
 
@@ -61,7 +64,12 @@ def main(args):
     config = models_1_4.CONFIGS[size["profile"]]
     data = models_1_4.load_target_data(size["profile"], seed=0)
     (x_train, y_train), validation = data.train, data.validation
-    source, weights = source_network(size["profile"])
+    if size["tiny"]:
+        keras.utils.set_random_seed(0)
+        source = kt_models.build_source_network(5, filters=(4,), fc_units=8)
+        weights = "random (a one-block network: smoke)"
+    else:
+        source, weights = source_network(size["profile"])
     source_config = kt_models.SOURCE_CONFIGS["quick"]
     rng = np.random.default_rng(0)
     pretraining_batch = source_config["batch_size"]

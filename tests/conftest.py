@@ -38,3 +38,15 @@ def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("KT_DATA_DIR", str(path))
     monkeypatch.delenv("KT_MIRROR", raising=False)
     return path
+
+
+def mirrored_strategy(devices=("/cpu:0", "/cpu:1")):
+    """A two-replica `tf.distribute.MirroredStrategy` on the two logical CPUs set up above.
+
+    It reduces through one device instead of collective ops: collective ops on logical CPUs hand out instance keys
+    per process, and a second strategy in the same pytest process then fails with "Shape mismatch in the
+    collective instance".
+    """
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy(list(devices), cross_device_ops=tf.distribute.ReductionToOneDevice())

@@ -14,6 +14,7 @@ import pytest
 
 from keras_transfer.callbacks import ChainThaw
 from keras_transfer.callbacks import GradualUnfreezing
+from conftest import mirrored_strategy
 
 BASE_LAYERS = ["b1", "bn", "b2", "b3"]
 HEAD_LAYERS = ["head1", "out"]
@@ -345,7 +346,7 @@ def test_chain_thaw_under_mirrored_strategy_matches_one_device():
         )
         return model, chain_thaw
 
-    mirrored, mirrored_chain_thaw = train(tf.distribute.MirroredStrategy(devices[:2]))
+    mirrored, mirrored_chain_thaw = train(mirrored_strategy(devices[:2]))
     assert mirrored.distribute_strategy.num_replicas_in_sync == 2
     single, single_chain_thaw = train(tf.distribute.get_strategy())
     steps = [entry[:4] for entry in single_chain_thaw.step_epochs]

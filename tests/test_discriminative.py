@@ -19,6 +19,7 @@ import pytest
 from keras_transfer.optimizers import Discriminative
 from keras_transfer.optimizers import geometric_multipliers
 from keras_transfer.schedules import SlantedTriangular
+from conftest import mirrored_strategy
 
 STEPS = 5
 LAYERS = ("slow", "mid", "fast")
@@ -427,7 +428,7 @@ def test_mirrored_strategy_matches_one_device():
     import tensorflow as tf
 
     devices = [d.name for d in tf.config.list_logical_devices("CPU")][:2]
-    strategy = tf.distribute.MirroredStrategy(devices)
+    strategy = mirrored_strategy(devices)
     assert strategy.num_replicas_in_sync == 2
 
     def train(scope):

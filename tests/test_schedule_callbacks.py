@@ -12,6 +12,7 @@ from keras_transfer.callbacks import GradientReversalSchedule
 from keras_transfer.callbacks import SlantedTriangular
 from keras_transfer.layers import GradientReversal
 from keras_transfer.schedules import SlantedTriangular as SlantedTriangularSchedule
+from conftest import mirrored_strategy
 
 
 def _stlr(t, total_steps, max_learning_rate, cut_frac, ratio):
@@ -367,7 +368,7 @@ def test_training_under_mirrored_strategy_matches_one_device():
         return model.get_weights(), callbacks
 
     single_weights, single_callbacks = train(_dann_like_model())
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = mirrored_strategy()
     assert strategy.num_replicas_in_sync == 2
     with strategy.scope():
         mirrored_model = _dann_like_model()
