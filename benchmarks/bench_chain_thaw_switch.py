@@ -59,11 +59,8 @@ def switch_cost(epochs, switch_epochs):
         parts["retrace_train"] += first[i] - typical_first
         parts["retrace_validation"] += validation[i] - typical_validation
         gross += gaps[i] + first[i] - typical_first + validation[i] - typical_validation
-    return sum(parts.values()), gross, {**parts, "typical_gap": typical_gap, "typical_epoch": _typical_epoch(epochs, inner)}
-
-
-def _typical_epoch(epochs, inner):
-    return _common.median([epochs[i]["test_end"] - epochs[i]["first_batch_begin"] for i in inner])
+    typical_epoch = _common.median([epochs[i]["test_end"] - epochs[i]["first_batch_begin"] for i in inner])
+    return sum(parts.values()), gross, {**parts, "typical_gap": typical_gap, "typical_epoch": typical_epoch}
 
 
 def set_step_trainable(model, base, step_names):
@@ -99,7 +96,7 @@ def main(args):
     config = models_1_4.CONFIGS[size["profile"]]
     data = models_1_4.load_target_data(size["profile"], seed=0)
     (x_train, y_train), validation = data.train, data.validation
-    source, weights = source_network(size["profile"])
+    source, weights = source_network()
     first_rate, later_rate = config["chain_thaw_learning_rates"]
 
     def build():

@@ -9,7 +9,10 @@ and 20 validation images per class of half B of Fashion-MNIST) for the same 20 e
 initialisation, optimizer and batch size; both are tested on the 5,000 test images of half B.
 
 Headline: the wall time of the plain training divided by that of the cached one (feature extraction included),
-median over interleaved rounds. Goal: at least 10x at 20 epochs, with test accuracies within 1 point.
+median over interleaved rounds. Goal: at least 10x at 20 epochs, with test accuracies within 1 point. Details: the
+ratio if only FLOPs counted (`flop_bound`), a third variant feeding the cached features as a `tf.data` pipeline
+(`cached_tf_data`), and (quick only) the full profile's ratio projected from measured parts
+(`full_profile_projection`). See benchmarks/README.md.
 
 Run: .venv/bin/python benchmarks/bench_frozen_features.py [--smoke]
 """
@@ -24,19 +27,20 @@ SIZES = {
 }
 
 
-def source_network(profile):
+def source_network():
     """The quick profile's pretrained source network if it is cached, else its architecture with random weights.
 
-    The time ratio does not depend on the weights; the accuracies do (both variants share them, so the comparison
-    of the two stays fair). Training the source network here would take minutes, so it is never done.
+    Returns `(model, description)`. The times do not depend on the weights; the accuracies do (both variants of a
+    benchmark share them, so their comparison stays fair). Training the source network here would take minutes,
+    so it is never done.
     """
+    import keras
+
     from keras_transfer import models as kt_models
 
     if kt_models.source_network_path("quick").exists():
         return kt_models.pretrained_source_network("quick", verbose=0), "pretrained (quick profile, cached)"
     config = kt_models.SOURCE_CONFIGS["quick"]
-    import keras
-
     keras.utils.set_random_seed(0)
     network = kt_models.build_source_network(5, filters=config["filters"], fc_units=config["fc_units"])
     return network, "random (the quick source network's architecture; its cache was not found)"
@@ -137,7 +141,7 @@ def main(args):
     config = models_1_4.CONFIGS[size["profile"]]
     data = models_1_4.load_target_data(size["profile"], seed=0)
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = data.train, data.validation, data.test
-    source, weights = source_network(size["profile"])
+    source, weights = source_network()
     batch_size = config["batch_size"]
 
     def build():

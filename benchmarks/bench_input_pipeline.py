@@ -105,11 +105,12 @@ def main(args):
         rounds = _common.interleave(
             {"pipeline": one_pass(uncached), "training": train, "pipeline_cached": one_pass(cached)}, repeats
         )
-    pipeline_rates = [run["images"] / wall for run, wall in zip(rounds["pipeline"]["extra"], rounds["pipeline"]["wall"])]
-    pipeline_cpu = [cpu / run["images"] for run, cpu in zip(rounds["pipeline"]["extra"], rounds["pipeline"]["cpu"])]
-    cached_rates = [
-        run["images"] / wall for run, wall in zip(rounds["pipeline_cached"]["extra"], rounds["pipeline_cached"]["wall"])
-    ]
+    def per_image(name, key):
+        return [run["images"] / seconds for run, seconds in zip(rounds[name]["extra"], rounds[name][key])]
+
+    pipeline_rates = per_image("pipeline", "wall")
+    pipeline_cpu = [1 / rate for rate in per_image("pipeline", "cpu")]
+    cached_rates = per_image("pipeline_cached", "wall")
     training_rates = [run["images"] / run["step_s"] for run in rounds["training"]["extra"]]
     ratios = _common.paired_ratios(pipeline_rates, training_rates)
     cached_ratios = _common.paired_ratios(cached_rates, training_rates)

@@ -69,7 +69,7 @@ def main(args):
         source = kt_models.build_source_network(5, filters=(4,), fc_units=8)
         weights = "random (a one-block network: smoke)"
     else:
-        source, weights = source_network(size["profile"])
+        source, weights = source_network()
     source_config = kt_models.SOURCE_CONFIGS["quick"]
     rng = np.random.default_rng(0)
     pretraining_batch = source_config["batch_size"]

@@ -4,6 +4,7 @@ Goals are reported by the scripts, not asserted here: a shared or slow machine c
 scripts work.
 """
 
+import concurrent.futures
 import json
 import math
 import os
@@ -30,17 +31,30 @@ def test_every_benchmark_is_here():
     assert EXPECTED <= set(BENCHMARKS)
 
 
+@pytest.fixture(scope="module")
+def smoke_runs(tmp_path_factory):
+    """Runs every script with `--smoke`, two at a time (they are mostly single-threaded), each with its own cache."""
+
+    def run(script):
+        data = tmp_path_factory.mktemp("kt-data")
+        env = {**os.environ, "KT_DATA_DIR": str(data), "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"}
+        env.pop("KT_MIRROR", None)
+        return subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / script), "--smoke"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(BENCHMARKS, pool.map(run, BENCHMARKS)))
+
+
 @pytest.mark.parametrize("script", BENCHMARKS)
-def test_benchmark_smoke_prints_one_json_line(script, data_dir):
-    env = {**os.environ, "KT_DATA_DIR": str(data_dir), "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"}
-    completed = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / script), "--smoke"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def test_benchmark_smoke_prints_one_json_line(script, smoke_runs):
+    completed = smoke_runs[script]
     assert completed.returncode == 0, completed.stderr[-3000:]
     lines = [line for line in completed.stdout.splitlines() if line.strip()]
     assert len(lines) == 1, completed.stdout

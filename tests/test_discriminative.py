@@ -275,10 +275,22 @@ def test_unknown_keys_and_bad_factors_raise_value_errors_naming_them():
         Discriminative("adam", [("fc1", 0.5)])
     with pytest.raises(ValueError, match="clipnorm"):
         Discriminative("adam", {}, clipnorm=1.0)
+    with pytest.raises(ValueError, match="strict='no'"):
+        Discriminative("adam", {}, strict="no")
     inner = keras.optimizers.Adam()
     Discriminative(inner, {})
     with pytest.raises(ValueError, match="wrapped"):
         Discriminative(inner, {})
+
+
+@pytest.mark.multibackend
+def test_strict_false_ignores_keys_of_layers_not_being_trained_yet():
+    # GradualUnfreezing rebuilds the optimizer over the unfrozen layers only: keys of frozen ones match nothing yet.
+    factors = _factors({"block1_conv1": 0.5, "block9_conv1": 0.1}, strict=False)
+    assert factors["base/block1_conv1/kernel"] == 0.5
+    assert 0.1 not in factors.values()
+    config = Discriminative("adam", {"block9_conv1": 0.1}, strict=False).get_config()
+    assert Discriminative.from_config(config).strict is False
 
 
 @pytest.mark.multibackend

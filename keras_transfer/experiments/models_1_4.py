@@ -432,6 +432,7 @@ def _train_one(name, seed, data, config, profile, source, feature_memo, verbose)
             optimizer = kt_optimizers.Discriminative(
                 keras.optimizers.Adam(learning_rate=schedule, clipnorm=config["clipnorm"]),
                 multipliers=kt_optimizers.geometric_multipliers(groups, decay=config["ulmfit_decay"]),
+                strict=False,  # GradualUnfreezing rebuilds it over the groups unfrozen so far
             )
             _compile(model, optimizer)
             unfreezing = kt_callbacks.GradualUnfreezing(groups, every=1, verbose=1 if verbose >= 2 else 0)

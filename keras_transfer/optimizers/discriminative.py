@@ -84,6 +84,10 @@ class Discriminative(keras.optimizers.Optimizer):
         multipliers: Dict mapping layer names, variable paths or glob patterns (see above) to a factor >= 0
             the learning rate is multiplied by. `geometric_multipliers` builds ULMFiT's `lr / 2.6 ** k` ones.
         default: Float >= 0. The factor of the variables no key matches. Defaults to `1.0`.
+        strict: Bool. When `True` (the default) a key that matches no variable the optimizer is built with raises a
+            `ValueError` (a typo should not silently do nothing). Pass `False` with callbacks that rebuild the
+            optimizer over the variables trainable *now* (`GradualUnfreezing`, `ChainThaw`): keys of the layers
+            still frozen then match nothing yet.
         name: String. The name of the wrapper optimizer. Defaults to `"discriminative"`.
 
     Example:
@@ -104,10 +108,10 @@ class Discriminative(keras.optimizers.Optimizer):
           for Text Classification", section 3.2.
     """
 
-    def __init__(self, optimizer, multipliers, default=1.0, name=None, **kwargs):
+    def __init__(self, optimizer, multipliers, default=1.0, strict=True, name=None, **kwargs):
         if kwargs:
             raise ValueError(
-                "Discriminative takes only `optimizer`, `multipliers`, `default` and `name`; set learning rate, "
+                "Discriminative takes only `optimizer`, `multipliers`, `default`, `strict` and `name`; set learning rate, "
                 f"weight decay, clipping and the like on the wrapped optimizer. Received: {kwargs!r}"
             )
         # The wrapper has no learning rate of its own: `learning_rate` is the wrapped optimizer's.
@@ -156,6 +160,9 @@ class Discriminative(keras.optimizers.Optimizer):
         self.inner_optimizer = optimizer
         self._multipliers = checked
         self.default = _check_factor("default", default)
+        if not isinstance(strict, bool):
+            raise ValueError(f"`strict` must be True or False. Received: strict={strict!r}")
+        self.strict = strict
         self._factors = None
         self._variable_paths = None
 
@@ -198,7 +205,7 @@ class Discriminative(keras.optimizers.Optimizer):
                         chosen = key
             factors.append(self.default if chosen is None else self._multipliers[chosen])
         unknown = [key for key in self._multipliers if key not in matched]
-        if unknown:
+        if unknown and self.strict:
             raise ValueError(
                 f"`multipliers` key(s) {unknown} match no trainable variable of the model (a key is a layer name, a "
                 f"variable path or a glob pattern over them; see `Discriminative`). Available layer names: "
@@ -355,6 +362,7 @@ class Discriminative(keras.optimizers.Optimizer):
             "optimizer": keras.optimizers.serialize(self.inner_optimizer),
             "multipliers": dict(self._multipliers),
             "default": self.default,
+            "strict": self.strict,
         }
 
     @classmethod
