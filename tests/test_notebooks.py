@@ -6,6 +6,7 @@ and write their results into a temporary KT_RESULTS_DIR. The kernel is the Jupyt
 """
 
 import ast
+import json
 import os
 import pathlib
 import re
@@ -31,6 +32,7 @@ def notebook_environment(tmp_path_factory):
         patch.setenv("KT_DATA_DIR", str(root / "kt-data"))
         patch.setenv("KT_RESULTS_DIR", str(root / "results"))
         patch.delenv("KT_MIRROR", raising=False)
+        patch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend, so figures become outputs
         yield root
 
 
@@ -51,6 +53,10 @@ def test_notebook_runs_in_the_smoke_profile(path, notebook_environment):
     assert run.status == "ok", f"{path.name} failed after {run.seconds:.0f} s: {run.error}"
     executed = nbformat.read(run.output, as_version=4)
     assert all(cell.get("execution_count") for cell in _code_cells(executed))  # every cell ran
+    outputs = json.dumps([cell.get("outputs", []) for cell in _code_cells(executed)])
+    assert "image/png" in outputs, f"{path.name} drew no figure in the smoke profile"
+    assert "smoke" in outputs, f"{path.name} does not say which profile its results come from"
+    assert "Traceback" not in outputs
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

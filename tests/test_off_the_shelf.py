@@ -227,26 +227,3 @@ def test_fne_comparison_plot_draws_our_bars_and_the_papers():
     heights = [bar.get_height() for bar in paper.patches]
     assert heights[:6] == [81.7, 87.0, 89.7, 59.1, 69.0, 68.9] and heights[6:] == [83.6, 93.3, 91.4, 67.0, 73.0, 74.1]
     matplotlib.pyplot.close("all")
-
-
-@pytest.mark.notebook
-@pytest.mark.parametrize("name", ["01_off_the_shelf_features", "02_full_network_embedding"])
-def test_notebook_runs_in_the_smoke_profile(name, tmp_path, monkeypatch):
-    import papermill
-
-    monkeypatch.setenv("KT_RESULTS_DIR", str(tmp_path / "results"))
-    monkeypatch.setenv("KT_DATA_DIR", str(tmp_path / "kt-data"))
-    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend, so figures become outputs
-    output = tmp_path / f"{name}.ipynb"
-    papermill.execute_notebook(
-        str(ROOT / "notebooks" / f"{name}.ipynb"),
-        str(output),
-        parameters={"PROFILE": "smoke"},
-        cwd=str(tmp_path),
-        kernel_name="python3",
-        progress_bar=False,
-    )
-    cells = json.loads(output.read_text())["cells"]
-    text = json.dumps([cell.get("outputs", []) for cell in cells])
-    assert "smoke profile" in text and "image/png" in text
-    assert "Traceback" not in text

@@ -160,26 +160,3 @@ def test_bad_settings_are_refused():
         pet_localization.run("smoke", learning_rate=0.1, verbose=0)
     with pytest.raises(ValueError, match="split"):
         pet_localization.sample_images("smoke", "holdout")
-
-
-@pytest.mark.notebook
-def test_notebook_runs_in_the_smoke_profile(data_dir, tmp_path, monkeypatch):
-    import papermill
-
-    monkeypatch.setenv("KT_RESULTS_DIR", str(tmp_path / "results"))
-    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's own inline backend, so figures are outputs
-    output = tmp_path / "05_pet_head_localization.ipynb"
-    papermill.execute_notebook(
-        str(ROOT / "notebooks" / "05_pet_head_localization.ipynb"),
-        str(output),
-        parameters={"PROFILE": "smoke"},
-        cwd=str(tmp_path),
-        kernel_name="python3",
-        progress_bar=False,
-    )
-    cells = json.loads(output.read_text())["cells"]
-    text = json.dumps([cell.get("outputs", []) for cell in cells])
-    assert "smoke profile" in text
-    assert text.count("image/png") >= 4
-    assert (tmp_path / "results" / "pet-heads" / "smoke" / "result.json").exists()
-    assert os.environ["KT_DATA_DIR"] == str(data_dir)

@@ -7,3 +7,4 @@ from keras_transfer.datasets.oxford_flowers17 import Flowers17, load_oxford_flow
 from keras_transfer.datasets.oxford_pet import PetHeads, load_oxford_pet_heads, to_box_regression  # noqa: F401
 from keras_transfer.datasets.oxford_pet import to_keras_detection  # noqa: F401
 from keras_transfer.datasets.pipeline import make_pipeline, numpy_pipeline  # noqa: F401
+from keras_transfer.datasets.pasted_objects import load_pasted_objects, paste_objects  # noqa: F401

@@ -18,6 +18,16 @@ from keras_transfer.models.backbones import head_layers
 from keras_transfer.models.backbones import parameter_counts
 from keras_transfer.models.backbones import vgg19_backbone
 from keras_transfer.models.features import extract_features
+from keras_transfer.models.dann import build_dann
+from keras_transfer.models.dann import build_mnist_dann
+from keras_transfer.models.dann import compile_dann
+from keras_transfer.models.dann import pair_domains
+from keras_transfer.models.localization import build_box_regressor
+from keras_transfer.models.localization import build_vgg19_box_regressor
+from keras_transfer.models.transfer import LAYER_NAMES
+from keras_transfer.models.transfer import small_alexnet
+from keras_transfer.models.transfer import transfer_layers
+from keras_transfer.models.transfer import weighted_layers
 from keras_transfer.models.source import SOURCE_CONFIGS
 from keras_transfer.models.source import build_source_network
 from keras_transfer.models.source import pretrained_source_network
@@ -27,6 +37,16 @@ from keras_transfer.models.source import source_network_path
 from keras_transfer.models.source import to_source_input
 
 __all__ = [
+    "LAYER_NAMES",
+    "build_box_regressor",
+    "build_dann",
+    "build_mnist_dann",
+    "build_vgg19_box_regressor",
+    "compile_dann",
+    "pair_domains",
+    "small_alexnet",
+    "transfer_layers",
+    "weighted_layers",
     "SOURCE_CONFIGS",
     "backbone_layers",
     "base_layer",
