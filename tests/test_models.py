@@ -99,6 +99,47 @@ def test_classifier_head_shares_weights_and_cached_features_train_the_same(data_
     assert not np.allclose(plain.get_weights()[-1], build().get_weights()[-1])  # it did train
 
 
+@pytest.mark.multibackend
+def test_fit_on_features_epochs_are_whole_passes_and_match_fit_on_arrays():
+    from keras_transfer.models import features as features_module
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(37, 5)).astype("float32")  # 37 = 2 batches of 16 + a short one
+    y = rng.integers(0, 3, 37).astype("int32")
+    # Each run of `steps` batches of the repeating pipeline is one whole pass, reshuffled, last batch short.
+    pipeline = features_module._feature_pipeline(x, y, 16, True, 0)
+    batches = [labels.numpy() for _, labels in pipeline.take(6)]
+    assert [len(batch) for batch in batches] == [16, 16, 5, 16, 16, 5]
+    first, second = np.concatenate(batches[:3]), np.concatenate(batches[3:])
+    np.testing.assert_array_equal(np.sort(first), np.sort(y))
+    np.testing.assert_array_equal(np.sort(second), np.sort(y))
+    assert not np.array_equal(first, second)  # reshuffled every epoch
+
+    def build():
+        keras.utils.set_random_seed(5)
+        head = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="softmax")])
+        head.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+        return head
+
+    # One batch per epoch: no shuffling can change the order, so the training equals fit() on the arrays.
+    plain, fast = build(), build()
+    plain.fit(x, y, batch_size=64, epochs=3, validation_data=(x[:9], y[:9]), verbose=0)
+    history = models.fit_on_features(fast, (x, y), (x[:9], y[:9]), batch_size=64, epochs=3)
+    for left, right in zip(plain.get_weights(), fast.get_weights()):
+        np.testing.assert_allclose(left, right, rtol=1e-5, atol=1e-6)
+    # Several batches: every epoch logs a validation loss over exactly the validation set.
+    head = build()
+    history = models.fit_on_features(head, (x, y), (x[:9], y[:9]), batch_size=4, epochs=2)
+    assert len(history.history["loss"]) == 2 == len(history.history["val_loss"])
+    np.testing.assert_allclose(
+        history.history["val_loss"][-1], head.evaluate(x[:9], y[:9], batch_size=4, verbose=0), rtol=1e-5
+    )
+    with pytest.raises(ValueError, match="train"):
+        models.fit_on_features(head, (x, y[:5]))
+    with pytest.raises(ValueError, match="epochs"):
+        models.fit_on_features(head, (x, y), epochs=0)
+
+
 def test_extract_features_disk_cache_and_datasets(data_dir):
     import tensorflow as tf
 

@@ -30,8 +30,11 @@ Model 3 can fall below Model 2.
 
 Frozen-base training on cached features (`cache_features=True`, the default): Model 2's base never changes and no
 augmentation runs through it, so its outputs are computed once (`keras_transfer.models.extract_features`) and only
-the head trains on them, instead of running the base every epoch. It is the same training; it costs the
-augmentation (impossible through cached features: `augment` must be None) and the memory of the features.
+the head trains on them (`fit_on_features`, which also keeps fit()'s data iterators alive across epochs), instead
+of running the base every epoch. The features of arrays are also kept on disk (`extract_features(..., cache=True)`,
+keyed by the base's weights and the images), so a second run skips the forward passes. It is the same training; it
+costs the augmentation (impossible through cached features: `augment` must be None) and the memory of the
+features. `cache_features=False` trains Model 2 the keras-io way, the base inside the model.
 
 Profiles:
 
@@ -367,19 +370,27 @@ def _train_one(name, seed, data, config, profile, source, feature_memo, verbose)
     if name == "frozen" and config["cache_features"]:
         base = kt_models.base_layer(model)
         if data.kind == "arrays":
-            train = (kt_models.extract_features(base, data.train[0]), data.train[1])
-            validation = (kt_models.extract_features(base, data.validation[0]), data.validation[1])
+            train = (kt_models.extract_features(base, data.train[0], cache=True), data.train[1])
+            validation = (kt_models.extract_features(base, data.validation[0], cache=True), data.validation[1])
         else:  # batched pipelines: the unshuffled, unaugmented training images
             train = kt_models.extract_features(base, data.features["train"])
             validation = kt_models.extract_features(base, data.validation)
         head = kt_models.classifier_head(model)
         _compile(head, _optimizer(config["learning_rates"]["frozen"], config))
         stopper = _early_stopping(config)
-        history = _fit(head, train, validation, "arrays", config, config["max_epochs"], [stopper], verbose)
+        history = kt_models.fit_on_features(
+            head,
+            train,
+            validation,
+            batch_size=config["batch_size"],
+            epochs=config["max_epochs"],
+            callbacks=[stopper],
+            verbose=2 if verbose >= 2 else 0,
+        )
         wall = time.perf_counter() - start
         if "test" not in feature_memo:  # the same pretrained base for every seed: test features once per run
             if data.kind == "arrays":
-                feature_memo["test"] = (kt_models.extract_features(base, data.test[0]), data.test[1])
+                feature_memo["test"] = (kt_models.extract_features(base, data.test[0], cache=True), data.test[1])
             else:
                 feature_memo["test"] = kt_models.extract_features(base, data.test)
         evaluated, test, test_kind = head, feature_memo["test"], "arrays"

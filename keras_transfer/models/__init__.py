@@ -4,6 +4,7 @@
   two new dense layers and an output (the lecture's Models 1-4), with `base_layer`, `head_layers`,
   `backbone_layers`, `classifier_head` and `parameter_counts` to take them apart.
 - `extract_features(base, data)`: a frozen base's outputs computed once, to train the head on.
+- `fit_on_features(head, train, validation)`: trains a head on cached features without per-epoch iterator costs.
 - `pretrained_source_network(profile)`, `to_source_input(x)`, `source_backbone(model)`: the "ImageNet VGG19" of the
   quick profile (a small VGG trained on half of Fashion-MNIST) and how to feed and cut it.
 - Submodules `transfer` (Yosinski et al.'s layer transfer) and `dann` (domain-adversarial networks).
@@ -18,6 +19,7 @@ from keras_transfer.models.backbones import head_layers
 from keras_transfer.models.backbones import parameter_counts
 from keras_transfer.models.backbones import vgg19_backbone
 from keras_transfer.models.features import extract_features
+from keras_transfer.models.features import fit_on_features
 from keras_transfer.models.dann import build_dann
 from keras_transfer.models.dann import build_mnist_dann
 from keras_transfer.models.dann import compile_dann
@@ -55,6 +57,7 @@ __all__ = [
     "build_vgg19_classifier",
     "classifier_head",
     "extract_features",
+    "fit_on_features",
     "head_layers",
     "parameter_counts",
     "pretrained_source_network",

@@ -9,6 +9,7 @@ the features of the whole set are held in memory (and, with `cache=True`, on dis
 
 import hashlib
 import json
+import math
 import os
 
 import keras
@@ -102,3 +103,79 @@ def extract_features(base, data, *, batch_size=64, cache=False, verbose=0):
         np.save(partial, features)
         os.replace(partial, path)
     return features
+
+
+def _feature_pipeline(features, labels, batch_size, shuffle, seed):
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((features, labels)).cache()
+    if shuffle:
+        dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    # Batch, then repeat: every pass over the data ends with its own (possibly short) last batch, so `steps`
+    # batches are exactly one epoch, and fit() keeps one iterator for the whole training.
+    return dataset.batch(batch_size).repeat().prefetch(tf.data.AUTOTUNE)
+
+
+def _check_pair(name, pair):
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise ValueError(f"`{name}` must be a pair `(features, labels)`. Received: {name}={type(pair).__name__}")
+    features, labels = np.asarray(pair[0]), np.asarray(pair[1])
+    if features.ndim < 2 or len(features) != len(labels) or not len(labels):
+        raise ValueError(
+            f"`{name}` must hold as many labels as feature rows (at least one). Received: features of shape "
+            f"{features.shape}, labels of shape {labels.shape}"
+        )
+    return features, labels
+
+
+def fit_on_features(head, train, validation=None, *, batch_size=32, epochs=1, callbacks=None, seed=None, verbose=0):
+    """Trains `head` on cached features: `fit()` on repeating tf.data pipelines that are built once.
+
+    With a head this small, most of the time of `head.fit(features, labels, validation_data=...)` on arrays goes
+    into making two tf.data iterators every epoch (one for training, one for validation), not into the training
+    steps. Here the features go into tf.data pipelines that are cached in memory and repeat, and `fit()` is told
+    how many batches an epoch and a validation pass have (`steps_per_epoch`, `validation_steps`), so it keeps one
+    iterator of each for the whole training. The batches are the same as `fit()` on the arrays would make: the
+    training examples reshuffled every epoch, then cut into batches of `batch_size` (the last one shorter); the
+    validation examples in order.
+
+    Args:
+        head: keras.Model. A compiled model whose inputs are the features, e.g. `classifier_head(model)`.
+        train: tuple `(features, labels)` of arrays with the same first dimension.
+        validation: tuple `(features, labels)` or None. Evaluated after every epoch, e.g. for `EarlyStopping`.
+        batch_size: int. Examples per training and validation batch.
+        epochs: int. Passes over the training features.
+        callbacks: list of keras.callbacks.Callback or None.
+        seed: int or None. The shuffling seed (None: from TensorFlow's global seed, which
+            `keras.utils.set_random_seed` sets).
+        verbose: int. Keras's `fit()` verbosity.
+
+    Returns:
+        The `keras.callbacks.History` of `head.fit()`.
+
+    Example:
+
+    ```python
+    base = base_layer(model)
+    head = classifier_head(model)
+    head.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    fit_on_features(head, (extract_features(base, x_train), y_train),
+                    (extract_features(base, x_val), y_val), epochs=20)
+    ```
+    """
+    if not isinstance(head, keras.Model):
+        raise ValueError(f"`head` must be a keras.Model. Received: head={head!r}")
+    for name, value in (("batch_size", batch_size), ("epochs", epochs)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    features, labels = _check_pair("train", train)
+    arguments = {
+        "x": _feature_pipeline(features, labels, batch_size, True, seed),
+        "steps_per_epoch": math.ceil(len(labels) / batch_size),
+    }
+    if validation is not None:
+        features, labels = _check_pair("validation", validation)
+        arguments["validation_data"] = _feature_pipeline(features, labels, batch_size, False, None)
+        arguments["validation_steps"] = math.ceil(len(labels) / batch_size)
+    # shuffle=False: the training pipeline shuffles itself (fit() would only warn that it cannot).
+    return head.fit(**arguments, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=verbose)
