@@ -135,9 +135,9 @@ display(Markdown("\n".join(["| model | trainable parameters | frozen parameters 
 # during training (`kt.callbacks.ChainThaw`, `kt.callbacks.GradualUnfreezing`), inside one `fit()` call.
 #
 # Model 2's base never changes, and no augmentation runs through it, so by default the experiment computes the
-# base's outputs once (`kt.models.extract_features`) and trains only the head on them: the same training, without
-# running the base every epoch. The cost: no augmentation through the base (`cache_features=False` gives the plain
-# way).
+# base's outputs once (`kt.models.extract_features`, kept on disk for the next run) and trains only the head on
+# them (`kt.models.fit_on_features`): the same training, without running the base every epoch. The cost: no
+# augmentation through the base (`cache_features=False` gives the plain way).
 
 # %% [markdown]
 # ## Training
