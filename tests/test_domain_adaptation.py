@@ -39,6 +39,18 @@ def test_smoke_run(data_dir, tmp_path):
     assert rows["source_only"]["final_strength"] == 0.0 and rows["train_on_target"]["final_strength"] == 0.0
     assert rows["dann"]["final_strength"] == pytest.approx(2 / (1 + math.exp(-10 * (steps - 1) / steps)) - 1, rel=1e-5)
 
+    # the accuracies by contrast polarity add up to the overall target accuracy, weighted by the groups' sizes
+    counts = result.metadata["contrast_groups"]["counts"]
+    assert sum(counts.values()) == 64
+    for row in result.rows:
+        parts = [(counts[group], row[f"target_accuracy_{key}"]) for group, key in
+                 zip(domain_adaptation.CONTRAST_GROUPS, ("brighter", "similar", "darker"))]
+        assert sum(count * value for count, value in parts if count) / 64 == pytest.approx(row["target_accuracy"])
+        for key in ("brighter", "similar", "darker"):
+            value = row[f"recognised_as_target_{key}"]
+            assert value is None or 0.0 <= value <= 1.0
+    assert "| source only | label accuracy |" in domain_adaptation.contrast_markdown(result)
+
     history = result.histories["dann/seed3"]
     assert len(history["grl_strength_per_batch"]) == steps and history["grl_strength_per_batch"][0] == 0.0
     assert history["val_label_accuracy"][-1] == pytest.approx(rows["dann"]["target_accuracy"], abs=1e-6)
@@ -65,6 +77,32 @@ def test_smoke_run(data_dir, tmp_path):
     table = domain_adaptation.comparison_markdown(loaded)
     assert "| MNIST → MNIST-M | paper | 0.5749 | 0.8149 | 0.9891 | 57.9% |" in table
     assert "Fashion-MNIST → Fashion-MNIST-M | ours (smoke, 1 seeds)" in table
+
+
+@pytest.mark.multibackend
+def test_contrast_groups():
+    """A garment of grey 200 blended over uniform photos: a dark photo keeps it brighter than the background, a
+    bright photo makes a negative of it, a photo at half its grey level hides it."""
+    from keras_transfer import datasets
+
+    garment = np.zeros((28, 28), "uint8")
+    garment[6:22, 8:20] = 200
+    source = np.stack([garment] * 3 + [np.zeros((28, 28), "uint8")])
+    photos = {20: "object brighter", 240: "object darker", 100: "similar"}
+    target = np.concatenate(
+        [datasets.make_mnist_m(source[i : i + 1], [np.full((28, 28, 3), value, "uint8")]) for i, value in
+         enumerate(photos)]
+        + [datasets.make_mnist_m(source[3:], [np.full((28, 28, 3), 240, "uint8")])]
+    )
+    groups = domain_adaptation.contrast_groups(source, target)
+    # an image with no object (empty mask) has no contrast: "similar"
+    assert groups.tolist() == [*photos.values(), "similar"]
+    # the same with RGB sources (grayscale repeated, as load_task gives them) and a wider margin
+    rgb = np.repeat(source[..., None], 3, axis=-1)
+    assert domain_adaptation.contrast_groups(rgb, target).tolist() == groups.tolist()
+    assert domain_adaptation.contrast_groups(rgb, target, margin=250).tolist() == ["similar"] * 4
+    with pytest.raises(ValueError, match="same images"):
+        domain_adaptation.contrast_groups(source[:3], target)
 
 
 @pytest.mark.multibackend

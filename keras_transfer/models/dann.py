@@ -334,7 +334,7 @@ def pair_domains(source, target, batch_size=128, *, label_weights=(1.0, 0.0), tr
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def evaluate_domains(model, source, target, batch_size=256):
+def evaluate_domains(model, source, target, batch_size=256, *, target_groups=None):
     """Accuracies of a trained DANN on held-out data, computed exactly with `predict`.
 
     Args:
@@ -342,13 +342,24 @@ def evaluate_domains(model, source, target, batch_size=256):
         source: tuple `(images, labels)`. Held-out source data.
         target: tuple `(images, labels)`. Held-out target data (labels used for measuring only).
         batch_size: int. The prediction batch size.
+        target_groups: None or a 1-D array with one group name per target image. When given, the result also
+            holds `target_groups`: `{group: {"count", "target_accuracy", "recognised_as_target"}}`, the label
+            accuracy on the group's images and the share of them the domain classifier calls target.
 
     Returns:
-        A dict of floats: `source_accuracy`, `target_accuracy` (label classifier), `domain_accuracy` (domain
-        classifier on both sets together; 0.5 is chance when they have the same size).
+        A dict: floats `source_accuracy`, `target_accuracy` (label classifier), `domain_accuracy` (domain
+        classifier on both sets together; 0.5 is chance when they have the same size), and `target_groups` when
+        `target_groups` is given.
     """
     x_source, y_source = _split_domain(source, "source", labels_required=True)
     x_target, y_target = _split_domain(target, "target", labels_required=True)
+    if target_groups is not None:
+        target_groups = np.asarray(target_groups)
+        if target_groups.shape != (len(x_target),):
+            raise ValueError(
+                f"`target_groups` must hold one group per target image ({len(x_target)}). Received: "
+                f"target_groups with shape {target_groups.shape}"
+            )
     outputs = {}
     for key, x in (("source", x_source), ("target", x_target)):
         prediction = _predict(model, x, batch_size)
@@ -356,11 +367,23 @@ def evaluate_domains(model, source, target, batch_size=256):
     domain_hits = np.concatenate(
         [outputs["source"][1] == SOURCE_DOMAIN, outputs["target"][1] == TARGET_DOMAIN]
     )
-    return {
+    scores = {
         "source_accuracy": float(np.mean(outputs["source"][0] == y_source)),
         "target_accuracy": float(np.mean(outputs["target"][0] == y_target)),
         "domain_accuracy": float(np.mean(domain_hits)),
     }
+    if target_groups is not None:
+        label_hits = outputs["target"][0] == y_target
+        said_target = outputs["target"][1] == TARGET_DOMAIN
+        scores["target_groups"] = {
+            group: {
+                "count": int(np.sum(target_groups == group)),
+                "target_accuracy": float(np.mean(label_hits[target_groups == group])),
+                "recognised_as_target": float(np.mean(said_target[target_groups == group])),
+            }
+            for group in dict.fromkeys(target_groups.tolist())
+        }
+    return scores
 
 
 def extract_features(model, images, batch_size=256):
