@@ -339,4 +339,16 @@ def test_box_galleries_draw_every_box():
     assert len(figure.axes[0].patches) == 2
     with pytest.raises(ValueError, match=r"\(5, 4\)"):
         box_plots.plot_box_gallery(images, true_boxes[:2])
+    curves = {"finetuned": [(250, 0.7, 0.0), (2000, 0.85, 0.0)], "scratch": [(250, 0.6, 0.02), (2000, 0.86, 0.01)]}
+    figure = box_plots.plot_iou_by_train_size(curves, baseline="scratch", labels={"scratch": "from scratch"})
+    left, right = figure.axes
+    assert [line.get_label() for line in left.get_lines() if not line.get_label().startswith("_")] == [
+        "finetuned", "from scratch"]
+    gains = [line for line in right.get_lines() if line.get_label() == "finetuned"][0]
+    np.testing.assert_allclose(gains.get_xdata(), [250, 2000])
+    np.testing.assert_allclose(gains.get_ydata(), [0.1, -0.01], atol=1e-9)
+    assert left.get_xscale() == "log" and [tick.get_text() for tick in left.get_xticklabels()] == ["250", "2000"]
+    assert len(box_plots.plot_iou_by_train_size(curves).axes) == 1
+    with pytest.raises(ValueError, match="baseline='random'"):
+        box_plots.plot_iou_by_train_size(curves, baseline="random")
     matplotlib.pyplot.close("all")

@@ -1,5 +1,6 @@
-"""The pet-heads experiment: a smoke run end to end, determinism, Model 1's flip on cached features, the `full` data
-path on fixture archives with a random VGG19 from a local weights file, and the notebook."""
+"""The pet-heads experiment: a smoke run end to end, determinism, what each network starts from, training on cached
+features (equal to training on images, flips included), training subsets, learning curves, and the `full` data path
+on fixture archives with a random VGG19 from a local weights file."""
 
 import json
 import os
@@ -22,14 +23,19 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def test_smoke_run_end_to_end(data_dir, tmp_path):
     result = pet_localization.run("smoke", output_dir=tmp_path / "out", verbose=0)
     config = pet_localization.CONFIGS["smoke"]
-    variants = [f"{model}/{loss}" for model in pet_localization.MODELS for loss in pet_localization.LOSSES]
-    assert [row["variant"] for row in result.rows] == variants
+    runs = pet_localization.plan("smoke")
+    # the whole split: every network with the main loss, frozen also with MSE; the subset: adapted and scratch
+    assert runs == [
+        ("frozen", "mse", 48), ("frozen", "giou", 48), ("adapted", "giou", 48), ("finetuned", "giou", 48),
+        ("scratch", "giou", 48), ("adapted", "giou", 16), ("scratch", "giou", 16),
+    ]
+    assert [row["model"] for row in result.rows] == [f"{name}/{loss}/n{size}" for name, loss, size in runs]
     images, boxes = pet_localization.sample_images("smoke", "test")
     assert images.shape == (config["test_size"], 32, 32, 3) and images.dtype == np.uint8
     for row in result.rows:
         json.dumps(row)
         assert 0.0 <= row["iou_at_0_5"] <= 1.0 and 1 <= row["epochs"] <= config["max_epochs"]
-        key = f"{row['variant']}/seed0"
+        key = f"{row['model']}/seed0"
         history = result.histories[key]
         assert len(history["val_iou"]) == row["epochs"] and np.isfinite(history["loss"]).all()
         assert row["best_val_iou"] == pytest.approx(max(history["val_iou"]))
@@ -39,25 +45,132 @@ def test_smoke_run_end_to_end(data_dir, tmp_path):
         ious = localization.box_ious(boxes, predicted)
         assert row["mean_iou"] == pytest.approx(float(ious.mean()), abs=1e-4)
         assert row["iou_at_0_5"] == pytest.approx(float((ious >= 0.5).mean()), abs=1e-6)
-    frozen = [row for row in result.rows if row["model"] == "frozen"]
-    assert all(row["trainable_params"] == 4 * 4 * 64 * 4 + 4 for row in frozen)
-    adapted = [row for row in result.rows if row["model"] == "adapted"]
-    scratch = [row for row in result.rows if row["model"] == "scratch"]
-    assert all(row["frozen_params"] > 0 for row in adapted) and all(row["frozen_params"] == 0 for row in scratch)
-    assert result.metadata["cached_features"] and result.metadata["sizes"]["test"] == config["test_size"]
+    by_network = {}
+    for row in result.rows:
+        by_network.setdefault(row["network"], []).append(row)
+    assert all(row["trainable_params"] == 4 * 4 * 64 * 4 + 4 for row in by_network["frozen"])
+    assert all(row["frozen_params"] > 0 for row in by_network["adapted"])
+    assert all(row["frozen_params"] == 0 for row in by_network["finetuned"] + by_network["scratch"])
+    # Model 1 and Model 2 trained on the outputs of their frozen layers, the others on images
+    assert {row["cached_features"] for row in by_network["frozen"]} == {"backbone"}
+    assert {row["cached_features"] for row in by_network["adapted"]} == {"backbone_to_block2_pool"}
+    assert {row["cached_features"] for row in by_network["scratch"] + by_network["finetuned"]} == {None}
+    assert set(result.metadata["feature_extraction"]) == {"backbone", "backbone_to_block2_pool"}
+    assert result.metadata["sizes"]["test"] == config["test_size"] and result.metadata["train_sizes"] == [48, 16]
     loaded = ExperimentResult.load(tmp_path / "out")
     assert loaded.rows == result.rows
-    assert "frozen/giou" in result.to_markdown(by="variant", metrics=["mean_iou", "iou_at_0_5"])
+    assert "frozen/giou/n48" in result.to_markdown(metrics=["mean_iou", "iou_at_0_5"])
+    curves = pet_localization.learning_curves(loaded)
+    assert [size for size, _, _ in curves["adapted"]] == [16, 48] and [size for size, _, _ in curves["frozen"]] == [48]
+    whole = pet_localization.at_train_size(loaded)
+    assert {row["train_size"] for row in whole.rows} == {48} and len(whole.histories) == 5
 
 
 def test_runs_are_deterministic_for_a_seed(data_dir, tmp_path):
-    settings = {"models": ("frozen", "adapted"), "losses": ("giou",), "verbose": 0}
+    # a run on cached features and one on a repeated subset of the images
+    settings = {"models": ("adapted", "scratch"), "losses": ("giou",), "few_label_models": ("scratch",), "verbose": 0}
     first = pet_localization.run("smoke", seeds=(1,), output_dir=tmp_path / "a", **settings)
     second = pet_localization.run("smoke", seeds=(1,), output_dir=tmp_path / "b", **settings)
+    assert [row["model"] for row in first.rows] == ["adapted/giou/n48", "scratch/giou/n48", "scratch/giou/n16"]
     for one, two in zip(first.rows, second.rows):
         assert one["mean_iou"] == two["mean_iou"] and one["test_loss"] == two["test_loss"]
     assert first.metadata["test_predictions"] == second.metadata["test_predictions"]
     assert first.histories == second.histories
+
+
+def test_finetuned_starts_from_the_pretrained_weights_and_scratch_does_not(data_dir):
+    from keras_transfer import models as kt_models
+
+    config = pet_localization.CONFIGS["smoke"]
+    source = kt_models.pretrained_source_network("smoke", verbose=0)
+    pretrained = source.get_layer("block2_conv1").get_weights()[0]
+    built = {name: pet_localization._build(name, "smoke", config, 0, source) for name in pet_localization.MODELS}
+    for name, model in built.items():
+        kernel = backbones.base_layer(model).get_layer("block2_conv1").get_weights()[0]
+        assert np.array_equal(kernel, pretrained) == (name != "scratch"), name
+    trained = localization.trainable_layer_names(built["finetuned"])
+    assert trained == localization.trainable_layer_names(built["scratch"]) and trained[0] == "block1_conv1"
+
+
+@pytest.mark.multibackend
+def test_training_on_cached_features_equals_training_on_images():
+    # Model 2 without augmentation, the same batches in the same order: training the layers above the frozen ones on
+    # the frozen layers' outputs changes the model's weights exactly as training the whole model on the images.
+    from keras_transfer import losses
+    from keras_transfer.models import source
+
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, size=(24, 32, 32, 3)).astype(np.float32)
+    corners = rng.uniform(0.05, 0.95, size=(24, 2, 2))
+    boxes = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1).astype(np.float32)
+    backbone_weights = source.source_backbone(source.build_source_network(5)).get_weights()
+
+    def build():
+        backbone = source.source_backbone(source.build_source_network(5))
+        backbone.set_weights(backbone_weights)
+        keras.utils.set_random_seed(3)
+        model = localization.build_box_regressor(backbone, head_units=(16,), trainable_from="block3_conv1")
+        return model
+
+    on_images = build()
+    on_images.compile(keras.optimizers.SGD(0.05), loss=losses.GIoULoss())
+    on_images.fit(images, boxes, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    on_features = build()
+    prefix, trainable = localization.split_frozen_prefix(on_features)
+    assert prefix.output_shape == (None, 8, 8, 32)
+    trainable.compile(keras.optimizers.SGD(0.05), loss=losses.GIoULoss())
+    trainable.fit(prefix.predict(images, verbose=0), boxes, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    for one, two in zip(on_images.get_weights(), on_features.get_weights()):
+        np.testing.assert_allclose(one, two, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(on_images.get_weights()[-1], build().get_weights()[-1])  # training did change them
+    np.testing.assert_allclose(on_features.predict(images, verbose=0), on_images.predict(images, verbose=0), atol=1e-5)
+
+
+def test_training_subsets_are_nested_random_and_the_same_for_every_network():
+    small, large = pet_localization.subset_indices(2000, 250), pet_localization.subset_indices(2000, 500)
+    assert len(small) == 250 and len(np.unique(small)) == 250 and (np.diff(small) > 0).all()
+    assert set(small) <= set(large)
+    assert small.max() > 1000 and small.min() < 1000  # drawn from the whole split, not its first images
+    np.testing.assert_array_equal(small, pet_localization.subset_indices(2000, 250))
+    assert not np.array_equal(small, pet_localization.subset_indices(2000, 250, seed=1))
+    np.testing.assert_array_equal(pet_localization.subset_indices(30, 30), np.arange(30))
+    with pytest.raises(ValueError, match="size=31"):
+        pet_localization.subset_indices(30, 31)
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((np.arange(30), np.arange(30) * 10))
+    taken = pet_localization._take_indices(dataset, np.array([2, 5, 29]), 30)
+    assert int(taken.cardinality()) == 3
+    assert [(int(a), int(b)) for a, b in taken.as_numpy_iterator()] == [(2, 20), (5, 50), (29, 290)]
+
+
+@pytest.mark.multibackend
+def test_learning_curves_and_tables_by_training_set_size():
+    def row(network, loss, size, seed, iou):
+        return {"model": f"{network}/{loss}/n{size}", "network": network, "loss": loss, "train_size": size,
+                "seed": seed, "mean_iou": iou}
+
+    rows = [
+        row("adapted", "giou", 100, 0, 0.5), row("adapted", "giou", 100, 1, 0.7), row("adapted", "mse", 100, 0, 0.1),
+        row("scratch", "giou", 100, 0, 0.4), row("adapted", "giou", 25, 0, 0.3), row("scratch", "giou", 25, 0, 0.2),
+    ]
+    histories = {f"{entry['model']}/seed{entry['seed']}": {"val_iou": [entry["mean_iou"]]} for entry in rows}
+    result = ExperimentResult("pet-heads", "smoke", rows, histories, {"config": {"main_loss": "giou"}})
+    curves = pet_localization.learning_curves(result)
+    assert list(curves) == ["adapted", "scratch"]
+    assert curves["adapted"][0] == (25, 0.3, 0.0)
+    assert curves["adapted"][1][:2] == (100, pytest.approx(0.6))
+    assert curves["adapted"][1][2] == pytest.approx(0.1414, abs=1e-4)
+    assert pet_localization.learning_curves(result, loss="mse") == {"adapted": [(100, 0.1, 0.0)]}
+    whole = pet_localization.at_train_size(result)
+    expected = ["adapted/giou/n100", "adapted/giou/n100", "adapted/mse/n100", "scratch/giou/n100"]
+    assert [entry["model"] for entry in whole.rows] == expected
+    assert sorted(whole.histories) == sorted(f"{entry['model']}/seed{entry['seed']}" for entry in whole.rows)
+    assert len(pet_localization.at_train_size(result, 25).rows) == 2
+    with pytest.raises(ValueError, match="train_size=50"):
+        pet_localization.at_train_size(result, 50)
+    with pytest.raises(ValueError, match="loss='l1'"):
+        pet_localization.learning_curves(result, loss="l1")
 
 
 def test_cached_features_are_flipped_like_the_images():
@@ -132,20 +245,28 @@ def test_full_profile_data_path_on_the_pet_fixture(data_dir, tmp_path):
         seeds=(0,),
         output_dir=tmp_path / "out",
         verbose=0,
+        models=("frozen", "adapted", "scratch"),
         losses=("giou",),
+        few_label_sizes=(6,),
+        few_label_models=("scratch",),
         batch_size=4,
         max_epochs=1,
         head_units=(8,),
         **settings,
     )
-    assert [row["variant"] for row in result.rows] == ["frozen/giou", "adapted/giou", "scratch/giou"]
+    train_size = result.metadata["sizes"]["train"]
+    assert [row["model"] for row in result.rows] == [
+        f"frozen/giou/n{train_size}", f"adapted/giou/n{train_size}", f"scratch/giou/n{train_size}", "scratch/giou/n6",
+    ]
     sizes = result.metadata["sizes"]
     assert sizes["train"] + sizes["validation"] + sizes["test"] == len(fixture.info["boxes"])
     assert result.metadata["class_names"][0] == "Abyssinian"
     for row in result.rows:
         assert np.isfinite(row["mean_iou"]) and row["epochs"] == 1
-        assert len(result.metadata["test_predictions"][f"{row['variant']}/seed0"]) == sizes["test"]
-    adapted = next(row for row in result.rows if row["model"] == "adapted")
+        assert len(result.metadata["test_predictions"][f"{row['model']}/seed0"]) == sizes["test"]
+    # VGG19's block 5 is not cached in the full profile (too large at 224x224); Model 1's features are
+    assert [row["cached_features"] for row in result.rows] == ["vgg19", None, None, None]
+    adapted = next(row for row in result.rows if row["network"] == "adapted")
     # block 5 (4 convolutions of 512 filters) and the new layers train; blocks 1-4 stay frozen
     block5 = 9 * 512 * 512 * 4 + 512 * 4
     assert adapted["trainable_params"] == block5 + 512 * 8 + 8 + 8 * 4 + 4
@@ -160,3 +281,9 @@ def test_bad_settings_are_refused():
         pet_localization.run("smoke", learning_rate=0.1, verbose=0)
     with pytest.raises(ValueError, match="split"):
         pet_localization.sample_images("smoke", "holdout")
+    with pytest.raises(ValueError, match="main_loss='mse'"):
+        pet_localization.run("smoke", losses=("giou",), main_loss="mse", verbose=0)
+    with pytest.raises(ValueError, match="few_label_sizes"):
+        pet_localization.plan("smoke", few_label_sizes=(48,))
+    with pytest.raises(ValueError, match="learning_rates"):
+        pet_localization.run("smoke", learning_rates={"frozen": 1e-3}, verbose=0)

@@ -11,8 +11,12 @@ these models too):
 - Model 2, "with adaptation" (`trainable_from="block5_conv1"` for VGG19, `"block3_conv1"` for the quick source
   network, `head_units=(256, 256)`): new dense layers on top and the upper backbone block fine-tuned; the blocks
   below stay frozen.
-- From scratch: the same as Model 2 on a randomly initialised backbone with every layer trained
-  (`trainable_from` = its first convolution).
+- Fine-tuned: Model 2's layout on the pretrained backbone with every layer trained (`trainable_from` = its first
+  convolution).
+- From scratch: the same on a randomly initialised backbone.
+
+`split_frozen_prefix` cuts such a model into its frozen lower layers and the layers that train, so the frozen part
+can run once per image instead of once per epoch.
 
 The output: a sigmoid, with its bias set so an untrained model predicts `initial_box`. The targets are relative
 coordinates in `[0, 1]`, and a sigmoid keeps every prediction inside the image; the lecture's linear output
@@ -390,6 +394,64 @@ def build_vgg19_box_regressor(weights="imagenet", input_shape=(224, 224, 3), *, 
     return build_box_regressor(backbone, trainable_from=trainable_from, **kwargs)
 
 
+def split_frozen_prefix(model):
+    """Splits a box regressor into its frozen lower part and the part that trains, sharing the model's layers.
+
+    A frozen layer computes the same output for an image in every epoch, so the frozen layers at the input need to
+    run only once per image (and once per mirrored image, for random flips): train the second part on their
+    outputs. Training that part trains `model`'s own layers in place, so afterwards `model` predicts from images as
+    if it had been fitted on them. This is exact for backbones whose frozen layers behave the same in training and
+    inference (no Dropout or BatchNormalization in the frozen part, or a frozen backbone called with
+    `training=False`, as `build_box_regressor` does).
+
+    - Model 1 (backbone frozen): `(backbone, head)`, where `head` is `backbones.classifier_head(model)`.
+    - A backbone trainable from layer L: `(backbone input -> output of the layer before L, rest)`; `rest` runs
+      layers L, ... of the backbone, then the head. The backbone from L on must be a chain (VGG-style).
+    - Every backbone layer with weights trains (from scratch): `(None, model)`.
+
+    Args:
+        model: keras.Model. A model built by `build_box_regressor`.
+
+    Returns:
+        `(prefix, trainable)`: `prefix` a `keras.Model` from images to features (or None), `trainable` a
+        `keras.Model` from those features (or images) to boxes.
+
+    Example:
+
+    ```python
+    model = build_box_regressor(backbone, head_units=(256, 256), trainable_from="block3_conv1")
+    prefix, trainable = split_frozen_prefix(model)
+    features = prefix.predict(images)  # once
+    trainable.compile(optimizer="adam", loss=GIoULoss())
+    trainable.fit(features, boxes, epochs=10)  # trains block 3 and the head of `model`
+    ```
+    """
+    base = backbones.base_layer(model)
+    layers = base.layers
+    trains = [base.trainable and layer.trainable and bool(layer.weights) for layer in layers]
+    if not any(trains):
+        return base, backbones.classifier_head(model)
+    first = trains.index(True)
+    if not any(layer.weights for layer in layers[:first]):
+        return None, model
+    for previous, layer in zip(layers[first - 1 :], layers[first:]):
+        if layer.input is not previous.output:
+            raise ValueError(
+                f"`model`'s backbone {base.name!r} is not a chain from its first trainable layer "
+                f"{layers[first].name!r} on: layer {layer.name!r} does not take the output of {previous.name!r}. "
+                f"Received: model={model.name!r}"
+            )
+    cut = layers[first - 1]
+    prefix = keras.Model(base.inputs, cut.output, name=f"{base.name}_to_{cut.name}")
+    inputs = keras.Input(shape=tuple(cut.output.shape[1:]), name="features")
+    x = inputs
+    for layer in layers[first:]:
+        x = layer(x)
+    for layer in model.layers[model.layers.index(base) + 1 :]:
+        x = layer(x)
+    return prefix, keras.Model(inputs, x, name=f"{model.name}_from_{cut.name}")
+
+
 def trainable_layer_names(model):
     """The names of the layers with weights that training changes, the backbone's layers included, in order."""
     names = []
@@ -414,5 +476,6 @@ __all__ = [
     "localization_scores",
     "resize_backbone",
     "set_trainable_from",
+    "split_frozen_prefix",
     "trainable_layer_names",
 ]

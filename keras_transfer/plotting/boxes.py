@@ -1,4 +1,5 @@
-"""Galleries of images with their true and predicted boxes, and the IoU of each prediction (matplotlib).
+"""Galleries of images with their true and predicted boxes, the IoU of each prediction, and how the IoU grows with
+the number of training images (matplotlib).
 
 Keras has `keras.visualization.plot_bounding_box_gallery`, but it draws with OpenCV (`cv2`), which this project
 does not install; these functions draw the same kind of gallery with matplotlib. Boxes are relative
@@ -205,4 +206,73 @@ def plot_iou_distribution(ious_by_model, *, threshold=0.5, bins=20, ax=None, tit
     return figure
 
 
-__all__ = ["plot_best_and_worst", "plot_box_gallery", "plot_iou_distribution"]
+def plot_iou_by_train_size(curves, *, baseline=None, labels=None, ylabel="mean IoU on the test split", title=None):
+    """A metric against the number of training images, one line per network; optionally each network minus a baseline.
+
+    Args:
+        curves: dict. Network name -> list of `(train_size, mean, std)`, e.g.
+            `keras_transfer.experiments.pet_localization.learning_curves(result)`. A std above 0 (several seeds) is
+            drawn as an error bar.
+        baseline: str or None. A network of `curves` (e.g. `"scratch"`): a second panel draws every other network's
+            mean minus the baseline's at the sizes both have, so a point above 0 is what transfer gained.
+        labels: dict or None. Network name -> legend label; None uses the names.
+        ylabel: str. The label of the metric's axis.
+        title: str or None. The figure's title.
+
+    Returns:
+        A `matplotlib.figure.Figure` with one panel, or two with a `baseline`. The x axis is logarithmic, with a
+        tick at every training-set size.
+
+    Example:
+
+    ```python
+    plot_iou_by_train_size(pet_localization.learning_curves(result), baseline="scratch")
+    ```
+    """
+    if not curves:
+        raise ValueError("`curves` is empty: expected {network: [(train_size, mean, std), ...]}.")
+    for name, points in curves.items():
+        if not points or any(len(point) != 3 for point in points):
+            raise ValueError(
+                f"Each curve must be a list of (train_size, mean, std). Received: curves[{name!r}]={points!r}"
+            )
+    if baseline is not None and baseline not in curves:
+        raise ValueError(f"`baseline` must be one of {list(curves)} or None. Received: baseline={baseline!r}")
+    labels = labels or {}
+    panels = 2 if baseline is not None else 1
+    figure, axes = plt.subplots(1, panels, figsize=(6.2 * panels, 4.2), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    sizes = sorted({point[0] for points in curves.values() for point in points})
+    reference = {size: mean for size, mean, _ in curves[baseline]} if baseline is not None else {}
+    for index, (name, points) in enumerate(curves.items()):
+        color = colors[index % len(colors)]
+        size, mean, std = (np.array(column, np.float64) for column in zip(*sorted(points)))
+        label = str(labels.get(name, name))
+        axes[0, 0].plot(size, mean, marker="o", color=color, linewidth=1.6, label=label)
+        if (std > 0).any():
+            axes[0, 0].errorbar(size, mean, yerr=std, fmt="none", ecolor=color, capsize=3)
+        if baseline is not None and name != baseline:
+            shared = [(s, m) for s, m in zip(size, mean) if s in reference]
+            if shared:
+                axes[0, 1].plot([s for s, _ in shared], [m - reference[s] for s, m in shared], marker="o",
+                                color=color, linewidth=1.6, label=label)
+    for axis in axes[0]:
+        axis.set_xscale("log")
+        axis.set_xticks(sizes)
+        axis.set_xticklabels([str(size) for size in sizes])
+        axis.minorticks_off()
+        axis.set_xlabel("training images (log scale)")
+        axis.grid(alpha=0.3)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize=8)
+    axes[0, 0].set_ylabel(ylabel)
+    if baseline is not None:
+        axes[0, 1].axhline(0.0, color="gray", linestyle="--", linewidth=1)
+        axes[0, 1].set_ylabel(f"difference from {labels.get(baseline, baseline)}")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+__all__ = ["plot_best_and_worst", "plot_box_gallery", "plot_iou_by_train_size", "plot_iou_distribution"]
