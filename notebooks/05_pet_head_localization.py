@@ -84,7 +84,6 @@ from keras_transfer import datasets
 from keras_transfer import plotting
 from keras_transfer.experiments import pet_localization
 from keras_transfer.models import localization
-from keras_transfer.plotting import boxes as box_plots
 
 # %% tags=["parameters"]
 PROFILE = "quick"  # "smoke" (seconds), "quick" (about ten minutes on 2 CPU cores), "full" (Oxford-IIIT Pet, a GPU)
@@ -218,8 +217,8 @@ plt.show()
 
 # %%
 curves = pet_localization.learning_curves(result)
-figure = box_plots.plot_iou_by_train_size(curves, baseline="scratch" if "scratch" in curves else None, labels=labels,
-                                          title=f"Test mean IoU against training images ({main_loss} loss)")
+figure = plotting.plot_iou_by_train_size(curves, baseline="scratch" if "scratch" in curves else None, labels=labels,
+                                        title=f"Test mean IoU against training images ({main_loss} loss)")
 plt.show()
 by_size = {size: {name: mean for name, points in curves.items() for run_size, mean, _ in points if run_size == size}
            for size in sizes}
