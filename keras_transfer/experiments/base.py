@@ -47,7 +47,12 @@ class ExperimentResult:
         return table
 
     def to_markdown(self, by="model", metrics=None, digits=4):
-        """The summary as a Markdown table with `mean ± std` cells."""
+        """The summary as a Markdown table with `mean ± std` cells.
+
+        Metrics get `digits` decimals, except counts (every value an `int`, e.g. epochs or parameters), which are
+        whole numbers when they do not vary and get one decimal when they do, and times (names ending in `_s`),
+        which get one decimal.
+        """
         table = self.summary(by=by, metrics=metrics)
         metrics = metrics or _numeric_columns(self.rows, exclude={by, "seed"})
         metrics = [metric for metric in metrics if any(metric in entry for entry in table)]
@@ -58,12 +63,22 @@ class ExperimentResult:
             for metric in metrics:
                 if metric not in entry:
                     cells.append("")
-                elif entry["runs"] > 1:
-                    cells.append(f"{entry[metric]:.{digits}f} ± {entry[metric + '_std']:.{digits}f}")
+                    continue
+                mean, std = entry[metric], entry[metric + "_std"]
+                if self._is_count(metric, by, entry[by]):
+                    if std == 0:
+                        cells.append(f"{round(mean):,}")
+                        continue
+                    places = 1
                 else:
-                    cells.append(f"{entry[metric]:.{digits}f}")
+                    places = 1 if metric.endswith("_s") else digits
+                cells.append(f"{mean:,.{places}f} ± {std:,.{places}f}" if entry["runs"] > 1 else f"{mean:,.{places}f}")
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
+
+    def _is_count(self, metric, by, key):
+        values = [row[metric] for row in self.rows if row.get(by) == key and _is_number(row.get(metric))]
+        return bool(values) and all(isinstance(value, int) for value in values) and not metric.endswith("_s")
 
     def save(self, directory):
         """Writes `result.json` (everything) into `directory`, atomically; returns its path."""
