@@ -17,7 +17,8 @@
 # # Domain-adversarial training: adapting to a domain without its labels
 #
 # **Author:** keras-transfer contributors<br>
-# **Date created:** 2025-11-22<br>
+# **Date created:** 2026-11-22<br>
+# **Last modified:** 2026-11-22<br>
 # **Description:** Unsupervised domain adaptation by backpropagation (DANN): a gradient reversal layer makes the
 # features of a labelled source domain and an unlabelled target domain indistinguishable.
 #
