@@ -18,7 +18,7 @@
 #
 # **Author:** keras-transfer contributors<br>
 # **Date created:** 2026-11-22<br>
-# **Last modified:** 2026-11-22<br>
+# **Last modified:** 2026-11-29<br>
 # **Description:** Unsupervised domain adaptation by backpropagation (DANN): a gradient reversal layer makes the
 # features of a labelled source domain and an unlabelled target domain indistinguishable.
 #
@@ -49,12 +49,12 @@
 #
 # The `quick` profile runs offline on a CPU in about ten minutes: Fashion-MNIST → "Fashion-MNIST-M", Fashion-MNIST
 # blended with patches of scikit-learn's two colour photos the way MNIST-M is made, three seeds, the paper's
-# optimizer and schedules, but only 1,500 steps per network (the paper trains for many times more). The `full`
+# optimizer and schedules, but only 4,500 steps per network (the paper trains for several times more). The `full`
 # profile is the paper's MNIST → MNIST-M (MNIST and the BSDS500 photos are downloaded), meant for a GPU. `smoke`
 # runs the same code in seconds, on a few hundred images: its numbers only show that everything runs.
 #
 # Fashion-MNIST-M turns out to be a hard case for DANN, and the notebook looks at why: a large part of its domain
-# shift is a *contrast inversion*, and lining up the two domains' feature distributions does not undo it here.
+# shift is a *contrast inversion*, and lining up the two domains' feature distributions undoes it only slowly.
 
 # %% [markdown]
 # ## Setup
@@ -222,14 +222,14 @@ for group, key in zip(domain_adaptation.CONTRAST_GROUPS, ("brighter", "similar",
 # Read the rows above against three questions:
 #
 # - **Where is the gap?** On the images whose garment keeps its polarity, a network that never saw a target label
-#   does about as well as one trained on target labels: colour and photo texture alone do not confuse it much. The
+#   does nearly as well as one trained on target labels: colour and photo texture alone do not confuse it much. The
 #   gap between source only and train on target is in the other two groups, above all the negatives, which source
 #   only labels at about chance or worse: it sends most of them to a few wrong classes.
-# - **What does DANN align?** Its domain classifier is fooled on the normal-polarity images (it calls far fewer
-#   of them target than source only's observer does), and these are exactly the images that had little gap to
-#   close. Nor is the alignment free: compare DANN's accuracy on this group, and on the source test set, with
-#   source only's.
-# - **What does it not align?** The negatives stay easy to tell from the source. To fool the domain classifier on
+# - **What does DANN align?** Its domain classifier is fooled most on the normal-polarity images (it calls far
+#   fewer of them target than source only's observer does), and these are exactly the images that had little gap
+#   to close. Nor is the alignment free: compare DANN's accuracy on the source test set with source only's.
+# - **What does it align less?** The negatives stay the easiest to tell from the source, and their accuracy, the
+#   largest part of the gap, moves least toward train on target's. To fool the domain classifier on
 #   them, the feature extractor would have to become insensitive to the sign of the contrast, and nothing in the
 #   adversarial game tells it which source class a negative belongs to: aligning the two *marginal* distributions
 #   of features does not align the classes (Zhao et al., ICML 2019, show that it can even hurt). Besides, the
@@ -238,8 +238,9 @@ for group, key in zip(domain_adaptation.CONTRAST_GROUPS, ("brighter", "similar",
 #   the weakest push.
 #
 # Two probes we ran on a labelled validation split (Fashion-MNIST-M made from training images outside both
-# training subsets; never the test set) support this reading: three times as many DANN steps close the gap only
-# slowly, while a source-only network trained on the source images *plus their negatives* (`255 - x`, a hand-made
+# training subsets; never the test set) support this reading: DANN gains with the number of steps, but slowly (a
+# third of this profile's steps closed no gap at all), while a source-only network trained on the source images
+# *plus their negatives* (`255 - x`, a hand-made
 # invariance, not domain adaptation) recovers most of the accuracy on the negatives. See the docstring of
 # `keras_transfer.experiments.domain_adaptation` for how the settings were chosen.
 
@@ -290,12 +291,13 @@ figure = domain_plots.plot_feature_projection(
 # the target half of every batch masked out of the label loss by a sample weight, so it trains with `fit()` on
 # every backend and saves as a plain `.keras` file.
 #
-# What it can do is line up the feature distributions of the two domains, and that closes the gap only where the
-# classes line up with them. On Fashion-MNIST-M, within the `quick` profile's budget, most of the gap sits in the
-# photographic negatives, which DANN leaves recognisable as target and in the wrong classes, so the gap closed can
-# come out near zero or even below it: read it together with the table by contrast polarity, not alone. The paper's MNIST → MNIST-M
-# trains for far more steps: run the `full` profile on a GPU to set its numbers beside the paper's. Adversarial
-# training is unstable, so the numbers move from seed to seed: compare means over seeds, as we do.
+# What it can do is line up the feature distributions of the two domains, and that closes the gap only as far as
+# the classes line up with them. On Fashion-MNIST-M, within the `quick` profile's budget, most of the gap sits in
+# the photographic negatives, which DANN leaves easy to recognise as target and mostly in the wrong classes, so it
+# closes a smaller share of the gap than the paper's MNIST → MNIST-M: read the gap closed together with the table
+# by contrast polarity, not alone. The paper trains for more steps: run the `full` profile on a GPU to set its
+# numbers beside the paper's. Adversarial training is unstable, so the numbers move from seed to seed: compare
+# means over seeds, as we do.
 #
 # Reference: Y. Ganin and V. Lempitsky, *Unsupervised Domain Adaptation by Backpropagation*, ICML 2015
 # ([arXiv:1409.7495](https://arxiv.org/abs/1409.7495)).
