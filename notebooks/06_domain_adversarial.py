@@ -279,7 +279,8 @@ print(
 projection = result.metadata["projection"]
 figure = domain_plots.plot_feature_projection(
     projection["panels"],
-    suptitle=f"{projection['method'].upper()} of {projection['points']} source and {projection['points']} target "
+    suptitle=f"{dict(tsne='t-SNE', pca='PCA')[projection['method']]} of {projection['points']} source and "
+    f"{projection['points']} target "
     f"test images' features",
 )
 
