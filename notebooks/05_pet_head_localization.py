@@ -18,7 +18,7 @@
 #
 # **Author:** keras-transfer contributors<br>
 # **Date created:** 2026-11-22<br>
-# **Last modified:** 2026-11-22<br>
+# **Last modified:** 2026-11-29<br>
 # **Description:** A backbone pretrained to classify, transferred to box regression (seed 002's "different
 # task"): frozen (Model 1), adapted (Model 2), fully fine-tuned and from scratch, with an MSE and a GIoU loss, on
 # a few hundred and on a few thousand labelled images.
@@ -358,7 +358,7 @@ display(Markdown("\n".join(lines)))
 #   the metric the task is judged by.
 #
 # The worst cases above are the place to look next: are they small objects, objects that look like their
-# background, objects cut by the border? One seed is one draw: pass `SEEDS = (0, 1, 2)` for a mean and a spread
-# (three times the time). In the `full` profile (a GPU; `PROFILE = "full"`, with the Oxford-IIIT Pet archives
+# background, objects cut by the border? The `quick` and `full` profiles train every network with three seeds, for a
+# mean and a spread; `SEEDS = (0,)` runs one, in a third of the time. In the `full` profile (a GPU; `PROFILE = "full"`, with the Oxford-IIIT Pet archives
 # downloaded once, about 800 MB), the same code trains VGG19 with block 5 fine-tuned, fully fine-tuned, and from
 # scratch on pet heads.
