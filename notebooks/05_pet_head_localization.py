@@ -359,6 +359,6 @@ display(Markdown("\n".join(lines)))
 #
 # The worst cases above are the place to look next: are they small objects, objects that look like their
 # background, objects cut by the border? The `quick` and `full` profiles train every network with three seeds, for a
-# mean and a spread; `SEEDS = (0,)` runs one, in a third of the time. In the `full` profile (a GPU; `PROFILE = "full"`, with the Oxford-IIIT Pet archives
-# downloaded once, about 800 MB), the same code trains VGG19 with block 5 fine-tuned, fully fine-tuned, and from
+# mean and a spread; `SEEDS = (0,)` runs one, in a third of the time. In the `full` profile (a GPU;
+# `PROFILE = "full"`, with the Oxford-IIIT Pet archives downloaded once, about 800 MB), the same code trains VGG19 with block 5 fine-tuned, fully fine-tuned, and from
 # scratch on pet heads.

@@ -240,8 +240,8 @@ for group, key in zip(domain_adaptation.CONTRAST_GROUPS, ("brighter", "similar",
 # Two probes we ran on a labelled validation split (Fashion-MNIST-M made from training images outside both
 # training subsets; never the test set) support this reading: DANN gains with the number of steps, but slowly (a
 # third of this profile's steps closed no gap at all), while a source-only network trained on the source images
-# *plus their negatives* (`255 - x`, a hand-made
-# invariance, not domain adaptation) recovers most of the accuracy on the negatives. See the docstring of
+# *plus their negatives* (`255 - x`, a hand-made invariance, not domain adaptation) recovers most of the accuracy
+# on the negatives. See the docstring of
 # `keras_transfer.experiments.domain_adaptation` for how the settings were chosen.
 
 # %% [markdown]
@@ -279,9 +279,8 @@ print(
 projection = result.metadata["projection"]
 figure = domain_plots.plot_feature_projection(
     projection["panels"],
-    suptitle=f"{dict(tsne='t-SNE', pca='PCA')[projection['method']]} of {projection['points']} source and "
-    f"{projection['points']} target "
-    f"test images' features",
+    suptitle=f"{domain_plots.METHOD_NAMES[projection['method']]} of {projection['points']} source and "
+    f"{projection['points']} target test images' features",
 )
 
 # %% [markdown]

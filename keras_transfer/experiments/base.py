@@ -56,6 +56,12 @@ class ExperimentResult:
         table = self.summary(by=by, metrics=metrics)
         metrics = metrics or _numeric_columns(self.rows, exclude={by, "seed"})
         metrics = [metric for metric in metrics if any(metric in entry for entry in table)]
+        # counts: columns whose every value is an int (epochs, parameters, steps); times (`*_s`) never are
+        counts = {
+            metric for metric in metrics
+            if not metric.endswith("_s")
+            and all(isinstance(row[metric], int) for row in self.rows if _is_number(row.get(metric)))
+        }
         header = [by, "runs", *metrics]
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for entry in table:
@@ -65,7 +71,7 @@ class ExperimentResult:
                     cells.append("")
                     continue
                 mean, std = entry[metric], entry[metric + "_std"]
-                if self._is_count(metric, by, entry[by]):
+                if metric in counts:
                     if std == 0:
                         cells.append(f"{round(mean):,}")
                         continue
@@ -75,10 +81,6 @@ class ExperimentResult:
                 cells.append(f"{mean:,.{places}f} ± {std:,.{places}f}" if entry["runs"] > 1 else f"{mean:,.{places}f}")
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
-
-    def _is_count(self, metric, by, key):
-        values = [row[metric] for row in self.rows if row.get(by) == key and _is_number(row.get(metric))]
-        return bool(values) and all(isinstance(value, int) for value in values) and not metric.endswith("_s")
 
     def save(self, directory):
         """Writes `result.json` (everything) into `directory`, atomically; returns its path."""

@@ -5,6 +5,7 @@ import numpy as np
 SOURCE_COLOR = "#1f4e9c"  # the paper's figure: source blue, target red
 TARGET_COLOR = "#d6272b"
 MODEL_COLORS = {"source_only": "#7f7f7f", "dann": "#d6272b", "train_on_target": "#2ca02c"}
+METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE"}  # project_features's methods, as a title names them
 
 
 def project_features(source_features, target_features, *, method="tsne", seed=0):
@@ -36,7 +37,7 @@ def project_features(source_features, target_features, *, method="tsne", seed=0)
     both = np.concatenate([source, target])
     if len(both) < 3:
         raise ValueError(f"Need at least 3 points to project. Received: {len(both)} points")
-    if method not in ("pca", "tsne"):
+    if method not in METHOD_NAMES:
         raise ValueError(f"`method` must be 'pca' or 'tsne'. Received: method={method!r}")
     # One thread: OpenMP sizes its pool from the host's CPU count, and on a small or shared machine its spinning
     # threads cost several times the work (measured: 7x the CPU time for t-SNE of 1,000 points on 2 busy cores).
