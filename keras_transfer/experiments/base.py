@@ -1,8 +1,11 @@
 """What every experiment returns: a results table, training histories, and how to save, load and print them."""
 
 import dataclasses
+import hashlib
 import json
 import math
+import numbers
+import os
 import pathlib
 import statistics
 
@@ -117,8 +120,120 @@ def _numeric_columns(rows, exclude=()):
 
 
 def _json_default(value):
-    if hasattr(value, "item"):
+    converted = jsonable(value)
+    if converted is value:
+        raise TypeError(f"Not JSON serializable: {type(value).__name__}")
+    return converted
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Shared machinery of the experiment recipes: one JSON converter, one seed check, one mean ± std cell, one resume
+# journal. Each recipe calls these instead of keeping its own copy.
+
+
+def jsonable(value):
+    """`value` with numpy scalars and arrays, tuples and paths turned into plain JSON values (dict keys as str)."""
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, pathlib.PurePath):
+        return str(value)
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return jsonable(value.tolist())
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"Not JSON serializable: {type(value).__name__}")
+    return value
+
+
+def check_seeds(seeds, name="seeds"):
+    """`seeds` as a tuple of distinct non-negative ints; a `ValueError` naming `name` otherwise."""
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise ValueError(f"`{name}` must be a non-empty sequence of non-negative integers. Received: {name}={seeds!r}")
+    seeds = tuple(seeds)
+    valid = bool(seeds) and all(
+        not isinstance(seed, bool) and isinstance(seed, numbers.Integral) and seed >= 0 for seed in seeds
+    )
+    if not valid or len(set(seeds)) != len(seeds):
+        raise ValueError(
+            f"`{name}` must be a non-empty sequence of distinct non-negative integers. Received: {name}={seeds!r}"
+        )
+    return tuple(int(seed) for seed in seeds)
+
+
+def mean_std(values):
+    """`(mean, std)` of the finite numbers in `values` (std 0 for one value); `(nan, nan)` when there are none."""
+    values = [float(value) for value in values if _is_number(value)]
+    if not values:
+        return math.nan, math.nan
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def format_mean_std(values, digits=4, scale=1.0):
+    """A table cell: `"0.9123 ± 0.0040"` over several values, `"0.9123"` for one, `""` for none.
+
+    `scale=100` prints fractions as percentages.
+    """
+    finite = [value for value in values if _is_number(value)]
+    if not finite:
+        return ""
+    mean, std = mean_std(finite)
+    if len(finite) == 1:
+        return f"{mean * scale:.{digits}f}"
+    return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}"
+
+
+def config_fingerprint(config, keys=None):
+    """A short hash of `config` (or of its `keys`) and the Keras backend: what makes two runs comparable."""
+    import keras  # noqa: PLC0415 - base.py stays importable without a backend for result loading
+
+    selected = {key: config[key] for key in keys} if keys is not None else dict(config)
+    key = {**jsonable(selected), "backend": keras.backend.backend()}
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+
+
+class RunJournal:
+    """A JSON-lines file of finished runs, so an interrupted experiment resumes where it stopped.
+
+    Each line is one run's record with its `run_id` and the `config_fingerprint` it was trained under; records of
+    another fingerprint are ignored, and a last line cut off by an interruption is skipped (that run trains again).
+
+    Args:
+        path: str or Path. The `.jsonl` file (created on the first `append`).
+        fingerprint: str. The fingerprint of the settings that change a run's outcome (`config_fingerprint`).
+    """
+
+    def __init__(self, path, fingerprint):
+        self.path = pathlib.Path(path)
+        self.fingerprint = str(fingerprint)
+
+    def finished(self):
+        """The runs recorded under this fingerprint: `{run_id: record}`, each record marked `"resumed": True`."""
+        finished = {}
+        if not self.path.exists():
+            return finished
+        for line in self.path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict) and record.get("config_fingerprint") == self.fingerprint and "run_id" in record:
+                record["resumed"] = True
+                finished[record["run_id"]] = record
+        return finished
+
+    def append(self, record):
+        """Appends one run (it must carry `run_id`) and forces it to disk, so it survives an interruption."""
+        if "run_id" not in record:
+            raise ValueError(f"A journal record needs a `run_id`. Received keys: {sorted(record)}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(jsonable({**record, "config_fingerprint": self.fingerprint}), sort_keys=True)
+        with open(self.path, "a+b") as handle:
+            handle.seek(0, os.SEEK_END)
+            if handle.tell() > 0:
+                handle.seek(-1, os.SEEK_END)
+                if handle.read(1) != b"\n":  # a line cut off by an earlier interruption: start a new one
+                    handle.write(b"\n")
+            handle.write(line.encode() + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
