@@ -8,3 +8,4 @@ from keras_transfer.datasets.oxford_pet import PetHeads, load_oxford_pet_heads, 
 from keras_transfer.datasets.oxford_pet import to_keras_detection  # noqa: F401
 from keras_transfer.datasets.pipeline import make_pipeline, numpy_pipeline  # noqa: F401
 from keras_transfer.datasets.pasted_objects import load_pasted_objects, paste_objects  # noqa: F401
+from keras_transfer.datasets.photos import skimage_photos, sklearn_photos  # noqa: F401

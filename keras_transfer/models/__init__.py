@@ -30,10 +30,13 @@ from keras_transfer.models.transfer import LAYER_NAMES
 from keras_transfer.models.transfer import small_alexnet
 from keras_transfer.models.transfer import transfer_layers
 from keras_transfer.models.transfer import weighted_layers
+from keras_transfer.models.source import PHOTO_SETTINGS
 from keras_transfer.models.source import SOURCE_CONFIGS
+from keras_transfer.models.source import SOURCE_DOMAINS
 from keras_transfer.models.source import build_source_network
 from keras_transfer.models.source import pretrained_source_network
 from keras_transfer.models.source import source_backbone
+from keras_transfer.models.source import source_config
 from keras_transfer.models.source import source_network_info
 from keras_transfer.models.source import source_network_path
 from keras_transfer.models.source import to_source_input
@@ -49,7 +52,10 @@ __all__ = [
     "small_alexnet",
     "transfer_layers",
     "weighted_layers",
+    "PHOTO_SETTINGS",
     "SOURCE_CONFIGS",
+    "SOURCE_DOMAINS",
+    "source_config",
     "backbone_layers",
     "base_layer",
     "build_classifier",
