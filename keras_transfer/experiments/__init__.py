@@ -11,7 +11,7 @@ from keras_transfer.experiments.base import ExperimentResult
 # registry name -> module (imported on first use; each pulls in TensorFlow and data loaders)
 EXPERIMENTS = {
     "models-1-4": "keras_transfer.experiments.models_1_4",
-    "pet-heads": "keras_transfer.experiments.pet_localization",
+    "pet-heads": "keras_transfer.experiments.pet_heads",
     "transferability": "keras_transfer.experiments.transferability",
     "dann": "keras_transfer.experiments.domain_adaptation",
     "off-the-shelf": "keras_transfer.experiments.off_the_shelf",

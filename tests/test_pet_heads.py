@@ -13,7 +13,7 @@ import pytest
 
 from keras_transfer.datasets import fixtures
 from keras_transfer.experiments import ExperimentResult
-from keras_transfer.experiments import pet_localization
+from keras_transfer.experiments import pet_heads
 from keras_transfer.models import backbones
 from keras_transfer.models import localization
 
@@ -21,16 +21,16 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def test_smoke_run_end_to_end(data_dir, tmp_path):
-    result = pet_localization.run("smoke", output_dir=tmp_path / "out", verbose=0)
-    config = pet_localization.CONFIGS["smoke"]
-    runs = pet_localization.plan("smoke")
+    result = pet_heads.run("smoke", output_dir=tmp_path / "out", verbose=0)
+    config = pet_heads.CONFIGS["smoke"]
+    runs = pet_heads.plan("smoke")
     # the whole split: every network with the main loss, frozen also with MSE; the subset: adapted and scratch
     assert runs == [
         ("frozen", "mse", 48), ("frozen", "giou", 48), ("adapted", "giou", 48), ("finetuned", "giou", 48),
         ("scratch", "giou", 48), ("adapted", "giou", 16), ("scratch", "giou", 16),
     ]
     assert [row["model"] for row in result.rows] == [f"{name}/{loss}/n{size}" for name, loss, size in runs]
-    images, boxes = pet_localization.sample_images("smoke", "test")
+    images, boxes = pet_heads.sample_images("smoke", "test")
     assert images.shape == (config["test_size"], 32, 32, 3) and images.dtype == np.uint8
     for row in result.rows:
         json.dumps(row)
@@ -60,17 +60,17 @@ def test_smoke_run_end_to_end(data_dir, tmp_path):
     loaded = ExperimentResult.load(tmp_path / "out")
     assert loaded.rows == result.rows
     assert "frozen/giou/n48" in result.to_markdown(metrics=["mean_iou", "iou_at_0_5"])
-    curves = pet_localization.learning_curves(loaded)
+    curves = pet_heads.learning_curves(loaded)
     assert [size for size, _, _ in curves["adapted"]] == [16, 48] and [size for size, _, _ in curves["frozen"]] == [48]
-    whole = pet_localization.at_train_size(loaded)
+    whole = pet_heads.at_train_size(loaded)
     assert {row["train_size"] for row in whole.rows} == {48} and len(whole.histories) == 5
 
 
 def test_runs_are_deterministic_for_a_seed(data_dir, tmp_path):
     # a run on cached features and one on a repeated subset of the images
     settings = {"models": ("adapted", "scratch"), "losses": ("giou",), "few_label_models": ("scratch",), "verbose": 0}
-    first = pet_localization.run("smoke", seeds=(1,), output_dir=tmp_path / "a", **settings)
-    second = pet_localization.run("smoke", seeds=(1,), output_dir=tmp_path / "b", **settings)
+    first = pet_heads.run("smoke", seeds=(1,), output_dir=tmp_path / "a", **settings)
+    second = pet_heads.run("smoke", seeds=(1,), output_dir=tmp_path / "b", **settings)
     assert [row["model"] for row in first.rows] == ["adapted/giou/n48", "scratch/giou/n48", "scratch/giou/n16"]
     for one, two in zip(first.rows, second.rows):
         assert one["mean_iou"] == two["mean_iou"] and one["test_loss"] == two["test_loss"]
@@ -81,10 +81,10 @@ def test_runs_are_deterministic_for_a_seed(data_dir, tmp_path):
 def test_finetuned_starts_from_the_pretrained_weights_and_scratch_does_not(data_dir):
     from keras_transfer import models as kt_models
 
-    config = pet_localization.CONFIGS["smoke"]
+    config = pet_heads.CONFIGS["smoke"]
     source = kt_models.pretrained_source_network("smoke", verbose=0)
     pretrained = source.get_layer("block2_conv1").get_weights()[0]
-    built = {name: pet_localization._build(name, "smoke", config, 0, source) for name in pet_localization.MODELS}
+    built = {name: pet_heads._build(name, "smoke", config, 0, source) for name in pet_heads.MODELS}
     for name, model in built.items():
         kernel = backbones.base_layer(model).get_layer("block2_conv1").get_weights()[0]
         assert np.array_equal(kernel, pretrained) == (name != "scratch"), name
@@ -127,19 +127,19 @@ def test_training_on_cached_features_equals_training_on_images():
 
 
 def test_training_subsets_are_nested_random_and_the_same_for_every_network():
-    small, large = pet_localization.subset_indices(2000, 250), pet_localization.subset_indices(2000, 500)
+    small, large = pet_heads.subset_indices(2000, 250), pet_heads.subset_indices(2000, 500)
     assert len(small) == 250 and len(np.unique(small)) == 250 and (np.diff(small) > 0).all()
     assert set(small) <= set(large)
     assert small.max() > 1000 and small.min() < 1000  # drawn from the whole split, not its first images
-    np.testing.assert_array_equal(small, pet_localization.subset_indices(2000, 250))
-    assert not np.array_equal(small, pet_localization.subset_indices(2000, 250, seed=1))
-    np.testing.assert_array_equal(pet_localization.subset_indices(30, 30), np.arange(30))
+    np.testing.assert_array_equal(small, pet_heads.subset_indices(2000, 250))
+    assert not np.array_equal(small, pet_heads.subset_indices(2000, 250, seed=1))
+    np.testing.assert_array_equal(pet_heads.subset_indices(30, 30), np.arange(30))
     with pytest.raises(ValueError, match="size=31"):
-        pet_localization.subset_indices(30, 31)
+        pet_heads.subset_indices(30, 31)
     import tensorflow as tf
 
     dataset = tf.data.Dataset.from_tensor_slices((np.arange(30), np.arange(30) * 10))
-    taken = pet_localization._take_indices(dataset, np.array([2, 5, 29]), 30)
+    taken = pet_heads._take_indices(dataset, np.array([2, 5, 29]), 30)
     assert int(taken.cardinality()) == 3
     assert [(int(a), int(b)) for a, b in taken.as_numpy_iterator()] == [(2, 20), (5, 50), (29, 290)]
 
@@ -156,21 +156,21 @@ def test_learning_curves_and_tables_by_training_set_size():
     ]
     histories = {f"{entry['model']}/seed{entry['seed']}": {"val_iou": [entry["mean_iou"]]} for entry in rows}
     result = ExperimentResult("pet-heads", "smoke", rows, histories, {"config": {"main_loss": "giou"}})
-    curves = pet_localization.learning_curves(result)
+    curves = pet_heads.learning_curves(result)
     assert list(curves) == ["adapted", "scratch"]
     assert curves["adapted"][0] == (25, 0.3, 0.0)
     assert curves["adapted"][1][:2] == (100, pytest.approx(0.6))
     assert curves["adapted"][1][2] == pytest.approx(0.1414, abs=1e-4)
-    assert pet_localization.learning_curves(result, loss="mse") == {"adapted": [(100, 0.1, 0.0)]}
-    whole = pet_localization.at_train_size(result)
+    assert pet_heads.learning_curves(result, loss="mse") == {"adapted": [(100, 0.1, 0.0)]}
+    whole = pet_heads.at_train_size(result)
     expected = ["adapted/giou/n100", "adapted/giou/n100", "adapted/mse/n100", "scratch/giou/n100"]
     assert [entry["model"] for entry in whole.rows] == expected
     assert sorted(whole.histories) == sorted(f"{entry['model']}/seed{entry['seed']}" for entry in whole.rows)
-    assert len(pet_localization.at_train_size(result, 25).rows) == 2
+    assert len(pet_heads.at_train_size(result, 25).rows) == 2
     with pytest.raises(ValueError, match="train_size=50"):
-        pet_localization.at_train_size(result, 50)
+        pet_heads.at_train_size(result, 50)
     with pytest.raises(ValueError, match="loss='l1'"):
-        pet_localization.learning_curves(result, loss="l1")
+        pet_heads.learning_curves(result, loss="l1")
 
 
 def test_cached_features_are_flipped_like_the_images():
@@ -184,7 +184,7 @@ def test_cached_features_are_flipped_like_the_images():
     _, cached["mirror_boxes"] = localization.flip_horizontally(np.zeros((count, 1, 1, 1)), cached["boxes"])
 
     def epochs(seed, training=True, augment="flip"):
-        dataset = pet_localization._feature_pipeline(cached, 16, seed, training, augment)
+        dataset = pet_heads._feature_pipeline(cached, 16, seed, training, augment)
         features, boxes = [], []
         for _ in range(2):
             batches = list(dataset.as_numpy_iterator())
@@ -225,7 +225,7 @@ def test_full_profile_data_path_on_the_pet_fixture(data_dir, tmp_path):
     settings = {"path": str(folder), "weights": str(weights), "image_size": (32, 32)}
 
     # The box stays on the painted (white) head through the box-aware resize to 32x32.
-    images, boxes = pet_localization.sample_images("full", "train", **settings)
+    images, boxes = pet_heads.sample_images("full", "train", **settings)
     assert images.shape[1:] == (32, 32, 3)
     for image, box in zip(images, boxes):
         bright = image.min(axis=-1) > 200
@@ -240,7 +240,7 @@ def test_full_profile_data_path_on_the_pet_fixture(data_dir, tmp_path):
     for old, new in zip(saved.get_weights(), backbones.base_layer(model).get_weights()):
         np.testing.assert_array_equal(old, new)
 
-    result = pet_localization.run(
+    result = pet_heads.run(
         "full",
         seeds=(0,),
         output_dir=tmp_path / "out",
@@ -274,16 +274,16 @@ def test_full_profile_data_path_on_the_pet_fixture(data_dir, tmp_path):
 
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="models"):
-        pet_localization.run("smoke", models=("frozen", "tiny"), verbose=0)
+        pet_heads.run("smoke", models=("frozen", "tiny"), verbose=0)
     with pytest.raises(ValueError, match="losses"):
-        pet_localization.run("smoke", losses=("l1",), verbose=0)
+        pet_heads.run("smoke", losses=("l1",), verbose=0)
     with pytest.raises(ValueError, match="learning_rate"):
-        pet_localization.run("smoke", learning_rate=0.1, verbose=0)
+        pet_heads.run("smoke", learning_rate=0.1, verbose=0)
     with pytest.raises(ValueError, match="split"):
-        pet_localization.sample_images("smoke", "holdout")
+        pet_heads.sample_images("smoke", "holdout")
     with pytest.raises(ValueError, match="main_loss='mse'"):
-        pet_localization.run("smoke", losses=("giou",), main_loss="mse", verbose=0)
+        pet_heads.run("smoke", losses=("giou",), main_loss="mse", verbose=0)
     with pytest.raises(ValueError, match="few_label_sizes"):
-        pet_localization.plan("smoke", few_label_sizes=(48,))
+        pet_heads.plan("smoke", few_label_sizes=(48,))
     with pytest.raises(ValueError, match="learning_rates"):
-        pet_localization.run("smoke", learning_rates={"frozen": 1e-3}, verbose=0)
+        pet_heads.run("smoke", learning_rates={"frozen": 1e-3}, verbose=0)

@@ -82,7 +82,7 @@ from IPython.display import display
 
 from keras_transfer import datasets
 from keras_transfer import plotting
-from keras_transfer.experiments import pet_localization
+from keras_transfer.experiments import pet_heads
 from keras_transfer.models import localization
 
 # %% tags=["parameters"]
@@ -90,8 +90,8 @@ PROFILE = "quick"  # "smoke" (seconds), "quick" (about ten minutes on 2 CPU core
 SEEDS = None  # None: the profile's seeds; e.g. (0, 1, 2) for a mean over three runs
 
 # %%
-print(f"The results below come from the {PROFILE} profile (settings: pet_localization.CONFIGS[{PROFILE!r}]).")
-config = pet_localization.CONFIGS[PROFILE]
+print(f"The results below come from the {PROFILE} profile (settings: pet_heads.CONFIGS[{PROFILE!r}]).")
+config = pet_heads.CONFIGS[PROFILE]
 print(
     f"Images {config['image_size'][0]}x{config['image_size'][1]}; networks {', '.join(config['models'])}; "
     f"losses {', '.join(config['losses'])}; training subsets of {', '.join(map(str, config['few_label_sizes']))} "
@@ -107,7 +107,7 @@ print(
 # backgrounds cut from a strip of the photos that the training images never use.
 
 # %%
-train_images, train_boxes = pet_localization.sample_images(PROFILE, "train", count=16)
+train_images, train_boxes = pet_heads.sample_images(PROFILE, "train", count=16)
 figure = plotting.plot_box_gallery(train_images, train_boxes, suptitle="Training images and their true boxes")
 plt.show()
 
@@ -120,7 +120,7 @@ plt.show()
 # come out of the training pipeline: the flipped ones have their box flipped too.
 
 # %%
-data = pet_localization.load_data(PROFILE)
+data = pet_heads.load_data(PROFILE)
 augmented = datasets.make_pipeline(
     data.train.take(8),
     batch_size=8,
@@ -143,8 +143,8 @@ plt.show()
 # %% [markdown]
 # ## Train the networks
 #
-# `pet_localization.run` builds the networks (`keras_transfer.models.localization.build_box_regressor`) and trains
-# them (`pet_localization.plan(PROFILE)` lists the runs):
+# `pet_heads.run` builds the networks (`keras_transfer.models.localization.build_box_regressor`) and trains
+# them (`pet_heads.plan(PROFILE)` lists the runs):
 #
 # - the output layer is a 4-unit sigmoid: targets are relative coordinates in `[0, 1]`, and a sigmoid keeps every
 #   prediction inside the image (the lecture's linear output can leave it, a ReLU has no upper bound). A
@@ -161,7 +161,7 @@ plt.show()
 #   Counting epochs as passes over the data would stop the slow starters early on a small subset.
 
 # %%
-result = pet_localization.run(PROFILE, seeds=SEEDS)
+result = pet_heads.run(PROFILE, seeds=SEEDS)
 runs = [tuple(entry) for entry in result.metadata["runs"]]
 sizes = result.metadata["train_sizes"]  # largest first: the whole training split, then the subsets
 main_loss = result.metadata["config"]["main_loss"]
@@ -193,7 +193,7 @@ for size in (sizes[0], sizes[-1]):
 # own loss, so it compares runs of the same loss only; `cpu_time_s` is the training's CPU time.
 
 # %%
-whole = pet_localization.at_train_size(result)
+whole = pet_heads.at_train_size(result)
 metrics = ["mean_iou", "iou_at_0_5", "test_loss", "epochs", "best_epoch", "cpu_time_s"]
 display(Markdown(whole.to_markdown(metrics=metrics)))
 for row in whole.rows[: len(whole.rows) // len(result.metadata["seeds"])]:
@@ -216,7 +216,7 @@ plt.show()
 # network minus the network trained from scratch on the same images: above the dashed line, transfer helped.
 
 # %%
-curves = pet_localization.learning_curves(result)
+curves = pet_heads.learning_curves(result)
 figure = plotting.plot_iou_by_train_size(curves, baseline="scratch" if "scratch" in curves else None, labels=labels,
                                         title=f"Test mean IoU against training images ({main_loss} loss)")
 plt.show()
@@ -253,7 +253,7 @@ for name in result.metadata["config"]["models"]:
 # worst predictions on top, the six best below (green: true box; red, dashed: predicted).
 
 # %%
-test_images, test_boxes = pet_localization.sample_images(PROFILE, "test")
+test_images, test_boxes = pet_heads.sample_images(PROFILE, "test")
 overall = {entry["model"]: entry["mean_iou"] for entry in summary}
 best_model = max(overall, key=overall.get)
 predicted = np.array(result.metadata["test_predictions"][f"{best_model}/seed{first_seed}"], np.float32)
@@ -278,7 +278,7 @@ for name, loss, size in runs:
         test_boxes[:8],
         predicted_here[:8],
         ious=localization.box_ious(test_boxes[:8], predicted_here[:8]),
-        suptitle=f"{pet_localization.TITLES[name]}; {size} training images",
+        suptitle=f"{pet_heads.TITLES[name]}; {size} training images",
     )
     plt.show()
 
