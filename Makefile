@@ -8,14 +8,17 @@ export PYTHONUNBUFFERED := 1
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export MPLBACKEND ?= Agg
 
-.PHONY: demo test unit unit-tf unit-jax notebooks-smoke notebooks bench data install clean help
+.PHONY: demo test unit unit-tf unit-jax notebooks-smoke notebooks bench data install lab doctor gpu clean help
 
 help:
 	@echo "make demo   - set up, fetch offline data, run the flagship experiment (quick profile)"
 	@echo "make test   - the whole test suite: unit tests on TensorFlow and JAX, every notebook (smoke)"
 	@echo "make bench  - the benchmarks, one JSON line each"
+	@echo "make lab    - JupyterLab on notebooks/"
+	@echo "make doctor - check this machine for the notebooks: versions, data, caches, time estimates"
+	@echo "make gpu    - swap tensorflow-cpu for TensorFlow with CUDA (Linux with an NVIDIA GPU)"
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements/base.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements.txt
@@ -43,13 +46,25 @@ notebooks-smoke: data
 
 unit: unit-tf unit-jax
 
-test: unit-tf unit-jax notebooks-smoke
+test: doctor unit-tf unit-jax notebooks-smoke
 
 notebooks: data
 	$(PY) -m keras_transfer notebooks --profile $(or $(PROFILE),quick)
 
 bench: data
 	@for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done
+
+lab: data
+	$(VENV)/bin/jupyter lab notebooks/
+
+doctor: $(STAMP)
+	$(PY) -m keras_transfer doctor
+
+# One TensorFlow package at a time: remove the CPU one before installing the CUDA one.
+gpu: $(STAMP)
+	$(PIP) uninstall --yes tensorflow-cpu tensorflow
+	$(PIP) install --quiet -r requirements-gpu.txt
+	$(PY) -m keras_transfer doctor
 
 clean:
 	rm -rf build results .pytest_cache

