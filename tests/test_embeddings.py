@@ -202,3 +202,38 @@ def test_full_network_embedding_in_a_pipeline_with_a_linear_svm():
     pipeline.set_params(fullnetworkembedding__thresholds=(0.5, -0.5))
     with pytest.raises(ValueError, match=r"thresholds=\(0.5, -0.5\)"):
         pipeline.fit(x_train, y_train)
+
+
+def test_nearest_neighbours_and_precision_at_k_by_hand():
+    # gallery on the unit circle at 0, 10, 80, 90, 180 degrees; labels 0 0 1 1 2
+    angles = np.deg2rad([0, 10, 80, 90, 180])
+    gallery = np.stack([np.cos(angles), np.sin(angles)], axis=1) * np.array([[1], [3], [2], [5], [1]])  # norms vary
+    labels = np.array([0, 0, 1, 1, 2])
+    queries = np.stack([np.cos(np.deg2rad([2, 87])), np.sin(np.deg2rad([2, 87]))], axis=1)
+    neighbors = embeddings.nearest_neighbors(gallery, queries, 3)
+    np.testing.assert_array_equal(neighbors, [[0, 1, 2], [3, 2, 1]])  # cosine ignores the norms
+    assert embeddings.nearest_neighbors(gallery, queries, 50).shape == (2, 5)  # k is capped at the gallery size
+    precision = embeddings.precision_at_k(labels[neighbors], np.array([0, 1]), (1, 2, 3))
+    assert precision == {1: 1.0, 2: 1.0, 3: pytest.approx(4 / 6)}
+    with pytest.raises(ValueError, match="ks"):
+        embeddings.precision_at_k(labels[neighbors], np.array([0, 1]), (4,))
+
+
+def test_retrieval_queries_cycle_through_the_classes():
+    labels = np.array([2, 0, 0, 1, 2, 0, 1])
+    assert embeddings.retrieval_queries(labels, 4) == [1, 3, 0, 2]  # first of class 0, 1, 2, then second of 0
+    assert embeddings.retrieval_queries(labels, 6) == [1, 3, 0, 2, 6, 4]
+    assert sorted(embeddings.retrieval_queries(labels, 100)) == list(range(7))
+
+
+def test_svm_and_softmax_are_scored_and_an_unconverged_solver_is_reported():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, (20, 4)), rng.normal(3, 1, (20, 4))])
+    y = np.repeat([0, 1], 20)
+    for classifier in (embeddings.linear_svm(c=1.0, seed=0), embeddings.softmax_classifier(c=1.0)):
+        scores = embeddings.fit_and_score(classifier, x, y, x[::2], y[::2])
+        assert scores["converged"] and scores["test_accuracy"] >= 0.9 and scores["train_accuracy"] >= 0.9
+        assert classifier.steps[0][0] == "standardscaler"  # standardised with the training statistics
+    noisy = rng.normal(0, 1, (40, 30))
+    scores = embeddings.fit_and_score(embeddings.linear_svm(c=100.0, max_iter=2), noisy, y, noisy, y)
+    assert not scores["converged"]

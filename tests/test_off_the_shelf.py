@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from keras_transfer.datasets import fixtures
+from keras_transfer.embeddings import tasks
 from keras_transfer.experiments import full_network_embedding as fne
 from keras_transfer.experiments import off_the_shelf
 from keras_transfer.experiments.base import ExperimentResult
@@ -19,6 +20,12 @@ from keras_transfer.models import build_source_network
 from keras_transfer.plotting import plot_accuracy_by_depth
 from keras_transfer.plotting import plot_fne_comparison
 from keras_transfer.plotting import plot_retrieval
+from keras_transfer.plotting.features import caltech_table
+from keras_transfer.plotting.features import fne_paper_table
+from keras_transfer.plotting.features import fne_table
+from keras_transfer.plotting.features import layer_table
+from keras_transfer.plotting.features import shape_table
+from keras_transfer.plotting.features import verdict_table
 
 matplotlib.use("Agg")
 
@@ -26,33 +33,37 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 LAYERS = ["block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2", "block3_conv1", "block3_conv2", "fc1", "fc2"]
 
 
-def test_nearest_neighbours_and_precision_at_k_by_hand():
-    # gallery on the unit circle at 0, 10, 80, 90, 180 degrees; labels 0 0 1 1 2
-    angles = np.deg2rad([0, 10, 80, 90, 180])
-    gallery = np.stack([np.cos(angles), np.sin(angles)], axis=1) * np.array([[1], [3], [2], [5], [1]])  # norms vary
-    labels = np.array([0, 0, 1, 1, 2])
-    queries = np.stack([np.cos(np.deg2rad([2, 87])), np.sin(np.deg2rad([2, 87]))], axis=1)
-    neighbors = off_the_shelf.nearest_neighbors(gallery, queries, 3)
-    np.testing.assert_array_equal(neighbors, [[0, 1, 2], [3, 2, 1]])  # cosine ignores the norms
-    precision = off_the_shelf.precision_at_k(labels[neighbors], np.array([0, 1]), (1, 2, 3))
-    assert precision == {1: 1.0, 2: 1.0, 3: pytest.approx(4 / 6)}
-    with pytest.raises(ValueError, match="ks"):
-        off_the_shelf.precision_at_k(labels[neighbors], np.array([0, 1]), (4,))
-
-
 def test_the_papers_table_shows_the_shape_the_checks_describe():
-    checks = off_the_shelf.shape_comparison(
-        [{"depth": d, "svm_accuracy": a, "softmax_accuracy": a} for d, a in ((1, 0.6), (2, 0.5), (3, 0.9))]
-    )
+    def by_layer(svm, softmax):
+        return [{"depth": d, "svm_accuracy": a, "softmax_accuracy": b} for d, (a, b) in enumerate(zip(svm, softmax), 1)]
+
+    checks = off_the_shelf.shape_comparison(by_layer((0.6, 0.5, 0.9), (0.6, 0.5, 0.9)))
     assert [entry["caltech101"] for entry in checks] == [True, True, True, True]
     assert [entry["caltech256"] for entry in checks] == [True, True, True, True]
     # this curve dips at layer 2 (layer 1 is not the weakest), then peaks at the top
     assert [entry["ours"] for entry in checks] == [False, True, True, True]
-    flat_top = off_the_shelf.shape_comparison(
-        [{"depth": d, "svm_accuracy": a, "softmax_accuracy": 0.3} for d, a in ((1, 0.2), (2, 0.9), (3, 0.5), (4, 0.4))]
-    )
+    flat_top = off_the_shelf.shape_comparison(by_layer((0.2, 0.9, 0.5, 0.4), (0.3,) * 4))
     assert [entry["ours"] for entry in flat_top] == [True, False, False, False]
-    assert "| SVM (5) | 86.2 | 65.6 |" in off_the_shelf.paper_table()
+    findings = off_the_shelf.findings(by_layer((0.2, 0.9, 0.5, 0.4), (0.3,) * 4) , num_classes=4)
+    assert findings["best_depth"] == 2 and findings["top_below_best"] == pytest.approx(0.5)
+    assert findings["chance"] == 0.25 and findings["top_softmax_minus_svm"] == pytest.approx(-0.1)
+
+
+def test_the_fne_verdicts_follow_our_means_and_the_papers_table():
+    def entry(name, mean, std=0.01):
+        return {"model": name, "test_accuracy": mean, "test_accuracy_std": std}
+
+    by_method = [entry("fc1 + SVM", 0.80), entry("fc2 + SVM", 0.78), entry("FNE: pooling", 0.70, 0.05),
+                 entry("FNE: + standardisation", 0.83), entry("FNE: + discretisation", 0.82)]
+    compared = fne.compare_with_paper(by_method)
+    assert compared["gains"] == {"fc1": pytest.approx(2.0), "fc2": pytest.approx(4.0)}
+    verdicts = {v["claim"]: v for v in compared["verdicts"]}
+    last = verdicts["the full embedding beats the last hidden layer (fc2 as fc7)"]
+    assert last["paper"] is True and last["ours"] is True and last["points"] == pytest.approx(4.0)
+    step = verdicts["'FNE: + standardisation' improves on 'FNE: pooling'"]
+    assert step["paper"] is None and step["ours"] and step["spread"] == pytest.approx(5.0)
+    assert verdicts["'FNE: + discretisation' improves on 'FNE: + standardisation'"]["ours"] is False
+    assert fne.compare_with_paper(by_method[:2]) == {"gains": {}, "verdicts": []}
 
 
 @pytest.fixture(scope="module")
@@ -76,17 +87,28 @@ def test_off_the_shelf_smoke_run(shared_data_dir, tmp_path):
     for row in result.rows:
         assert 0.0 <= row["svm_accuracy"] <= 1.0 and 0.0 <= row["softmax_accuracy"] <= 1.0
     # features learned on half A carry over to half B: far above chance (0.2) at the top
-    top = off_the_shelf.layer_means(result, "svm_accuracy")["fc2"][0]
-    assert top > 0.5
+    by_layer = result.metadata["by_layer"]
+    assert [entry["layer"] for entry in by_layer] == LAYERS and by_layer[-1]["runs"] == 2
+    fc2 = [row["svm_accuracy"] for row in result.rows if row["layer"] == "fc2"]
+    assert by_layer[-1]["svm_accuracy"] == pytest.approx(np.mean(fc2))
+    assert by_layer[-1]["svm_accuracy_std"] == pytest.approx(np.std(fc2, ddof=1))
+    assert by_layer[-1]["svm_accuracy"] > 0.5
+    findings = result.metadata["findings"]
+    assert findings["top_layer"] == "fc2" and findings["chance"] == 0.2
+    assert findings["best_svm_accuracy"] == max(entry["svm_accuracy"] for entry in by_layer)
+    assert [entry["property"] for entry in result.metadata["shape_comparison"]][0] == "layer 1 is the weakest"
+    assert result.metadata["paper"]["svm"]["5"] == [86.2, 65.6]
     assert [entry["layer"] for entry in result.metadata["retrieval"]] == LAYERS
     assert all(0.0 <= entry["precision@5"] <= 1.0 for entry in result.metadata["retrieval"])
-    assert "| 8 | fc2 | 256 |" in off_the_shelf.accuracy_table(result)
+    assert "| 8 | fc2 | 256 |" in layer_table(result)
+    assert "| SVM (5) | 86.2 | 65.6 |" in caltech_table(result)
+    assert shape_table(result).count("\n") == 1 + len(result.metadata["shape_comparison"])
 
     examples = off_the_shelf.retrieval_examples(result)
     assert examples["query_images"].shape == (5, 28, 28) and examples["neighbor_images"].shape == (5, 5, 28, 28)
     assert sorted(examples["query_labels"].tolist()) == [0, 1, 2, 3, 4] and examples["layer"] == "fc2"
     # the saved hits are the gallery images the recorded indices name
-    data = off_the_shelf.load_target_data(off_the_shelf.CONFIGS["smoke"], (0,))
+    data = tasks.load_target_task(off_the_shelf.CONFIGS["smoke"], (0,))
     neighbors = np.array(result.metadata["retrieval_examples"]["neighbors"])
     np.testing.assert_array_equal(examples["neighbor_images"], data["gallery"][0][neighbors])
     np.testing.assert_array_equal(examples["neighbor_labels"], data["gallery"][1][neighbors])
@@ -107,12 +129,16 @@ def test_fne_smoke_run(shared_data_dir, tmp_path):
     assert result.rows[-1]["layers"] == LAYERS and result.metadata["baseline_layers"] == ["fc1", "fc2"]
     assert sum(result.metadata["value_fractions"].values()) == pytest.approx(1.0)
     assert all(0.4 < row["test_accuracy"] <= 1.0 for row in result.rows)
-    gains = fne.gains(result)
-    means = fne.method_means(result)
-    assert gains["fc2"] == pytest.approx(100 * (means["FNE: + discretisation"][0] - means["fc2 + SVM"][0]))
-    table = fne.paper_table(result)
+    means = {entry["model"]: entry["test_accuracy"] for entry in result.metadata["by_method"]}
+    assert means["fc2 + SVM"] == result.rows[1]["test_accuracy"]
+    gains = result.metadata["gains"]
+    assert gains["fc2"] == pytest.approx(100 * (means["FNE: + discretisation"] - means["fc2 + SVM"]))
+    assert [v["ours"] for v in result.metadata["verdicts"]] == [v["points"] > 0 for v in result.metadata["verdicts"]]
+    table = fne_paper_table(result)
     assert "| flowers102 (paper) | 87.0 | 93.3 | +6.3 |" in table and "| ours (smoke; fc2 as fc7) |" in table
-    assert "| FNE: + discretisation | 736 |" in fne.results_table(result)
+    assert "| FNE: + discretisation | 736 |" in fne_table(result)
+    assert "fc2 as fc7" in verdict_table(result)
+    assert ExperimentResult.load(tmp_path / "fne").metadata["gains"] == pytest.approx(gains)
 
 
 def test_bad_settings_are_refused_before_any_work():
@@ -126,6 +152,12 @@ def test_bad_settings_are_refused_before_any_work():
         fne.run("smoke", methods=("magic",), verbose=0)
     with pytest.raises(ValueError, match="source_model="):
         off_the_shelf.run("full", source_model="/nonexistent/vgg19.keras", verbose=0)
+    with pytest.raises(ValueError, match="ks="):
+        off_the_shelf.run("smoke", ks=(0, 5), verbose=0)
+    with pytest.raises(ValueError, match="dataset="):
+        fne.run("smoke", dataset="imagenet", verbose=0)
+    with pytest.raises(ValueError, match="preprocess="):
+        off_the_shelf.run("smoke", preprocess="resnet", verbose=0)
 
 
 def _oxford17_folder(tmp_path):
@@ -174,7 +206,11 @@ def _synthetic_result():
             rows.append({"model": layer, "layer": layer, "depth": depth, "seed": seed, "features": 4,
                          "svm_accuracy": 0.5 + 0.1 * depth + 0.01 * seed, "softmax_accuracy": 0.45 + 0.1 * depth})
     retrieval = [{"layer": layer, "depth": d, "precision@1": 0.3 + 0.1 * d} for d, layer in enumerate(["c1", "c2", "fc"], 1)]
-    return ExperimentResult("off-the-shelf", "quick", rows, {}, {"seeds": [0, 1], "retrieval": retrieval})
+    result = ExperimentResult("off-the-shelf", "quick", rows, {}, {})
+    by_layer = result.summary(by="layer", metrics=["depth", "features", "svm_accuracy", "softmax_accuracy"])
+    result.metadata = {"seeds": [0, 1], "retrieval": retrieval, "by_layer": by_layer,
+                       "paper": json.loads(json.dumps(off_the_shelf.PAPER_CALTECH, default=str))}
+    return result
 
 
 def test_accuracy_by_depth_plot_draws_our_means_and_the_papers_table():
@@ -220,7 +256,9 @@ def test_fne_comparison_plot_draws_our_bars_and_the_papers():
         for name, accuracy in (("fc2 + SVM", 0.8), ("FNE: pooling", 0.82), ("FNE: + discretisation", 0.86))
         for seed in (0, 1)
     ]
-    result = ExperimentResult("fne", "quick", rows, {}, {"seeds": [0, 1]})
+    result = ExperimentResult("full-network-embedding", "quick", rows, {}, {})
+    result.metadata = {"seeds": [0, 1], "by_method": result.summary(metrics=["test_accuracy"]),
+                       "paper": json.loads(json.dumps(fne.PAPER_FNE))}
     figure = plot_fne_comparison(result)
     ours, paper = figure.axes
     np.testing.assert_allclose([bar.get_height() for bar in ours.patches], [80.5, 82.5, 86.5])

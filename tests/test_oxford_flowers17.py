@@ -173,3 +173,18 @@ def test_a_mirror_copy_with_the_wrong_checksum_is_refused(data_dir, mirror, monk
         oxford_flowers17.load_oxford_flowers17(verbose=0)
     assert "17flowers.tgz" in str(error.value) and "0" * 64 in str(error.value) and real_sha256 in str(error.value)
     assert not (data_dir / "downloads" / "oxford_flowers17" / "17flowers.tgz").exists()
+
+
+def test_arrays_loader_holds_the_same_images_as_the_datasets_rounded_to_uint8(data_dir, mirror, tmp_path):
+    folder = _extracted(mirror, tmp_path / "oxford17")
+    flowers = oxford_flowers17.load_oxford_flowers17_arrays(split_id=3, image_size=(24, 32), path=folder, verbose=0)
+    datasets = oxford_flowers17.load_oxford_flowers17(split_id=3, image_size=(24, 32), path=folder, verbose=0)
+    assert flowers.class_names == oxford_flowers17.CLASS_NAMES
+    for split, (images, labels) in zip(("train", "validation", "test"), flowers[:3]):
+        expected_images, expected_labels = _as_arrays(getattr(datasets, split))
+        assert images.dtype == np.uint8 and images.shape == (len(mirror.info["splits"][3][split]), 24, 32, 3)
+        assert labels.dtype == np.int32
+        np.testing.assert_array_equal(labels, expected_labels)
+        np.testing.assert_array_equal(images, np.clip(np.round(expected_images), 0, 255).astype(np.uint8))
+    with pytest.raises(ValueError, match="image_size"):
+        oxford_flowers17.load_oxford_flowers17_arrays(image_size=None, path=folder)

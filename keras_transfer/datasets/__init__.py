@@ -4,6 +4,7 @@ from keras_transfer.datasets.splits import ClassSplit, split_classes, split_per_
 from keras_transfer.datasets.mnist_m import load_mnist_m, make_mnist_m  # noqa: F401
 from keras_transfer.datasets.download import ArchiveError, ChecksumError, DownloadError, extract, fetch  # noqa: F401
 from keras_transfer.datasets.oxford_flowers17 import Flowers17, load_oxford_flowers17  # noqa: F401
+from keras_transfer.datasets.oxford_flowers17 import load_oxford_flowers17_arrays  # noqa: F401
 from keras_transfer.datasets.oxford_pet import PetHeads, load_oxford_pet_heads, to_box_regression  # noqa: F401
 from keras_transfer.datasets.oxford_pet import to_keras_detection  # noqa: F401
 from keras_transfer.datasets.pipeline import make_pipeline, numpy_pipeline  # noqa: F401

@@ -259,6 +259,34 @@ def load_oxford_flowers17(split_id=1, image_size=(224, 224), path=None, *, verbo
     return Flowers17(datasets["train"], datasets["validation"], datasets["test"], CLASS_NAMES)
 
 
+def load_oxford_flowers17_arrays(split_id=1, image_size=(224, 224), path=None, *, verbose=1):
+    """One official Oxford-17 split as numpy arrays: `load_oxford_flowers17` read into memory.
+
+    Args:
+        split_id: int. 1, 2 or 3, the official split.
+        image_size: `(height, width)`. Every image is resized to it (a size is needed to stack them).
+        path: path-like or None. As in `load_oxford_flowers17`.
+        verbose: int. As in `load_oxford_flowers17`.
+
+    Returns:
+        `Flowers17(train, validation, test, class_names)` whose splits are `(images, labels)`: uint8 images
+        `(N, height, width, 3)` (pixel values rounded to [0, 255], ready to show) and int32 labels `(N,)`.
+    """
+    if image_size is None:
+        raise ValueError("`image_size` must be (height, width) to stack the images into one array. Received: None")
+    flowers = load_oxford_flowers17(split_id, image_size=image_size, path=path, verbose=verbose)
+    splits = [_to_arrays(dataset) for dataset in (flowers.train, flowers.validation, flowers.test)]
+    return Flowers17(*splits, flowers.class_names)
+
+
+def _to_arrays(dataset, batch_size=64):
+    images, labels = [], []
+    for image_batch, label_batch in dataset.batch(batch_size).as_numpy_iterator():
+        images.append(np.clip(np.round(image_batch), 0, 255).astype("uint8"))
+        labels.append(label_batch.astype("int32"))
+    return np.concatenate(images), np.concatenate(labels)
+
+
 class OxfordFlowers17(tfds.core.GeneratorBasedBuilder):
     """tensorflow-datasets builder for Oxford-17 flowers: `tfds.load("oxford_flowers17/split_1")`.
 

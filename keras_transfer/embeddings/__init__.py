@@ -5,8 +5,17 @@
 - `FullNetworkEmbedding(model)`: Garcia-Gasulla et al.'s Full-Network Embedding as a scikit-learn transformer
   (pooling of every layer, standardisation with the training set's statistics, discretisation to {-1, 0, 1});
   `discretize` is its last step alone.
+- `linear_svm()`, `softmax_classifier()` and `fit_and_score`: the shallow models on top; `nearest_neighbors`,
+  `precision_at_k` and `retrieval_queries`: retrieval in feature space.
+- `tasks`: the off-the-shelf experiments' source network and target task (data source and preprocessing by name).
 """
 
+from keras_transfer.embeddings.classifiers import fit_and_score
+from keras_transfer.embeddings.classifiers import linear_svm
+from keras_transfer.embeddings.classifiers import nearest_neighbors
+from keras_transfer.embeddings.classifiers import precision_at_k
+from keras_transfer.embeddings.classifiers import retrieval_queries
+from keras_transfer.embeddings.classifiers import softmax_classifier
 from keras_transfer.embeddings.extractor import default_layers
 from keras_transfer.embeddings.extractor import extract_layer_features
 from keras_transfer.embeddings.extractor import feature_slices
@@ -22,5 +31,11 @@ __all__ = [
     "discretize",
     "extract_layer_features",
     "feature_slices",
+    "fit_and_score",
+    "linear_svm",
+    "nearest_neighbors",
+    "precision_at_k",
+    "retrieval_queries",
+    "softmax_classifier",
     "tap_model",
 ]

@@ -6,6 +6,7 @@ that returns an `ExperimentResult`. `python -m keras_transfer run NAME --profile
 
 import importlib
 
+from keras_transfer.experiments import base
 from keras_transfer.experiments.base import ExperimentResult
 
 # registry name -> module (imported on first use; each pulls in TensorFlow and data loaders)
@@ -15,7 +16,7 @@ EXPERIMENTS = {
     "transferability": "keras_transfer.experiments.transferability",
     "dann": "keras_transfer.experiments.domain_adaptation",
     "off-the-shelf": "keras_transfer.experiments.off_the_shelf",
-    "fne": "keras_transfer.experiments.full_network_embedding",
+    "full-network-embedding": "keras_transfer.experiments.full_network_embedding",
 }
 
 
@@ -26,9 +27,14 @@ def get(name):
     return importlib.import_module(EXPERIMENTS[name])
 
 
-def run(name, profile="quick", **kwargs):
-    """Runs the experiment called `name` under `profile` and returns its `ExperimentResult`."""
-    return get(name).run(profile=profile, **kwargs)
+def run(name, profile="quick", *, results="train", live=False, **kwargs):
+    """Runs the experiment called `name` under `profile` and returns its `ExperimentResult`.
+
+    `results="auto"` loads the saved result of the same request instead of training, when there is one (a
+    teacher's pre-run, copied into `results/`); `live=True` runs one seed at the experiment's smallest settings.
+    See `base.run_or_load`.
+    """
+    return base.run_or_load(get(name), name, profile, results=results, live=live, **kwargs)
 
 
 __all__ = ["EXPERIMENTS", "ExperimentResult", "get", "run"]

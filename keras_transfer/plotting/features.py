@@ -1,20 +1,9 @@
-"""Off-the-shelf features and the Full-Network Embedding: accuracy against depth, retrieval grids, the FNE ablation."""
-
-import statistics
+"""Off-the-shelf features and the Full-Network Embedding: accuracy against depth, retrieval grids, the FNE ablation,
+and the same results as Markdown tables. Everything here reads what the experiments stored in `result.metadata`
+(`by_layer`, `retrieval`, `paper`, `shape_comparison`; `by_method`, `gains`, `verdicts`) and computes nothing new."""
 
 import matplotlib.pyplot as plt
 import numpy as np
-
-
-def _per_depth(rows, metric):
-    groups, names = {}, {}
-    for row in rows:
-        groups.setdefault(row["depth"], []).append(row[metric])
-        names[row["depth"]] = row["layer"]
-    depths = sorted(groups)
-    means = np.array([statistics.fmean(groups[d]) for d in depths])
-    stds = np.array([statistics.stdev(groups[d]) if len(groups[d]) > 1 else 0.0 for d in depths])
-    return depths, [names[d] for d in depths], means, stds
 
 
 def plot_accuracy_by_depth(result, *, paper=True, retrieval=True, title=None):
@@ -32,7 +21,8 @@ def plot_accuracy_by_depth(result, *, paper=True, retrieval=True, title=None):
     Example:
 
     ```python
-    figure = plot_accuracy_by_depth(off_the_shelf.run("quick"))
+    from keras_transfer.experiments import off_the_shelf
+    figure = plot_accuracy_by_depth(off_the_shelf.run("smoke", verbose=0))
     ```
     """
     if paper:
@@ -40,13 +30,16 @@ def plot_accuracy_by_depth(result, *, paper=True, retrieval=True, title=None):
                                               gridspec_kw={"width_ratios": [3, 2]})
     else:
         figure, ax = plt.subplots(figsize=(8, 4.8), layout="constrained")
-    seeds = len(result.metadata.get("seeds", [0]))
+    seeds = len(result.metadata["seeds"])
+    by_layer = sorted(result.metadata["by_layer"], key=lambda entry: entry["depth"])
+    depths = [round(entry["depth"]) for entry in by_layer]
     for metric, label, color, marker in (
         ("svm_accuracy", "linear SVM", "#b2182b", "o"),
         ("softmax_accuracy", "softmax (logistic regression)", "#2166ac", "s"),
     ):
-        depths, names, means, stds = _per_depth(result.rows, metric)
-        ax.errorbar(depths, 100 * means, yerr=100 * stds if seeds > 1 else None, color=color, marker=marker,
+        means = np.array([100 * entry[metric] for entry in by_layer])
+        stds = np.array([100 * entry[metric + "_std"] for entry in by_layer])
+        ax.errorbar(depths, means, yerr=stds if seeds > 1 else None, color=color, marker=marker,
                     capsize=3, linewidth=2, label=label + (f" (mean ± std, {seeds} seeds)" if seeds > 1 else ""))
     if retrieval and result.metadata.get("retrieval"):
         entries = sorted(result.metadata["retrieval"], key=lambda entry: entry["depth"])
@@ -54,20 +47,18 @@ def plot_accuracy_by_depth(result, *, paper=True, retrieval=True, title=None):
         ax.plot([e["depth"] for e in entries], [100 * e[key] for e in entries], color="0.35", linestyle=":",
                 marker=".", label=f"retrieval {key} (cosine)")
     ax.set_xticks(depths)
-    ax.set_xticklabels([f"{d}\n{name}" for d, name in zip(depths, names)], fontsize="small")
+    ax.set_xticklabels([f"{d}\n{entry['layer']}" for d, entry in zip(depths, by_layer)], fontsize="small")
     ax.set_xlabel("layer whose features are used (depth)")
     ax.set_ylabel("test accuracy %")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
     ax.set_title(title or f"Off-the-shelf features per layer ({result.profile} profile)")
     if paper:
-        _draw_caltech(paper_ax, result.metadata.get("paper"))
+        _draw_caltech(paper_ax, result.metadata["paper"])
     return figure
 
 
 def _draw_caltech(ax, table):
-    if table is None:
-        from keras_transfer.experiments.off_the_shelf import PAPER_CALTECH as table
     colors = ("#b2182b", "#762a83")
     for column, (dataset, color) in enumerate(zip(table["datasets"], colors)):
         svm = {int(layer): values[column] for layer, values in table["svm"].items()}
@@ -146,16 +137,14 @@ def plot_fne_comparison(result, *, paper=True, title=None):
     Returns:
         The matplotlib `Figure`.
     """
-    groups = {}
-    for row in result.rows:
-        groups.setdefault(row["model"], []).append(100 * row["test_accuracy"])
     if paper:
         figure, (ax, paper_ax) = plt.subplots(1, 2, figsize=(13, 4.8), layout="constrained")
     else:
         figure, ax = plt.subplots(figsize=(7, 4.8), layout="constrained")
-    names = list(groups)
-    means = [statistics.fmean(groups[name]) for name in names]
-    stds = [statistics.stdev(groups[name]) if len(groups[name]) > 1 else 0.0 for name in names]
+    by_method = result.metadata["by_method"]
+    names = [entry["model"] for entry in by_method]
+    means = [100 * entry["test_accuracy"] for entry in by_method]
+    stds = [100 * entry["test_accuracy_std"] for entry in by_method]
     colors = ["#999999" if name.endswith("+ SVM") else "#2166ac" for name in names]
     bars = ax.bar(range(len(names)), means, yerr=stds, capsize=4, color=colors)
     for bar, mean in zip(bars, means):
@@ -167,12 +156,10 @@ def plot_fne_comparison(result, *, paper=True, title=None):
     ax.set_ylim(max(0, low), min(100, max(means) + max(stds or [0]) + 4))
     ax.set_ylabel("test accuracy % (linear SVM)")
     ax.grid(axis="y", alpha=0.3)
-    seeds = len(result.metadata.get("seeds", [0]))
+    seeds = len(result.metadata["seeds"])
     ax.set_title(title or f"One layer vs Full-Network Embedding ({result.profile} profile, {seeds} seed(s))")
     if paper:
-        table = result.metadata.get("paper")
-        if table is None:
-            from keras_transfer.experiments.full_network_embedding import PAPER_FNE as table
+        table = result.metadata["paper"]
         datasets = list(table["fc7_to_fne"])
         positions = np.arange(len(datasets))
         fc7 = [table["fc7_to_fne"][name][0] for name in datasets]
@@ -187,3 +174,80 @@ def plot_fne_comparison(result, *, paper=True, title=None):
         paper_ax.legend(loc="upper right", fontsize="small")
         paper_ax.set_title("Seed 003 (Garcia-Gasulla et al. 2017), VGG16", fontsize="medium")
     return figure
+
+
+# ------------------------------------------------------------------------------------------------- Markdown tables
+
+_WORDS = {True: "yes", False: "no", None: "n/a"}
+
+
+def _percent(entry, metric, seeds):
+    mean, std = 100 * entry[metric], 100 * entry[metric + "_std"]
+    return f"{mean:.1f} ± {std:.1f}" if seeds > 1 else f"{mean:.1f}"
+
+
+def _markdown(header, lines):
+    return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+                     + ["| " + " | ".join(str(cell) for cell in line) + " |" for line in lines])
+
+
+def layer_table(result):
+    """Markdown: one line per layer of an off-the-shelf result: its width, SVM and softmax test accuracy (%, mean ±
+    std over seeds) and retrieval precision@k (%)."""
+    seeds = len(result.metadata["seeds"])
+    retrieval = {entry["layer"]: entry for entry in result.metadata["retrieval"]}
+    ks = [key for key in result.metadata["retrieval"][0] if key.startswith("precision@")]
+    lines = [
+        [round(entry["depth"]), entry["layer"], round(entry["features"]), _percent(entry, "svm_accuracy", seeds),
+         _percent(entry, "softmax_accuracy", seeds), *(f"{100 * retrieval[entry['layer']][k]:.1f}" for k in ks)]
+        for entry in result.metadata["by_layer"]
+    ]
+    return _markdown(["depth", "layer", "features", "SVM accuracy %", "softmax accuracy %",
+                      *(f"retrieval {k} %" for k in ks)], lines)
+
+
+def caltech_table(result):
+    """Markdown: seed 004's Caltech table as stored in an off-the-shelf result (accuracy % per classifier/layer)."""
+    paper = result.metadata["paper"]
+    lines = [[f"{title} ({layer})", *values]
+             for kind, title in (("svm", "SVM"), ("softmax", "Softmax")) for layer, values in paper[kind].items()]
+    return _markdown(["classifier (layer)", *paper["datasets"]], lines)
+
+
+def shape_table(result):
+    """Markdown: `metadata["shape_comparison"]` of an off-the-shelf result (yes / no per column)."""
+    lines = [[entry["property"], _WORDS[entry["caltech101"]], _WORDS[entry["caltech256"]], _WORDS[entry["ours"]]]
+             for entry in result.metadata["shape_comparison"]]
+    return _markdown(["property", "Caltech-101 (seed 004)", "Caltech-256 (seed 004)", "ours"], lines)
+
+
+def fne_table(result):
+    """Markdown: one line per method of a Full-Network Embedding result: features, test accuracy (%, mean ± std
+    over seeds) and whether the SVM converged on every seed."""
+    seeds = len(result.metadata["seeds"])
+    lines = [[entry["model"], round(entry["features"]), _percent(entry, "test_accuracy", seeds),
+              _WORDS[entry["converged"]]] for entry in result.metadata["by_method"]]
+    return _markdown(["method", "features", "test accuracy %", "SVM converged"], lines)
+
+
+def fne_paper_table(result):
+    """Markdown: the paper's fc7 + SVM and FNE + SVM per dataset (accuracy %), then our last baseline layer and
+    full embedding, as stored in a Full-Network Embedding result."""
+    lines = [[f"{dataset} (paper)", fc7, fne, f"{fne - fc7:+.1f}"]
+             for dataset, (fc7, fne) in result.metadata["paper"]["fc7_to_fne"].items()]
+    means = {entry["model"]: entry["test_accuracy"] for entry in result.metadata["by_method"]}
+    baselines = [name for name in means if name.endswith(" + SVM")]
+    full = next((name for name in means if name.endswith("discretisation")), None)
+    if baselines and full is not None:
+        layer = baselines[-1].split()[0]
+        lines.append([f"ours ({result.profile}; {layer} as fc7)", f"{100 * means[baselines[-1]]:.1f}",
+                      f"{100 * means[full]:.1f}", f"{result.metadata['gains'][layer]:+.1f}"])
+    return _markdown(["dataset", "fc7 + SVM", "FNE + SVM", "gain (points)"], lines)
+
+
+def verdict_table(result):
+    """Markdown: `metadata["verdicts"]` of a Full-Network Embedding result: each claim, what seed 003 reports,
+    and our difference in points beside the larger standard deviation over seeds."""
+    lines = [[entry["claim"], _WORDS[entry["paper"]], _WORDS[entry["ours"]],
+              f"{entry['points']:+.1f} (std {entry['spread']:.1f})"] for entry in result.metadata["verdicts"]]
+    return _markdown(["claim", "seed 003", "ours", "our difference, points"], lines)
