@@ -50,6 +50,11 @@ def _parser():
         help="override one setting of the profile's config (repeatable), e.g. --set max_epochs=5",
     )
     run.add_argument("--quiet", action="store_true", help="print only the table")
+    run.add_argument(
+        "--results", default="train", choices=("train", "auto"),
+        help="train (default), or auto: load the saved result of the same settings when there is one",
+    )
+    run.add_argument("--live", action="store_true", help="one seed, the smallest settings: for a live demo")
 
     notebooks = commands.add_parser("notebooks", help="execute the notebooks with papermill")
     notebooks.add_argument("--profile", default="smoke", choices=profiles.PROFILES)
@@ -87,7 +92,7 @@ def _run(arguments):
     from keras_transfer import experiments
 
     try:
-        module = experiments.get(arguments.name)
+        experiments.get(arguments.name)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -96,8 +101,11 @@ def _run(arguments):
         return 2
     overrides = dict(arguments.settings)
     try:
-        result = module.run(
-            profile=arguments.profile,
+        result = experiments.run(
+            arguments.name,
+            arguments.profile,
+            results=arguments.results,
+            live=arguments.live,
             seeds=arguments.seeds,
             output_dir=arguments.output,
             verbose=0 if arguments.quiet else 1,
@@ -109,6 +117,9 @@ def _run(arguments):
     print()
     print(f"{arguments.name} ({arguments.profile} profile): mean ± std over seeds")
     print(result.to_markdown())
+    from keras_transfer.experiments import base
+
+    print(f"\n{base.provenance(result)}")
     if "wall_time_s" in result.metadata:
         print(f"\nTotal wall time {result.metadata['wall_time_s']:.0f} s", end="")
         if "cpu_time_s" in result.metadata:

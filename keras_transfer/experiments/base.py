@@ -7,7 +7,9 @@ import math
 import numbers
 import os
 import pathlib
+import platform
 import statistics
+import time
 
 
 @dataclasses.dataclass
@@ -237,3 +239,97 @@ class RunJournal:
             handle.write(line.encode() + b"\n")
             handle.flush()
             os.fsync(handle.fileno())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Results that load instantly: a saved result is reused when it answers the same request.
+
+RESULTS_MODES = ("auto", "train")
+
+
+def request_of(module, name, profile, seeds, overrides):
+    """What a run is asked to do: the experiment, profile, seeds and the profile's config with `overrides`.
+
+    Two runs with the same request (and package version and Keras backend) give comparable results, so a saved
+    result whose request matches can stand in for a new run.
+    """
+    import keras  # noqa: PLC0415
+
+    from keras_transfer import __version__  # noqa: PLC0415
+    from keras_transfer import profiles  # noqa: PLC0415
+
+    config = profiles.select(module.CONFIGS, profile, overrides) if hasattr(module, "CONFIGS") else dict(overrides)
+    return jsonable({
+        "experiment": name,
+        "profile": profile,
+        "seeds": None if seeds is None else list(seeds),
+        "config": config,
+        "keras_transfer": __version__,
+        "backend": keras.backend.backend(),
+    })
+
+
+def run_or_load(module, name, profile="quick", *, results="train", live=False, seeds=None, output_dir=None,
+                verbose=1, **overrides):
+    """Runs an experiment, or loads the saved result of the same request (`results="auto"`).
+
+    Args:
+        module: the experiment's module (it has `run()` and `CONFIGS`, and may have `LIVE`: per-profile overrides
+            that make the smallest run that still shows the lesson).
+        name: str. The experiment's registry name.
+        profile: str. `"smoke"`, `"quick"` or `"full"`.
+        results: str. `"auto"` loads `output_dir/result.json` when it answers this request, else trains;
+            `"train"` always trains (and saves).
+        live: bool. One seed and the module's `LIVE` settings, for running during a talk; saved apart (in
+            `<profile>-live`) so it never replaces a full pre-run.
+        seeds, output_dir, verbose, overrides: passed to the experiment's `run()`.
+
+    Returns:
+        An `ExperimentResult` whose metadata has `"request"`, `"finished_at"`, `"machine"` and, when it was loaded,
+        `"loaded_from"`.
+    """
+    from keras_transfer import paths  # noqa: PLC0415
+
+    if results not in RESULTS_MODES:
+        raise ValueError(f"`results` must be one of {RESULTS_MODES}. Received: results={results!r}")
+    if live:
+        overrides = {**getattr(module, "LIVE", {}).get(profile, {}), **overrides}
+        if seeds is None:
+            configured = module.CONFIGS[profile].get("seeds") if hasattr(module, "CONFIGS") else None
+            seeds = tuple(configured[:1]) if configured else None
+    request = request_of(module, name, profile, seeds, overrides)
+    directory = pathlib.Path(output_dir) if output_dir is not None else paths.results_dir(
+        name, f"{profile}-live" if live else profile
+    )
+    saved_path = directory / "result.json"
+    if results == "auto" and saved_path.exists():
+        try:
+            saved = ExperimentResult.load(saved_path)
+        except (ValueError, TypeError, KeyError):
+            saved = None
+        if saved is not None and saved.metadata.get("request") == request:
+            saved.metadata["loaded_from"] = str(saved_path)
+            return saved
+        if verbose:
+            print(f"The result saved at {saved_path} answers other settings: training instead.")
+    result = module.run(profile=profile, seeds=seeds, output_dir=directory, verbose=verbose, **overrides)
+    result.metadata.update(
+        request=request,
+        finished_at=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        machine=f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
+    )
+    result.metadata.pop("loaded_from", None)
+    result.save(directory)
+    return result
+
+
+def provenance(result):
+    """One line on where `result` comes from: trained now, or loaded from a saved run (when, where, how long)."""
+    metadata = result.metadata
+    seconds = metadata.get("wall_time_s")
+    took = f" in {seconds:,.0f} s" if _is_number(seconds) else ""
+    made = f"trained on {metadata.get('finished_at', 'an unknown date')} ({metadata.get('machine', 'unknown machine')}, " \
+           f"{(metadata.get('request') or {}).get('backend', 'unknown')} backend){took}"
+    if metadata.get("loaded_from"):
+        return f"Loaded from {metadata['loaded_from']}: {made}, {result.profile} profile."
+    return f"Trained now: {made}, {result.profile} profile."

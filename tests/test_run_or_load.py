@@ -1,0 +1,56 @@
+"""Results that load instantly: `experiments.run(..., results="auto")` reuses a saved result of the same request."""
+
+import types
+
+import pytest
+
+from keras_transfer.experiments import base
+
+
+def _fake_experiment():
+    calls = []
+
+    def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides):
+        config = {**module.CONFIGS[profile], **overrides}
+        seeds = config["seeds"] if seeds is None else seeds
+        calls.append({"seeds": tuple(seeds), **overrides})
+        rows = [{"model": "frozen", "seed": seed, "test_accuracy": 0.5 + 0.1 * seed} for seed in seeds]
+        return base.ExperimentResult("fake", profile, rows, metadata={"wall_time_s": 12.0})
+
+    module = types.SimpleNamespace(
+        CONFIGS={"smoke": {"seeds": (0, 1, 2), "epochs": 3}, "quick": {"seeds": (0, 1, 2), "epochs": 30}},
+        LIVE={"smoke": {"epochs": 1}},
+        run=run,
+    )
+    return module, calls
+
+
+def test_auto_loads_the_same_request_and_trains_a_different_one(tmp_path):
+    module, calls = _fake_experiment()
+    first = base.run_or_load(module, "fake", "smoke", results="auto", output_dir=tmp_path, verbose=0)
+    assert len(calls) == 1 and "loaded_from" not in first.metadata
+    assert base.provenance(first).startswith("Trained now")
+    again = base.run_or_load(module, "fake", "smoke", results="auto", output_dir=tmp_path, verbose=0)
+    assert len(calls) == 1, "the saved result of the same request was not reused"
+    assert again.rows == first.rows and again.metadata["loaded_from"].endswith("result.json")
+    assert base.provenance(again).startswith(f"Loaded from {tmp_path}")
+    other = base.run_or_load(module, "fake", "smoke", results="auto", output_dir=tmp_path, verbose=0, epochs=5)
+    assert len(calls) == 2 and calls[-1]["epochs"] == 5 and "loaded_from" not in other.metadata
+    base.run_or_load(module, "fake", "smoke", results="train", output_dir=tmp_path, verbose=0, epochs=5)
+    assert len(calls) == 3, "results='train' must always train"
+
+
+def test_live_runs_one_seed_with_the_live_settings_in_its_own_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("KT_RESULTS_DIR", str(tmp_path))
+    module, calls = _fake_experiment()
+    result = base.run_or_load(module, "fake", "smoke", live=True, verbose=0)
+    assert calls == [{"seeds": (0,), "epochs": 1}]
+    assert (tmp_path / "fake" / "smoke-live" / "result.json").exists()
+    assert not (tmp_path / "fake" / "smoke").exists()
+    assert [row["seed"] for row in result.rows] == [0]
+
+
+def test_results_mode_is_checked():
+    module, _ = _fake_experiment()
+    with pytest.raises(ValueError, match="results"):
+        base.run_or_load(module, "fake", "smoke", results="load")
