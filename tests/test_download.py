@@ -345,3 +345,106 @@ def test_extract_does_not_overwrite_a_foreign_folder(tmp_path):
     with pytest.raises(FileExistsError, match="mine"):
         download.extract(archive, destination, progress=False)
     assert (destination / "notes.txt").read_text() == "keep me"
+
+
+# ---------------------------------------------------------------------------------------------------- first copies
+
+
+def test_a_bad_first_copy_is_not_recorded_and_a_good_one_is(data_dir, tmp_path, monkeypatch):
+    folder = tmp_path / "mirror"
+    folder.mkdir()
+    (folder / "BSR_bsds500.tgz").write_bytes(b"<html>Service unavailable</html>")
+    monkeypatch.setenv("KT_MIRROR", str(folder))
+    url = "http://example.invalid/BSR/BSR_bsds500.tgz"
+    check = download.archive_holds("BSR/BSDS500/data/images")
+    with pytest.raises(download.ArchiveError, match="BSR_bsds500.tgz") as error:
+        download.fetch(url, record=True, validate=check, progress=False)
+    assert "no hash was recorded" in str(error.value) and "KT_MIRROR" in str(error.value)
+    assert list((data_dir / "downloads").iterdir()) == []  # neither the file nor a sidecar
+    # An archive without the expected folder is refused the same way.
+    _tar(folder / "BSR_bsds500.tgz", [_file("BSR/README.txt", b"no images")])
+    with pytest.raises(download.ArchiveError, match="lacks BSR/BSDS500/data/images"):
+        download.fetch(url, record=True, validate=check, progress=False)
+    # The real layout is recorded, and a later different copy's error names the sidecar to delete.
+    _tar(folder / "BSR_bsds500.tgz", [_file("BSR/BSDS500/data/images/train/1.jpg", b"jpeg")])
+    path = download.fetch(url, record=True, validate=check, progress=False)
+    assert download._read_sidecar(path)["recorded"]
+    path.unlink()
+    (folder / "BSR_bsds500.tgz").write_bytes(b"another copy")
+    with pytest.raises(download.ChecksumError) as error:
+        download.fetch(url, record=True, validate=check, progress=False)
+    assert download.SIDECAR_SUFFIX in str(error.value) and "delete that file" in str(error.value)
+
+
+# ---------------------------------------------------------------------------------------------------- resuming
+
+
+@pytest.fixture
+def flaky_http_server():
+    """A local HTTP server that honours Range requests and can cut its first answer short."""
+    state = {"data": b"", "cut_after": None, "ranges": []}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):  # noqa: N802 - the http.server API
+            data = state["data"]
+            start = 0
+            header = self.headers.get("Range")
+            state["ranges"].append(header)
+            if header:
+                start = int(header.split("=")[1].split("-")[0])
+                self.send_response(206)
+                self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+            else:
+                self.send_response(200)
+            body = data[start:]
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if state["cut_after"] is not None:
+                self.wfile.write(body[: state["cut_after"]])
+                state["cut_after"] = None
+                self.wfile.flush()
+                self.connection.shutdown(2)  # the connection drops midway
+                return
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_interrupted_http_download_resumes_and_is_verified_whole(data_dir, monkeypatch, flaky_http_server):
+    for variable in ("http_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(variable, raising=False)
+    state, base_url = flaky_http_server
+    data = bytes(range(256)) * 4000  # about 1 MB
+    state.update(data=data, cut_after=300_000)
+    url = base_url + "images.tar.gz"
+    with pytest.raises(download.DownloadError, match="next run resumes") as error:
+        download.fetch(url, sha256=_sha256(data), mirror="", progress=False)
+    partial = data_dir / "downloads" / ".images.tar.gz.partial"
+    assert str(partial) in str(error.value) and partial.stat().st_size == 300_000
+    assert not (data_dir / "downloads" / "images.tar.gz").exists()  # nothing a later run would trust
+    path = download.fetch(url, sha256=_sha256(data), mirror="", progress=False)
+    assert path.read_bytes() == data and not partial.exists()
+    assert state["ranges"] == [None, "bytes=300000-"]
+
+
+def test_a_resumed_download_that_does_not_verify_is_deleted(data_dir, monkeypatch, flaky_http_server):
+    for variable in ("http_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(variable, raising=False)
+    state, base_url = flaky_http_server
+    data = b"good bytes " * 50_000
+    state.update(data=data)
+    partial = data_dir / "downloads" / ".images.tar.gz.partial"
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"X" * 1000)  # bytes that are not the file's first 1000
+    with pytest.raises(download.ChecksumError):
+        download.fetch(base_url + "images.tar.gz", sha256=_sha256(data), mirror="", progress=False)
+    assert not partial.exists()
+    assert download.fetch(base_url + "images.tar.gz", sha256=_sha256(data), mirror="", progress=False).read_bytes() == data

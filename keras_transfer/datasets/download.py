@@ -9,9 +9,13 @@ Every remote file has a module-level address and pinned checksum in its dataset 
 3. the official address.
 
 Whatever the source, the bytes are written to a temporary file beside the target, hashed while they stream, and
-renamed into place only when the hash matches the pinned one. A mismatch raises `ChecksumError` naming the file,
+renamed into place only when the hash matches the pinned one. An HTTP download cut off midway keeps its bytes in
+`.<file>.partial` (never taken for the file) and the next run resumes it with an HTTP range request; the whole file
+is verified at the end as usual. A mismatch raises `ChecksumError` naming the file,
 the expected and the actual hash, and deletes the bad file. Where no trustworthy checksum is published
-(`record=True`), the hash of the first download is recorded in a sidecar file and every later copy must match it.
+(`record=True`), the hash of the first download is recorded in a sidecar file and every later copy must match it;
+`validate=` (e.g. `archive_holds(...)`) checks that first copy before its hash is recorded, so an error page or a
+truncated archive is deleted instead of becoming the reference.
 
 `extract()` unpacks `.tar`, `.tar.gz`/`.tgz` and `.zip` archives (recognised by content, not by name) into a
 temporary folder beside the destination, refusing any member that would write outside it (`../`, absolute
@@ -90,6 +94,35 @@ def file_hashes(path, algorithms=("sha256", "md5")):
     return {name: digest.hexdigest() for name, digest in digests.items()}
 
 
+def archive_holds(*members):
+    """A `validate=` check for `fetch`: the file is a tar or zip archive that holds every path in `members`.
+
+    A path matches a member or a folder of members (`"BSR/BSDS500/data/images"` matches
+    `"BSR/BSDS500/data/images/train/1.jpg"`). Raises `ArchiveError` naming what is missing.
+    """
+    wanted = [member.strip("/") for member in members]
+
+    def check(path):
+        path = pathlib.Path(path)
+        if tarfile.is_tarfile(path):
+            with tarfile.open(path) as archive:
+                names = archive.getnames()
+        elif zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        else:
+            raise ArchiveError(f"{path.name} is neither a tar nor a zip archive (an error page, or cut short?)")
+        names = [name.strip("/") for name in names]
+        missing = [
+            member for member in wanted
+            if not any(name == member or name.startswith(member + "/") for name in names)
+        ]
+        if missing:
+            raise ArchiveError(f"{path.name} lacks {', '.join(missing)} ({len(names)} members)")
+
+    return check
+
+
 def _sidecar_path(target):
     return target.with_name(target.name + SIDECAR_SUFFIX)
 
@@ -153,12 +186,16 @@ def _mismatch(hashes, expected):
     return None
 
 
-def _checksum_error(filename, source, mismatch, *, kept):
+def _checksum_error(filename, source, mismatch, *, kept, recorded_in=None):
     name, expected, actual = mismatch
     where = f" from {source}" if source else ""
     fate = "It was kept." if kept else "The bad file was deleted."
+    recorded = (
+        f" The expected hash was recorded from the first copy ever fetched, in {recorded_in}: if that first copy "
+        "was the bad one, delete that file and run again." if recorded_in else ""
+    )
     return ChecksumError(
-        f"Checksum mismatch for {filename}{where}: expected {name} {expected}, got {actual}. {fate} "
+        f"Checksum mismatch for {filename}{where}: expected {name} {expected}, got {actual}. {fate}{recorded} "
         "If it came from a mirror (KT_MIRROR), replace the mirror's copy with the original file."
     )
 
@@ -189,35 +226,72 @@ def _describe(source):
     return str(source)
 
 
-def _open_source(source):
-    """Open a local path or URL for reading; returns `(stream, total_bytes_or_None)`."""
+def _open_source(source, offset=0):
+    """Open a local path or URL for reading; returns `(stream, total_bytes_or_None)`.
+
+    With `offset > 0` (resuming an HTTP download) the request asks for the bytes from `offset` on; the stream's
+    `status` tells whether the server sent only those (206) or the whole file again (200).
+    """
     if isinstance(source, pathlib.Path):
         stream = open(source, "rb")  # noqa: SIM115 (closed by the caller)
         return stream, os.fstat(stream.fileno()).st_size
-    request = urllib.request.Request(source, headers={"User-Agent": _USER_AGENT})
+    headers = {"User-Agent": _USER_AGENT}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    request = urllib.request.Request(source, headers=headers)
     stream = urllib.request.urlopen(request, timeout=_TIMEOUT_SECONDS)  # noqa: S310 (http(s) and file only)
     length = stream.headers.get("Content-Length") if getattr(stream, "headers", None) else None
     return stream, int(length) if length and length.isdigit() else None
 
 
-def _stream_to_temporary(stream, total, directory, filename, progress):
-    """Copy `stream` into a temporary file in `directory`, hashing on the way; returns `(path, hashes)`."""
+def _resumable(source):
+    return isinstance(source, str) and urllib.parse.urlparse(source).scheme in ("http", "https")
+
+
+def _partial_path(directory, filename):
+    """Where an interrupted HTTP download of `filename` waits to be resumed (never trusted as the file itself)."""
+    return pathlib.Path(directory) / f".{filename}.partial"
+
+
+def _stream_to_temporary(stream, total, directory, filename, progress, *, partial=None, resume=False):
+    """Copy `stream` into a temporary file in `directory`, hashing on the way; returns `(path, hashes)`.
+
+    With `partial` (an HTTP source) the bytes go to that fixed path and stay there if the copy breaks, so the next
+    run resumes; with `resume` they are appended to what it already holds (hashed first). Otherwise a fresh
+    temporary file is used and removed on any failure.
+    """
     digests = {"sha256": hashlib.sha256(), "md5": hashlib.md5()}
-    handle, temporary = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=directory)
-    temporary = pathlib.Path(temporary)
+    if partial is not None:
+        temporary = pathlib.Path(partial)
+        if resume:
+            with open(temporary, "rb") as existing:
+                for chunk in iter(lambda: existing.read(_CHUNK_SIZE), b""):
+                    for digest in digests.values():
+                        digest.update(chunk)
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | (os.O_APPEND if resume else os.O_TRUNC), 0o644)
+    else:
+        handle, temporary = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=directory)
+        temporary = pathlib.Path(temporary)
+    done = temporary.stat().st_size if resume else 0
     try:
         with os.fdopen(handle, "wb") as output, tqdm.auto.tqdm(
-            total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=filename, disable=not progress
+            total=None if total is None else done + total, initial=done, unit="B", unit_scale=True,
+            unit_divisor=1024, desc=filename, disable=not progress,
         ) as bar:
+            received = 0
             for chunk in iter(lambda: stream.read(_CHUNK_SIZE), b""):
                 output.write(chunk)
                 for digest in digests.values():
                     digest.update(chunk)
                 bar.update(len(chunk))
+                received += len(chunk)
             output.flush()
             os.fsync(output.fileno())
+            if total is not None and received < total:  # the connection closed before the announced length
+                raise ConnectionError(f"received {received:,} of {total:,} bytes")
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        if partial is None:
+            temporary.unlink(missing_ok=True)
         raise
     return temporary, {name: digest.hexdigest() for name, digest in digests.items()}
 
@@ -232,6 +306,7 @@ def fetch(
     subdir=None,
     mirror=None,
     progress=True,
+    validate=None,
 ):
     """Return a local, verified copy of a remote file, downloading it only when needed.
 
@@ -252,6 +327,10 @@ def fetch(
             `images.tar.gz` of different datasets apart).
         mirror: str or None. Overrides `$KT_MIRROR`; an empty string disables the mirror.
         progress: bool. Show a tqdm progress bar while copying.
+        validate: callable or None. `validate(path)` checks a copy that no pinned or recorded hash vouches for
+            (the first copy under `record=True`) before its hash is recorded, e.g. `archive_holds("BSR/...")`; it
+            raises `ValueError` (or `ArchiveError`) when the file is not what it should be (an HTML error page, a
+            truncated archive). Such a copy is deleted and nothing is recorded, so the next run fetches again.
 
     Returns:
         `pathlib.Path` of the verified file.
@@ -288,6 +367,11 @@ def fetch(
             return target
         hashes = file_hashes(target)
         problem = _mismatch(hashes, expected)
+        if problem is None and not expected and validate is not None:
+            try:
+                validate(target)
+            except (ValueError, OSError, tarfile.TarError, zipfile.BadZipFile) as error:
+                problem = ("validity", "a valid archive", f"{type(error).__name__}: {error}")
         if problem is None:
             _write_sidecar(target, hashes, source=str(target), recorded=not (sha256 or md5))
             return target
@@ -302,24 +386,46 @@ def fetch(
     sources = ([_mirror_candidate(mirror, filename)] if mirror else []) + [url]
     failures = []
     for source in sources:
+        partial = _partial_path(directory, filename) if _resumable(source) else None
+        offset = partial.stat().st_size if partial is not None and partial.is_file() else 0
         try:
-            stream, total = _open_source(source)
+            stream, total = _open_source(source, offset) if offset else _open_source(source)
         except (OSError, ValueError) as error:  # urllib.error.URLError is an OSError
             failures.append(f"{_describe(source)}: {error}")
             logger.info("%s is not available from %s (%s)", filename, source, error)
             continue
+        resume = bool(offset) and getattr(stream, "status", None) == 206
+        if offset and resume and progress:
+            logger.info("Resuming %s at byte %d", filename, offset)
         try:
             with contextlib.closing(stream):
-                temporary, hashes = _stream_to_temporary(stream, total, directory, filename, progress)
-        except OSError as error:  # the temporary file is already gone
+                temporary, hashes = _stream_to_temporary(
+                    stream, total, directory, filename, progress, partial=partial, resume=resume
+                )
+        except OSError as error:
+            kept = (
+                f"the {partial.stat().st_size:,} bytes received are kept in {partial} and the next run resumes "
+                "from there" if partial is not None and partial.is_file() else "nothing was kept"
+            )
             raise DownloadError(
                 f"Fetching {filename} from {_describe(source)} failed midway ({type(error).__name__}: {error}); "
-                "nothing was kept. Run again to retry."
+                f"{kept}. Run again to retry."
             ) from error
         problem = _mismatch(hashes, expected)
         if problem is not None:
             temporary.unlink(missing_ok=True)
-            raise _checksum_error(filename, _describe(source), problem, kept=False)
+            raise _checksum_error(filename, _describe(source), problem, kept=False,
+                                  recorded_in=_sidecar_path(target) if record and not (sha256 or md5) else None)
+        if not expected and validate is not None:
+            try:
+                validate(temporary)
+            except (ValueError, OSError, tarfile.TarError, zipfile.BadZipFile) as error:
+                temporary.unlink(missing_ok=True)
+                raise ArchiveError(
+                    f"The first copy of {filename} from {_describe(source)} is not a valid {filename} "
+                    f"({type(error).__name__}: {error}). It was deleted and no hash was recorded; run again to "
+                    f"fetch it anew, or put a good copy in a folder and set {paths.MIRROR_VARIABLE}=/that/folder."
+                ) from error
         os.replace(temporary, target)
         _write_sidecar(target, hashes, source=_describe(source), recorded=not (sha256 or md5))
         if not expected:
