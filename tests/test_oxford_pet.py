@@ -63,7 +63,7 @@ def test_end_to_end_from_a_file_url_mirror(data_dir, tmp_path, monkeypatch):
     # and grayscale files are among them and decoded as RGB; the trainval image without XML is not.
     assert sorted(seen) == sorted(fixture.info["boxes"])
     quirks = {kind: name for name, kind in fixture.info["quirks"].items()}
-    assert {quirks["png"], quirks["cmyk"], quirks["grayscale"]} <= set(seen)
+    assert {quirks["png"], quirks["cmyk"], quirks["grayscale"], quirks["rgba"]} <= set(seen)
     assert quirks["no_xml"] not in seen and not set(fixture.info["test"]) & set(seen)
     # Stratified: each of the 4 breeds has 4 boxed images (3 for the breed missing an XML): 1 test, 1 val each.
     splits = list(seen.values())
@@ -174,3 +174,16 @@ def test_list_files_in_the_official_format(tmp_path):
     box, size = oxford_pet.read_head_box(folder / "annotations" / "xmls" / "Abyssinian_1.xml")
     assert size == (160.0, 120.0)
     np.testing.assert_allclose(oxford_pet.relative_box(box, 160, 120), fixture.info["boxes"]["Abyssinian_1"])
+
+
+def test_the_loader_agrees_with_the_published_facts_the_fixture_is_written_from():
+    """The fixture spells the real archive's facts out itself; the loader's constants must agree with them."""
+    assert oxford_pet.BREED_NAMES == fixtures.PET_BREEDS
+    assert oxford_pet.SPECIES_NAMES == fixtures.PET_SPECIES
+    assert [oxford_pet.species_of(name) for name in fixtures.PET_BREEDS] == [
+        fixtures._pet_species(name) for name in fixtures.PET_BREEDS
+    ]
+    assert [oxford_pet.breed_id_of(name) for name in fixtures.PET_BREEDS] == [
+        fixtures._pet_breed_id(name) for name in fixtures.PET_BREEDS
+    ]
+    assert oxford_pet.breed_id_of("yorkshire_terrier") == 25 and oxford_pet.breed_id_of("Sphynx") == 12

@@ -27,8 +27,42 @@ import xml.etree.ElementTree as ElementTree
 import numpy as np
 from PIL import Image
 
-from keras_transfer.datasets import oxford_flowers17
-from keras_transfer.datasets import oxford_pet
+# Facts of the real archives, written out here from the datasets' own pages and files, NOT imported from the
+# loaders: a wrong constant in a loader must disagree with its fixture, not be copied into it.
+# Oxford-17 (17flowers.tgz): `jpg/image_0001.jpg` ... `jpg/image_1360.jpg`, 80 consecutive images per class, in the
+# class order of the dataset's page; `datasplits.mat` holds trn1 val1 tst1 ... trn3 val3 tst3.
+FLOWERS17_CLASSES = (
+    "Daffodil", "Snowdrop", "LilyValley", "Bluebell", "Crocus", "Iris", "Tigerlily", "Tulip", "Fritillary",
+    "Sunflower", "Daisy", "ColtsFoot", "Dandelion", "Cowslip", "Buttercup", "Windflower", "Pansy",
+)
+FLOWERS17_PER_CLASS = 80
+FLOWERS17_SPLITS = (1, 2, 3)
+
+
+def _flowers17_filename(image_id):
+    return f"image_{image_id:04d}.jpg"
+
+
+# Oxford-IIIT Pet (annotations/list.txt): class ids 1..37 in this order (names sorted case-insensitively); a name
+# starting with a capital letter is a cat (species 1), else a dog (species 2); the breed id counts within a species.
+PET_BREEDS = (
+    "Abyssinian", "american_bulldog", "american_pit_bull_terrier", "basset_hound", "beagle", "Bengal", "Birman",
+    "Bombay", "boxer", "British_Shorthair", "chihuahua", "Egyptian_Mau", "english_cocker_spaniel", "english_setter",
+    "german_shorthaired", "great_pyrenees", "havanese", "japanese_chin", "keeshond", "leonberger", "Maine_Coon",
+    "miniature_pinscher", "newfoundland", "Persian", "pomeranian", "pug", "Ragdoll", "Russian_Blue",
+    "saint_bernard", "samoyed", "scottish_terrier", "shiba_inu", "Siamese", "Sphynx", "staffordshire_bull_terrier",
+    "wheaten_terrier", "yorkshire_terrier",
+)
+PET_SPECIES = ("cat", "dog")
+
+
+def _pet_species(breed):
+    return 1 if breed[0].isupper() else 2
+
+
+def _pet_breed_id(breed):
+    same_species = [name for name in PET_BREEDS if _pet_species(name) == _pet_species(breed)]
+    return same_species.index(breed) + 1
 
 LIST_HEADER = (
     "#Image CLASS-ID SPECIES BREED ID\n"
@@ -51,7 +85,7 @@ class Fixture(typing.NamedTuple):
 
 def flowers17_class_color(label):
     """The RGB colour (three floats in [0, 255]) that fills the fixture images of class `label`."""
-    red, green, blue = colorsys.hsv_to_rgb(label / len(oxford_flowers17.CLASS_NAMES), 0.85, 0.9)
+    red, green, blue = colorsys.hsv_to_rgb(label / len(FLOWERS17_CLASSES), 0.85, 0.9)
     return np.array([red, green, blue]) * 255.0
 
 
@@ -125,10 +159,10 @@ def make_oxford17_fixture(directory, images_per_class=4, image_size=(500, 375), 
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    per_class = oxford_flowers17.IMAGES_PER_CLASS
+    per_class = FLOWERS17_PER_CLASS
     ids_by_class = [
         np.arange(label * per_class + 1, label * per_class + images_per_class + 1)
-        for label in range(len(oxford_flowers17.CLASS_NAMES))
+        for label in range(len(FLOWERS17_CLASSES))
     ]
     archive = directory / "17flowers.tgz"
     with tarfile.open(archive, "w:gz") as tar:
@@ -138,12 +172,12 @@ def make_oxford17_fixture(directory, images_per_class=4, image_size=(500, 375), 
             for image_id in ids:
                 pixels = color + rng.normal(0.0, 6.0, size=(height, width, 3))
                 pixels = np.clip(pixels, 0, 255).astype(np.uint8)
-                _add(tar, f"jpg/{oxford_flowers17.image_filename(image_id)}", _jpeg_bytes(pixels))
+                _add(tar, f"jpg/{_flowers17_filename(image_id)}", _jpeg_bytes(pixels))
 
     n_train, n_validation = images_per_class // 2, images_per_class // 4
     splits = {}
     content = {}
-    for split_id in oxford_flowers17.SPLIT_IDS:
+    for split_id in FLOWERS17_SPLITS:
         parts = {"train": [], "validation": [], "test": []}
         for ids in ids_by_class:
             order = rng.permutation(ids)
@@ -177,7 +211,7 @@ def _pet_xml(name, width, height, box, species):
     ElementTree.SubElement(annotation, "segmented").text = "0"
     if box is not None:
         obj = ElementTree.SubElement(annotation, "object")
-        ElementTree.SubElement(obj, "name").text = oxford_pet.SPECIES_NAMES[species - 1]
+        ElementTree.SubElement(obj, "name").text = PET_SPECIES[species - 1]
         ElementTree.SubElement(obj, "pose").text = "Frontal"
         ElementTree.SubElement(obj, "truncated").text = "0"
         ElementTree.SubElement(obj, "occluded").text = "0"
@@ -210,11 +244,12 @@ def make_pet_fixture(
     written too. The head box is painted white on a dark noisy background.
 
     With `quirks=True`, like the real archive, the first trainval images are special: a PNG stored as `.jpg`, a
-    CMYK JPEG, a grayscale JPEG, and one trainval image without any XML.
+    CMYK JPEG, a grayscale JPEG, an RGBA PNG stored as `.jpg`, and one trainval image without any XML; and
+    `images/` also holds `Abyssinian_100.mat` ... `Abyssinian_102.mat`, which are not images.
 
     Args:
         directory: path-like. Created if needed.
-        breeds: sequence of str. Names from `oxford_pet.BREED_NAMES`.
+        breeds: sequence of str. Names from `PET_BREEDS`.
         images_per_breed: int >= 2.
         image_size: `(height, width)` of every image.
         seed: int. Seed of the boxes and the noise.
@@ -229,9 +264,9 @@ def make_pet_fixture(
         (name -> relative `(xmin, ymin, xmax, ymax)` of the painted box), `info["labels"]` (name -> `(breed
         index, species index)`), `info["quirks"]` (name -> kind), `info["trainval"]`, `info["test"]`.
     """
-    unknown = [breed for breed in breeds if breed not in oxford_pet.BREED_NAMES]
+    unknown = [breed for breed in breeds if breed not in PET_BREEDS]
     if unknown or not breeds:
-        raise ValueError(f"breeds must be names from oxford_pet.BREED_NAMES. Received: breeds={breeds!r}")
+        raise ValueError(f"breeds must be names from PET_BREEDS. Received: breeds={breeds!r}")
     if not isinstance(images_per_breed, int) or images_per_breed < 2:
         raise ValueError(f"images_per_breed must be an int >= 2. Received: images_per_breed={images_per_breed!r}")
     if images_compression not in ("gz", ""):
@@ -242,12 +277,11 @@ def make_pet_fixture(
     rng = np.random.default_rng(seed)
 
     entries = []  # (name, class_id, species, breed_id, split)
-    for breed in sorted(breeds, key=oxford_pet.BREED_NAMES.index):
-        class_id = oxford_pet.BREED_NAMES.index(breed) + 1
+    for breed in sorted(breeds, key=PET_BREEDS.index):
+        class_id = PET_BREEDS.index(breed) + 1
         for number in range(1, images_per_breed + 1):
             split = "test" if number == images_per_breed else "trainval"
-            entries.append((f"{breed}_{number}", class_id, oxford_pet.species_of(breed), oxford_pet.breed_id_of(breed),
-                            split))
+            entries.append((f"{breed}_{number}", class_id, _pet_species(breed), _pet_breed_id(breed), split))
     trainval = [entry[0] for entry in entries if entry[4] == "trainval"]
     test = [entry[0] for entry in entries if entry[4] == "test"]
     for label, names in (("corrupt", corrupt), ("without_box", without_box)):
@@ -255,12 +289,12 @@ def make_pet_fixture(
             raise ValueError(
                 f"{label} must name trainval images of this fixture {trainval}. Received: {label}={names!r}"
             )
-    quirk_kinds = ("png", "cmyk", "grayscale", "no_xml")
+    quirk_kinds = ("png", "cmyk", "grayscale", "rgba", "no_xml")
     quirk_names = {}
     if quirks:
         ordinary = [name for name in trainval if name not in corrupt and name not in without_box]
         if len(ordinary) < len(quirk_kinds) + 1:
-            raise ValueError("quirks=True needs at least 5 ordinary trainval images; add breeds or images_per_breed.")
+            raise ValueError("quirks=True needs at least 6 ordinary trainval images; add breeds or images_per_breed.")
         quirk_names = dict(zip(ordinary, quirk_kinds))
 
     boxes, labels, image_files, xml_files, trimaps = {}, {}, {}, {}, {}
@@ -280,6 +314,8 @@ def make_pet_fixture(
             data = _jpeg_bytes(pixels, mode="CMYK")
         elif kind == "grayscale":
             data = _jpeg_bytes(pixels, mode="L")
+        elif kind == "rgba":  # a PNG with an alpha channel under a .jpg name
+            data = _png_bytes(np.dstack([pixels, np.full((height, width), 255, np.uint8)]))
         else:
             data = _jpeg_bytes(pixels)
         if name in corrupt:
@@ -303,6 +339,9 @@ def make_pet_fixture(
         _add_folder(tar, "images")
         for member, data in image_files.items():
             _add(tar, member, data)
+        if quirks:  # the real images/ also holds three MATLAB files that are no images
+            for number in (100, 101, 102):
+                _add(tar, f"images/Abyssinian_{number}.mat", b"MATLAB 5.0 MAT-file, not an image")
     annotations_archive = directory / "annotations.tar.gz"
     with tarfile.open(annotations_archive, "w:gz") as tar:
         for folder in ("annotations", "annotations/xmls", "annotations/trimaps"):
