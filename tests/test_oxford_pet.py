@@ -121,10 +121,24 @@ def test_corrupt_image_and_xml_without_box_are_skipped_with_warnings(data_dir, t
     messages = " | ".join(str(warning.message) for warning in caught)
     assert "Bengal_2.jpg" in messages and "cannot be decoded" in messages
     assert "beagle_1.xml" in messages and "no <object><bndbox>" in messages
-    assert "Bengal_3.xml is not valid XML" in messages and "beagle_2: its XML gives size 999x120" in messages
-    skipped = {"Bengal_2", "beagle_1", "Bengal_3", "beagle_2"}
-    names = {_by_box(fixture, target["boxes"]) for _, target in pets.train.as_numpy_iterator()}
-    assert names == set(fixture.info["boxes"]) - skipped
+    assert "Bengal_3.xml is not valid XML" in messages
+    assert "1 of" in messages and "beagle_2 (XML 999x120, image 160x120)" in messages  # counted, named, kept
+    skipped = {"Bengal_2", "beagle_1", "Bengal_3"}
+    boxes = [target["boxes"] for _, target in pets.train.as_numpy_iterator()]
+    assert len(boxes) == len(set(fixture.info["boxes"]) - skipped)
+
+
+def test_a_box_drawn_on_a_larger_copy_is_taken_in_its_xml_frame(data_dir, tmp_path):
+    fixture = fixtures.make_pet_fixture(tmp_path / "mirror", xml_scaled=("beagle_2", "Bengal_3"), quirks=False)
+    folder = _extracted(fixture, tmp_path / "pets")
+    with pytest.warns(UserWarning, match="2 of 16 head boxes come with an XML <size> that differs"):
+        pets = oxford_pet.load_oxford_pet_heads(image_size=IMAGE_SIZE, path=folder, validation_fraction=0.0,
+                                                test_fraction=0.0, verbose=0)
+    names = set()
+    for image, target in pets.train.as_numpy_iterator():
+        names.add(_by_box(fixture, target["boxes"]))
+        np.testing.assert_allclose(_pixel_box(image), target["boxes"], atol=1.5 / IMAGE_SIZE[1])
+    assert {"beagle_2", "Bengal_3"} <= names
 
 
 def test_path_folder_missing_files_lists_them(data_dir, tmp_path):

@@ -232,6 +232,7 @@ def make_pet_fixture(
     quirks=True,
     corrupt=(),
     without_box=(),
+    xml_scaled=(),
     images_compression="gz",
 ):
     """Write `images.tar.gz` and `annotations.tar.gz` like the real Oxford-IIIT Pet archives.
@@ -256,6 +257,8 @@ def make_pet_fixture(
         quirks: bool. Add the PNG / CMYK / grayscale files and the trainval image without XML.
         corrupt: names of trainval images to write truncated (undecodable).
         without_box: names of trainval images whose XML has no `<object>` box.
+        xml_scaled: names of trainval images whose XML was drawn on a copy twice as large: `<size>` and box are
+            both doubled, so they disagree with the image file but agree with each other.
         images_compression: `"gz"` or `""`: the real `images.tar.gz` may be a plain tar despite its name;
             `""` writes it that way.
 
@@ -284,7 +287,7 @@ def make_pet_fixture(
             entries.append((f"{breed}_{number}", class_id, _pet_species(breed), _pet_breed_id(breed), split))
     trainval = [entry[0] for entry in entries if entry[4] == "trainval"]
     test = [entry[0] for entry in entries if entry[4] == "test"]
-    for label, names in (("corrupt", corrupt), ("without_box", without_box)):
+    for label, names in (("corrupt", corrupt), ("without_box", without_box), ("xml_scaled", xml_scaled)):
         if set(names) - set(trainval):
             raise ValueError(
                 f"{label} must name trainval images of this fixture {trainval}. Received: {label}={names!r}"
@@ -327,7 +330,11 @@ def make_pet_fixture(
         trimaps[f"annotations/trimaps/{name}.png"] = _png_bytes(trimap)
         if split == "trainval" and kind != "no_xml":
             voc_box = None if name in without_box else (x0 + 1, y0 + 1, x1, y1)
-            xml_files[f"annotations/xmls/{name}.xml"] = _pet_xml(name, width, height, voc_box, species)
+            factor = 2 if name in xml_scaled else 1
+            if voc_box is not None and factor != 1:  # 1-based inclusive pixels of the twice-as-large copy
+                voc_box = (2 * x0 + 1, 2 * y0 + 1, 2 * x1, 2 * y1)
+            xml_files[f"annotations/xmls/{name}.xml"] = _pet_xml(name, factor * width, factor * height, voc_box,
+                                                                 species)
             if voc_box is not None and name not in corrupt:
                 boxes[name] = (x0 / width, y0 / height, x1 / width, y1 / height)
 

@@ -237,9 +237,13 @@ def locate(path=None, *, mirror=None, verbose=1):
 def head_records(images_dir, annotations_dir, *, verbose=1):
     """Every trainval image with a usable head box, as `PetRecord`s in `trainval.txt` order.
 
-    Images that cannot be decoded, XMLs without a box, unreadable XMLs, boxes that are empty inside the image
-    and XMLs whose `<size>` disagrees with the image (a size of 0 counts as unknown) are skipped, each with a
-    warning naming the file.
+    Images that cannot be decoded, XMLs without a box, unreadable XMLs and boxes that are empty inside the image
+    are skipped, each with a warning naming the file.
+
+    An XML whose `<size>` disagrees with the decoded image (a size of 0 counts as unknown) keeps its image: the
+    box is taken relative to the XML's own size, the frame it was drawn in, as tensorflow-datasets' builder does
+    (it never reads the decoded size). Relative coordinates then land on the same part of the picture whatever
+    resolution the file was saved at. How many images this concerned is reported in one warning, with names.
     """
     images_dir, annotations_dir = pathlib.Path(images_dir), pathlib.Path(annotations_dir)
     problems = []
@@ -260,17 +264,15 @@ def head_records(images_dir, annotations_dir, *, verbose=1):
         candidates.append((name, file, box, size, class_id - 1, species - 1))
 
     sizes, failures = download.verify_images([c[1] for c in candidates], verbose=verbose)
-    records = []
+    records, mismatched = [], []
     for name, file, box, size, breed, species in candidates:
         if file in failures:
             problems.append(f"skipping {name}: image {file} cannot be decoded ({failures[file]})")
             continue
         height, width = sizes[file]
         if size is not None and min(size) > 0 and (int(size[0]), int(size[1])) != (width, height):
-            problems.append(
-                f"skipping {name}: its XML gives size {int(size[0])}x{int(size[1])} but {file} is {width}x{height}"
-            )
-            continue
+            mismatched.append(f"{name} (XML {int(size[0])}x{int(size[1])}, image {width}x{height})")
+            width, height = int(size[0]), int(size[1])
         relative = relative_box(box, width, height)
         if relative[2] <= relative[0] or relative[3] <= relative[1]:
             problems.append(f"skipping {name}: head box {box} is empty inside the {width}x{height} image")
@@ -278,6 +280,14 @@ def head_records(images_dir, annotations_dir, *, verbose=1):
         records.append(PetRecord(name, file, relative, breed, species))
     for problem in problems:
         warnings.warn(f"Oxford-IIIT Pet: {problem}.", stacklevel=3)
+    if mismatched:
+        shown = ", ".join(mismatched[:5]) + (f" and {len(mismatched) - 5} more" if len(mismatched) > 5 else "")
+        warnings.warn(
+            f"Oxford-IIIT Pet: {len(mismatched)} of {len(candidates)} head boxes come with an XML <size> that "
+            f"differs from the decoded image; their boxes are taken relative to the XML's size, as "
+            f"tensorflow-datasets does: {shown}.",
+            stacklevel=3,
+        )
     return records
 
 
