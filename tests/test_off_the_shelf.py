@@ -35,7 +35,8 @@ LAYERS = ["block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2", "block
 
 def test_the_papers_table_shows_the_shape_the_checks_describe():
     def by_layer(svm, softmax):
-        return [{"depth": d, "svm_accuracy": a, "softmax_accuracy": b} for d, (a, b) in enumerate(zip(svm, softmax), 1)]
+        return [{"layer": f"l{d}", "depth": d, "svm_accuracy": a, "softmax_accuracy": b}
+                for d, (a, b) in enumerate(zip(svm, softmax), 1)]
 
     checks = off_the_shelf.shape_comparison(by_layer((0.6, 0.5, 0.9), (0.6, 0.5, 0.9)))
     assert [entry["caltech101"] for entry in checks] == [True, True, True, True]
@@ -44,7 +45,7 @@ def test_the_papers_table_shows_the_shape_the_checks_describe():
     assert [entry["ours"] for entry in checks] == [False, True, True, True]
     flat_top = off_the_shelf.shape_comparison(by_layer((0.2, 0.9, 0.5, 0.4), (0.3,) * 4))
     assert [entry["ours"] for entry in flat_top] == [True, False, False, False]
-    findings = off_the_shelf.findings(by_layer((0.2, 0.9, 0.5, 0.4), (0.3,) * 4) , num_classes=4)
+    findings = off_the_shelf.findings(by_layer((0.2, 0.9, 0.5, 0.4), (0.3,) * 4), num_classes=4)
     assert findings["best_depth"] == 2 and findings["top_below_best"] == pytest.approx(0.5)
     assert findings["chance"] == 0.25 and findings["top_softmax_minus_svm"] == pytest.approx(-0.1)
 
@@ -60,6 +61,7 @@ def test_the_fne_verdicts_follow_our_means_and_the_papers_table():
     verdicts = {v["claim"]: v for v in compared["verdicts"]}
     last = verdicts["the full embedding beats the last hidden layer (fc2 as fc7)"]
     assert last["paper"] is True and last["ours"] is True and last["points"] == pytest.approx(4.0)
+    assert last["paper_note"] == "on 6 of 6 datasets"
     step = verdicts["'FNE: + standardisation' improves on 'FNE: pooling'"]
     assert step["paper"] is None and step["ours"] and step["spread"] == pytest.approx(5.0)
     assert verdicts["'FNE: + discretisation' improves on 'FNE: + standardisation'"]["ours"] is False

@@ -174,3 +174,30 @@ def prepare_task(config, seeds, *, verbose=1):
         "gallery": model_inputs(data["gallery"][0], config),
     }
     return {"model": model, "layers": layers, "data": data, "inputs": inputs, "source_seconds": source_seconds}
+
+
+def describe_task(config):
+    """One sentence on the source network and the target task `config` names, for a notebook to print."""
+    from keras_transfer import datasets
+    from keras_transfer import models
+
+    if config["source_model"] is not None:
+        source = f"the network saved at {os.fspath(config['source_model'])}"
+    elif config["source_profile"] == "full":
+        source = "Keras's VGG19 pretrained on ImageNet"
+    else:
+        settings = models.source_config(config["source_profile"])
+        names = datasets.split_classes(10, seed=settings["split_seed"]).names(
+            datasets.FASHION_MNIST_CLASSES, settings["half"])
+        where = "centred on black" if settings["domain"] == "black" else "pasted on photos"
+        source = (f"the project's small VGG trained on half {settings['half'].upper()} of Fashion-MNIST "
+                  f"({', '.join(names)}; items {where})")
+    per_class = config["train_per_class"]
+    if config["dataset"] == "fashion_mnist_half_b":
+        names = datasets.split_classes(10, seed=config["split_seed"]).names(datasets.FASHION_MNIST_CLASSES, "b")
+        target = (f"half B of Fashion-MNIST ({', '.join(names)}: classes the source never saw), {per_class} training "
+                  f"images per class drawn per seed, items centred on black")
+    else:
+        drawn = "the official training split" if per_class is None else f"{per_class} training images per class"
+        target = f"Oxford-17 flowers (17 classes, official split {config['split_id']}), {drawn}"
+    return f"Source network: {source}. Target task: {target}."

@@ -171,7 +171,8 @@ def compare_with_paper(by_method):
 
     Returns:
         `{"gains": {baseline layer: points of the full embedding over it}, "verdicts": [{"claim", "paper",
-        "ours", "points", "spread"}]}`: `paper` is what seed 003 reports (None where it reports no number),
+        "paper_note", "ours", "points", "spread"}]}`: `paper` is what seed 003 reports (None where it reports no
+        number; `paper_note` says on what),
         `ours` whether our run shows it, `points` our difference and `spread` the larger of the two methods'
         standard deviations over seeds (in points).
     """
@@ -180,23 +181,27 @@ def compare_with_paper(by_method):
     baselines = [name for name in means if name.endswith(" + SVM")]
     paper_gains = [fne - fc7 for fc7, fne in PAPER_FNE["fc7_to_fne"].values()]
 
-    def verdict(claim, paper, better, worse):
+    def verdict(claim, paper, paper_note, better, worse):
         if better not in means or worse not in means:
             return []
         points = 100 * (means[better]["test_accuracy"] - means[worse]["test_accuracy"])
         spread = 100 * max(means[better]["test_accuracy_std"], means[worse]["test_accuracy_std"])
-        return [{"claim": claim, "paper": paper, "ours": points > 0, "points": points, "spread": spread}]
+        return [{"claim": claim, "paper": paper, "paper_note": paper_note, "ours": points > 0, "points": points,
+                 "spread": spread}]
 
     verdicts = []
     if full is not None and baselines:
         verdicts += verdict(f"the full embedding beats the last hidden layer ({baselines[-1].split()[0]} as fc7)",
-                            all(gain > 0 for gain in paper_gains), full["model"], baselines[-1])
+                            all(gain > 0 for gain in paper_gains),
+                            f"on {sum(gain > 0 for gain in paper_gains)} of {len(paper_gains)} datasets",
+                            full["model"], baselines[-1])
     if full is not None and len(baselines) > 1:
         verdicts += verdict(f"the full embedding beats the layer before ({baselines[-2].split()[0]} as fc6)",
-                            PAPER_FNE["average_gain"]["fc6"] > 0, full["model"], baselines[-2])
+                            PAPER_FNE["average_gain"]["fc6"] > 0,
+                            f"{PAPER_FNE['average_gain']['fc6']:+.1f} points on average", full["model"], baselines[-2])
     titles = [title for title, _ in STEPS.values()]
     for before, after in zip(titles, titles[1:]):
-        verdicts += verdict(f"'{after}' improves on '{before}'", None, after, before)
+        verdicts += verdict(f"'{after}' improves on '{before}'", None, "no number in seed 003", after, before)
     gains = {name.split()[0]: 100 * (full["test_accuracy"] - means[name]["test_accuracy"])
              for name in baselines if full is not None}
     return {"gains": gains, "verdicts": verdicts}

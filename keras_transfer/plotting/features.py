@@ -248,6 +248,6 @@ def fne_paper_table(result):
 def verdict_table(result):
     """Markdown: `metadata["verdicts"]` of a Full-Network Embedding result: each claim, what seed 003 reports,
     and our difference in points beside the larger standard deviation over seeds."""
-    lines = [[entry["claim"], _WORDS[entry["paper"]], _WORDS[entry["ours"]],
+    lines = [[entry["claim"], f"{_WORDS[entry['paper']]} ({entry['paper_note']})", _WORDS[entry["ours"]],
               f"{entry['points']:+.1f} (std {entry['spread']:.1f})"] for entry in result.metadata["verdicts"]]
     return _markdown(["claim", "seed 003", "ours", "our difference, points"], lines)
