@@ -160,7 +160,7 @@ def main(args):
         )
 
     def compile_(model):
-        optimizer = keras.optimizers.Adam(config["learning_rates"]["frozen"], clipnorm=config["clipnorm"])
+        optimizer = keras.optimizers.Adam(config["learning_rate"], clipnorm=config["clipnorm"])
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
     def fit(model, x, y, validation, epochs):

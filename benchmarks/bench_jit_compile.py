@@ -87,7 +87,7 @@ def main(args):
             timer = _common.batch_timer()
             with _common.Timer() as total:
                 model.compile(
-                    optimizer=keras.optimizers.Adam(config["learning_rates"]["finetune"], clipnorm=config["clipnorm"]),
+                    optimizer=keras.optimizers.Adam(config["fine_tune_learning_rates"][0], clipnorm=config["clipnorm"]),
                     loss="sparse_categorical_crossentropy",
                     metrics=["accuracy"],
                     jit_compile=jit,

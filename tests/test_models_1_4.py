@@ -1,4 +1,5 @@
-"""Tests of the Models 1-4 experiment: the smoke profile end to end, and the full profile's data path on fixtures."""
+"""Tests of the Models 1-4 experiment: the smoke profile end to end, its comparisons, and the full profile's data path
+on fixtures."""
 
 import tarfile
 
@@ -8,86 +9,130 @@ import pytest
 
 from keras_transfer import models
 from keras_transfer.experiments import ExperimentResult
+from keras_transfer.experiments import comparisons
 from keras_transfer.experiments import models_1_4
 
 
 def test_smoke_profile_end_to_end(data_dir, tmp_path, capsys):
     result = models_1_4.run("smoke", output_dir=tmp_path / "out", verbose=1)
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[smoke seed 0]")]
-    assert len(lines) == 5  # one progress line per model and seed
-    assert [row["model"] for row in result.rows] == list(models_1_4.MODELS)
     config = models_1_4.CONFIGS["smoke"]
+    budgets, compared = config["labels_per_class"], config["compare_labels_per_class"]
+    pretrained = [name for name in config["models"] if name != "scratch"]
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[smoke seed 0")]
+    assert len(lines) == len(result.rows) == len(budgets) * len(config["models"]) + len(compared) * len(pretrained)
+    main = [row for row in result.rows if row["source"] == "photos"]
+    assert [(row["labels_per_class"], row["network"]) for row in main] == [
+        (n, name) for n in budgets for name in config["models"]
+    ]
+    assert {row["model"] for row in main} == {f"{name}/n{n}" for n in budgets for name in config["models"]}
+    black = [row for row in result.rows if row["source"] == "black"]
+    assert {row["model"] for row in black} == {f"{name}/black/n{n}" for n in compared for name in pretrained}
     for row in result.rows:
-        assert set(row) == {
-            "model", "seed", "test_accuracy", "test_loss", "epochs", "best_epoch", "wall_time_s",
-            "trainable_params", "frozen_params",
-        }
-        assert 0.0 <= row["test_accuracy"] <= 1.0 and np.isfinite(row["test_loss"]) and row["wall_time_s"] > 0
+        assert 0.0 <= row["test_accuracy"] <= 1.0 and np.isfinite(row["test_loss"]) and row["cpu_time_s"] > 0
         history = result.histories[f"{row['model']}/seed0"]
-        assert len(history["loss"]) == len(history["val_loss"]) == row["epochs"]
+        assert len(history["loss"]) == len(history["val_accuracy"]) == row["epochs"]
         assert 1 <= row["best_epoch"] <= row["epochs"]
-    rows = {row["model"]: row for row in result.rows}
-    total = rows["scratch"]["trainable_params"]
-    assert rows["scratch"]["frozen_params"] == 0 and rows["finetune"]["trainable_params"] == total
-    backbone_parameters = models.source_backbone(models.build_source_network(5)).count_params()
-    assert rows["frozen"]["frozen_params"] == backbone_parameters
-    assert rows["frozen"]["trainable_params"] == total - backbone_parameters
-    assert rows["scratch"]["epochs"] <= config["max_epochs"] and rows["ulmfit"]["epochs"] == config["ulmfit_epochs"]
-
+    rows = {row["model"]: row for row in main}
+    n = budgets[0]
+    total = rows[f"scratch/n{n}"]["trainable_params"]
+    backbone = models.source_backbone(models.build_source_network(5)).count_params()
+    assert rows[f"scratch/n{n}"]["frozen_params"] == 0
+    assert rows[f"frozen/n{n}"]["frozen_params"] == backbone
+    assert rows[f"frozen/n{n}"]["trainable_params"] == total - backbone
+    # Model 3: the head first (Model 2's training), then everything at a rate chosen on validation.
+    assert rows[f"fine_tuned/n{n}"]["trainable_params"] == total
+    assert rows[f"fine_tuned/n{n}"]["learning_rate"] in config["fine_tune_learning_rates"]
+    steps = result.histories[f"fine_tuned/n{n}/seed0"]["head_first_steps"]
+    assert [step["step"] for step in steps] == ["new layers", "all layers"] and steps[1]["epoch"] >= 1
     # Chain-thaw: the new layers, each of the 6 convolutions first to last, then everything; one epoch each here.
-    steps = result.histories["chain_thaw/seed0"]["chain_thaw_steps"]
+    steps = result.histories[f"chain_thaw/n{n}/seed0"]["chain_thaw_steps"]
     assert [step["step"] for step in steps] == [
         "new layers", "block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2", "block3_conv1",
         "block3_conv2", "all layers",
     ]
-    assert [step["epoch"] for step in steps] == list(range(8)) and rows["chain_thaw"]["epochs"] == 8
     assert [step["learning_rate"] for step in steps] == [1e-3] + [1e-4] * 7
-    assert rows["chain_thaw"]["trainable_params"] == total
-    # Gradual unfreezing: head, then block3, block2, block1, one more group per epoch.
-    unfreezing = result.histories["ulmfit/seed0"]["unfreezing_steps"]
-    assert [step["epoch"] for step in unfreezing] == [0, 1, 2, 3]
-    assert rows["ulmfit"]["trainable_params"] == total
 
     meta = result.metadata
-    assert meta["sizes"] == {"train": 40, "validation": 20, "test": 50}
     assert meta["class_names"] == ["T-shirt/top", "Trouser", "Sandal", "Bag", "Ankle boot"]
-    assert meta["source_network"]["classes"] == ["Pullover", "Dress", "Coat", "Shirt", "Sneaker"]
-    assert meta["cached_features"] is True
-    assert len(meta["sample_labels"]) == config["sample_predictions"]
-    assert all(len(p) == config["sample_predictions"] for p in meta["sample_predictions"].values())
-    images, labels, names = models_1_4.sample_test_images("smoke", count=config["sample_predictions"])
-    assert images.shape == (config["sample_predictions"], 32, 32, 3) and list(labels) == meta["sample_labels"]
+    assert meta["source_networks"]["photos"]["domain"] == "photos"
+    assert meta["source_networks"]["black"]["classes"] == ["Pullover", "Dress", "Coat", "Shirt", "Sneaker"]
+    gain = meta["checks"]["frozen_gain"]
+    assert gain["labels_per_class"] == min(budgets)
+    scratch = [row["test_accuracy"] for row in main if row["network"] == "scratch" and row["labels_per_class"] == n]
+    assert gain["lower_mean"] == pytest.approx(np.mean(scratch))
+    assert [step["pair"] for step in meta["checks"]["order"]["steps"]] == [
+        ["scratch", "frozen"], ["frozen", "fine_tuned"], ["fine_tuned", "chain_thaw"],
+    ]
+    cells = {(cell["data"], cell["target"]): cell for cell in meta["strategy"]}
+    assert set(cells) == {(d, t) for d in ("similar", "different") for t in ("small", "large")}
+    different_small = cells["different", "small"]
+    assert different_small["source"] == "black" and set(different_small["means"]) == set(config["models"])
+    best = max(different_small["means"], key=different_small["means"].get)
+    assert different_small["winner"] == best
     loaded = ExperimentResult.load(tmp_path / "out")
-    assert loaded.rows == result.rows and loaded.histories.keys() == result.histories.keys()
-    assert "| chain_thaw | 1 |" in result.to_markdown()
+    assert loaded.rows == result.rows and loaded.metadata["strategy"] == meta["strategy"]
+    assert f"| chain_thaw/n{n} | 1 |" in result.to_markdown()
 
 
-def test_cached_features_train_model_2_like_the_plain_way(data_dir, tmp_path):
-    settings = dict(models=("frozen",), dropout=0.0, max_epochs=3, patience=3, verbose=0)
-    cached = models_1_4.run("smoke", output_dir=tmp_path / "cached", cache_features=True, **settings)
-    plain = models_1_4.run("smoke", output_dir=tmp_path / "plain", cache_features=False, **settings)
-    (cached_row,), (plain_row,) = cached.rows, plain.rows
-    assert cached_row["epochs"] == plain_row["epochs"] == 3
-    assert (cached_row["trainable_params"], cached_row["frozen_params"]) == (
-        plain_row["trainable_params"],
-        plain_row["frozen_params"],
-    )
-    # The same training up to the order of the batches (tf.data's shuffle against fit()'s): losses within 1%.
-    # tests/test_models.py checks the training is exactly the same where the order cannot differ.
-    np.testing.assert_allclose(
-        cached.histories["frozen/seed0"]["loss"], plain.histories["frozen/seed0"]["loss"], rtol=1e-2
-    )
-    # Near chance after 3 epochs on 40 images, so a tiny change of order flips argmaxes: compare the test loss.
-    np.testing.assert_allclose(cached_row["test_loss"], plain_row["test_loss"], rtol=1e-2)
+def test_budgets_are_nested_and_the_same_for_every_model(data_dir):
+    small = models_1_4.load_target_data("smoke", seed=0, labels_per_class=2)
+    large = models_1_4.load_target_data("smoke", seed=0, labels_per_class=4)
+    assert np.bincount(small.train[1]).tolist() == [2] * 5 and np.bincount(large.train[1]).tolist() == [4] * 5
+    assert small.train[0].shape[1:] == (32, 32, 3) and small.train[0].max() > 1.0  # pixels in [0, 255]
+    large_images = {image.tobytes() for image in large.train[0]}
+    assert all(image.tobytes() in large_images for image in small.train[0])  # 2 per class are among the 4
+    np.testing.assert_array_equal(small.validation[0], large.validation[0])
+    assert np.bincount(small.validation[1]).tolist() == [models_1_4.CONFIGS["smoke"]["validation_per_class"]] * 5
+    other_seed = models_1_4.load_target_data("smoke", seed=1, labels_per_class=2)
+    assert not np.array_equal(other_seed.train[0], small.train[0])
+
+
+def test_ulmfit_recipe_on_smoke(data_dir, tmp_path):
+    result = models_1_4.run("smoke", output_dir=tmp_path, verbose=0, models=("ulmfit",), labels_per_class=(4,),
+                            compare_domain=None)
+    (row,) = result.rows
+    assert row["epochs"] == models_1_4.CONFIGS["smoke"]["ulmfit_epochs"]
+    unfreezing = result.histories["ulmfit/n4/seed0"]["unfreezing_steps"]
+    assert [step["epoch"] for step in unfreezing] == [0, 1, 2, 3]  # head, then block3, block2, block1
+    assert result.metadata["strategy"] is None and result.metadata["checks"]["frozen_gain"]["holds"] is None
+
+
+def test_comparisons_count_a_step_only_beyond_the_seed_spread():
+    clear = comparisons.step([0.50, 0.52, 0.48], [0.60, 0.61, 0.59])
+    assert clear["holds"] is True and clear["difference"] == pytest.approx(0.10) and clear["spread"] == pytest.approx(0.02)
+    within = comparisons.step([0.50, 0.55, 0.45], [0.52, 0.53, 0.51])
+    assert within["holds"] is False  # +2 points, spread 5 points
+    tie = comparisons.step([0.50, 0.55, 0.45], [0.49, 0.50, 0.48], strict=False)
+    assert tie["holds"] is True  # -1.7 points is inside the 5-point spread: `<=` holds
+    assert comparisons.step([], [0.5])["holds"] is None
+    best = comparisons.winner({"frozen": [0.6, 0.62], "scratch": [0.3, 0.35], "fine_tuned": [0.61, 0.64]})
+    assert best["winner"] == "fine_tuned" and best["runner_up"] == "frozen" and best["clear"] is False
+    rows = [{"network": "a", "n": n, "seed": s, "acc": n + s} for n in (5, 40) for s in (0, 1)]
+    assert comparisons.curves(rows, "n", "network", metric="acc") == {"a": [(5, 5.5, pytest.approx(0.7071, abs=1e-4)),
+                                                                              (40, 40.5, pytest.approx(0.7071, abs=1e-4))]}
+
+
+def test_choose_on_validation_keeps_the_best_candidate():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    start = model.get_weights()
+
+    def train(candidate):
+        model.set_weights([weight + candidate for weight in model.get_weights()])
+        return {"val_loss": [5.0, abs(candidate - 2.0)]}, 2
+
+    chosen = models.choose_on_validation(model, [1.0, 2.0, 4.0], train)
+    assert chosen["chosen"] == 2.0 and chosen["scores"] == [1.0, 0.0, 2.0]
+    np.testing.assert_allclose(model.get_weights()[0], start[0] + 2.0)  # the chosen candidate's weights
+    with pytest.raises(ValueError, match="candidates"):
+        models.choose_on_validation(model, [], train)
 
 
 def test_unknown_settings_are_refused(data_dir):
     with pytest.raises(ValueError, match="Unknown setting"):
-        models_1_4.run("smoke", learning_rate=1e-3)
+        models_1_4.run("smoke", learning_rates=1e-3)
     with pytest.raises(ValueError, match="models"):
         models_1_4.run("smoke", models=("scratch", "model6"))
-    with pytest.raises(ValueError, match="augment"):
-        models_1_4.run("full", augment="flip", weights=None)
     with pytest.raises(ValueError, match="seeds"):
         models_1_4.run("smoke", seeds=(-1,))
 
@@ -109,31 +154,19 @@ def test_full_profile_data_path_on_fixture_archives(data_dir, tmp_path):
     del reference, loaded
 
     result = models_1_4.run(
-        "full",
-        seeds=(0,),
-        output_dir=tmp_path / "out",
-        verbose=0,
-        path=str(fixture.directory),
-        weights=str(weights),
-        image_size=(32, 32),
-        models=("frozen", "finetune"),
-        head_units=(8,),
-        batch_size=16,
-        max_epochs=1,
-        sample_predictions=5,
+        "full", seeds=(0,), output_dir=tmp_path / "out", verbose=0, path=str(fixture.directory),
+        weights=str(weights), image_size=(32, 32), models=("frozen", "fine_tuned"), head_units=(8,),
+        batch_size=16, max_epochs=1, fine_tune_learning_rates=(1e-4,), sample_predictions=5,
     )
-    assert [row["model"] for row in result.rows] == ["frozen", "finetune"]
-    assert result.metadata["sizes"] == {"train": 34, "validation": 17, "test": 17}
+    assert [row["model"] for row in result.rows] == ["frozen/n40", "fine_tuned/n40"]
     assert result.metadata["class_names"][0] == "Daffodil" and len(result.metadata["class_names"]) == 17
-    rows = {row["model"]: row for row in result.rows}
+    assert result.metadata["source_networks"] == {} and result.metadata["strategy"] is None
+    rows = {row["network"]: row for row in result.rows}
     assert rows["frozen"]["frozen_params"] == 20024384  # VGG19's convolutional base
-    assert rows["finetune"]["frozen_params"] == 0
-    for row in result.rows:
-        assert row["epochs"] == 1 and 0.0 <= row["test_accuracy"] <= 1.0 and np.isfinite(row["test_loss"])
+    assert rows["fine_tuned"]["frozen_params"] == 0 and rows["fine_tuned"]["epochs"] == 2  # head, then all layers
+    assert all(0.0 <= row["test_accuracy"] <= 1.0 and np.isfinite(row["test_loss"]) for row in result.rows)
     expected_labels = [fixture.info["splits"][1]["test"][i] for i in range(5)]
     assert result.metadata["sample_labels"] == [(int(i) - 1) // 80 for i in expected_labels]
-    images, labels, names = models_1_4.sample_test_images(
-        "full", count=5, path=str(fixture.directory), image_size=(32, 32)
-    )
-    assert images.shape == (5, 32, 32, 3) and list(labels) == result.metadata["sample_labels"]
-    assert images.max() > 1.0  # pixels in [0, 255] for display, not VGG19-preprocessed
+    with pytest.raises(ValueError, match="40 training images per class"):
+        models_1_4.run("full", seeds=(0,), output_dir=tmp_path / "x", verbose=0, path=str(fixture.directory),
+                       weights=str(weights), image_size=(32, 32), labels_per_class=(10,))

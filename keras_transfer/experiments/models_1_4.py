@@ -1,598 +1,377 @@
-"""Same task, different domain: the lecture's Models 1-4 (and a fifth, ULMFiT's recipe) on a small labelled set.
+"""Same task, different domain: the lecture's Models 1-4 (and ULMFiT's recipe) at several label budgets.
 
-Seed 002 trains one network, VGG19's convolutional base with two new dense layers and an output layer, four ways on
-Oxford-17 flowers (40 training and 20 validation images per class):
+Seed 002 trains one network, a pretrained convolutional base with two new dense layers and an output layer, four
+ways on a small labelled set (Oxford-17 flowers, 40 training images per class):
 
-- Model 1, `scratch`: random weights, the whole network trained from scratch.
-- Model 2, `frozen`: ImageNet weights, the base frozen (a feature extractor, called with `training=False`); only
-  the new layers train.
-- Model 3, `finetune`: ImageNet weights, the whole network trained.
-- Model 4, `chain_thaw`: ImageNet weights, trained by chain-thaw (DeepMoji): the new layers, then each base layer
-  alone from the first to the last, then everything (`keras_transfer.callbacks.ChainThaw`; Adam with
-  `clipnorm=1`, learning rate 1e-3 for the new layers and 1e-4 afterwards).
-- Beyond the seed, Model 5, `ulmfit`: Model 3 with ULMFiT's three techniques: a slanted triangular learning rate
-  (`keras_transfer.schedules.SlantedTriangular`), discriminative learning rates shrinking by 2.6 per layer group
-  from the top (`keras_transfer.optimizers.Discriminative`) and gradual unfreezing, one group more per epoch
-  (`keras_transfer.callbacks.GradualUnfreezing`).
+- Model 1, `scratch`: random weights, everything trained.
+- Model 2, `frozen`: pretrained base frozen (a feature extractor); only the new head trains.
+- Model 3, `fine_tuned`: the new head first on the frozen base (Model 2's training), then every layer at a small
+  learning rate chosen on the validation data (keras-io's recipe: a random head's large gradients would otherwise
+  wreck the pretrained base).
+- Model 4, `chain_thaw`: DeepMoji's chain-thaw (`callbacks.ChainThaw`): the new layers, each base layer alone from
+  the first to the last, then everything.
+- Beyond the seed, `ulmfit`: slanted triangular rate, discriminative rates (/2.6 per group) and gradual unfreezing.
 
-Every model trains with early stopping on the validation loss and keeps its best epoch's weights (chain-thaw does
-that per step, Model 5 runs its whole schedule and keeps the best epoch), so the epochs are comparable. Each row of
-the result is one model and seed: test accuracy and loss, epochs, the epoch whose weights were kept (`best_epoch`,
-from 1), wall time of the training (building and testing excluded; for Model 2 on cached features it includes
-computing the training and validation features), trainable and frozen parameters at the end of training.
-Histories hold every epoch's losses and accuracies, chain-thaw's steps (`chain_thaw_steps`) and gradual
-unfreezing's (`unfreezing_steps`), each step as `{"epoch": first epoch (from 0), "step": name}`.
+Each model is trained at every label budget of `labels_per_class`, for every seed; every model of a seed and budget
+sees the same images and starts from the same head initialisation, so models are compared in pairs. Every model
+stops early on the validation loss and keeps its best epoch. Rows carry the budget (`labels_per_class`), the model
+(`network`) and the source network's domain (`source`); `model` is `"<network>/n<budget>"` (with the domain for
+the comparison source). `metadata["checks"]` holds the lecture's claims measured on this run, and
+`metadata["strategy"]` the fine-tuning strategy table (similar vs different source data x small vs large target).
 
-Every model of a seed starts from the same initialisation of the new layers, and (quick) from the same 40/20
-images per class, so the models are compared in pairs. `EXTRA_MODELS` holds `head_first`, Model 3 trained the
-keras-io way (the new layers on the frozen base, then everything), a diagnostic the notebook uses to explain why
-Model 3 can fall below Model 2.
+Profiles (the differences are config keys: data, backbone, source, budgets):
 
-Frozen-base training on cached features (`cache_features=True`, the default): Model 2's base never changes and no
-augmentation runs through it, so its outputs are computed once (`keras_transfer.models.extract_features`) and only
-the head trains on them (`fit_on_features`, which also keeps fit()'s data iterators alive across epochs), instead
-of running the base every epoch. The features of arrays are also kept on disk (`extract_features(..., cache=True)`,
-keyed by the base's weights and the images), so a second run skips the forward passes. It is the same training; it
-costs the augmentation (impossible through cached features: `augment` must be None) and the memory of the
-features. `cache_features=False` trains Model 2 the keras-io way, the base inside the model.
-
-Profiles:
-
-- `full`: the lecture's setup: Keras's VGG19 at 224x224 with ImageNet weights on Oxford-17 split 1
-  (`load_oxford_flowers17`, `make_pipeline(..., preprocess="vgg19")`), three seeds. Meant for a GPU.
-- `quick`: the same five models on real offline data at a CPU's scale: the source network
-  (`keras_transfer.models.pretrained_source_network("quick")`, a small VGG trained on half A of Fashion-MNIST,
-  Pullover/Dress/Coat/Shirt/Sneaker) plays ImageNet VGG19; the target task is half B (T-shirt/top, Trouser,
-  Sandal, Bag, Ankle boot) with Oxford-17's budget: 40 training and 20 validation images per class drawn per seed,
-  tested on all 5,000 test images of half B. Three seeds. Under 10 minutes on a 2-core CPU, source pretraining
-  included.
+- `full`: Keras's VGG19 with ImageNet weights at 224x224 on Oxford-17 split 1 (40 per class), meant for a GPU.
+- `quick`: the "ImageNet" is `models.pretrained_source_network("quick", domain="photos")`, a small VGG trained on
+  half A of Fashion-MNIST pasted on scikit-image's photos; the target is half B's items pasted on crops of other
+  photos (scikit-learn's, `datasets.load_pasted_objects`): same task (classify the object of a photo), new classes
+  and new photos. 5, 10 and 40 labels per class (40 is Oxford-17's), 20 validation images per class, 1,000 test
+  images on photo strips no training image touches, three seeds. A second source, the same network trained on the
+  items on black (`domain="black"`), is the "different data" of the strategy table.
 - `smoke`: the quick profile's code at a tiny size (seconds).
 """
 
-import contextlib
-import logging
 import time
+import typing
 
 import keras
 import numpy as np
 
+from keras_transfer import callbacks as kt_callbacks
+from keras_transfer import datasets
 from keras_transfer import models as kt_models
+from keras_transfer import optimizers as kt_optimizers
 from keras_transfer import paths
 from keras_transfer import profiles
-from keras_transfer.experiments.base import ExperimentResult
+from keras_transfer import schedules as kt_schedules
+from keras_transfer.experiments import base
+from keras_transfer.experiments import comparisons
 
 NAME = "models-1-4"
-
-MODELS = ("scratch", "frozen", "finetune", "chain_thaw", "ulmfit")
-# Not run by default: a diagnostic between Models 2 and 3 (see the notebook's discussion).
-EXTRA_MODELS = ("head_first",)
-
+MODELS = ("scratch", "frozen", "fine_tuned", "chain_thaw", "ulmfit")
 TITLES = {
     "scratch": "Model 1: from scratch",
-    "frozen": "Model 2: frozen base (feature extractor)",
-    "finetune": "Model 3: fine-tuned",
+    "frozen": "Model 2: frozen base, new head",
+    "fine_tuned": "Model 3: fine-tuned (head first, then all layers)",
     "chain_thaw": "Model 4: chain-thaw",
-    "ulmfit": "Model 5: STLR + discriminative rates + gradual unfreezing (beyond the seed)",
-    "head_first": "Model 3b: new layers on the frozen base first, then everything (keras-io's recipe)",
+    "ulmfit": "ULMFiT's recipe (beyond the lecture)",
 }
-
 DESCRIPTIONS = {
-    "smoke": "a test run at a tiny size (8 training images per class, 2 epochs): its numbers mean nothing",
-    "quick": "the source network pretrained on Fashion-MNIST half A, transferred to half B with Oxford-17's budget "
-    "(40 training / 20 validation images per class), 3 seeds, on a CPU",
-    "full": "ImageNet VGG19 at 224x224 on Oxford-17 split 1, as in the lecture (meant for a GPU)",
+    "smoke": "a test run at a tiny size: its numbers mean nothing",
+    "quick": "a small VGG pretrained on Fashion-MNIST half A pasted on photos, transferred to half B pasted on "
+    "other photos at 5, 10 and 40 labels per class, 3 seeds, on a CPU",
+    "full": "ImageNet VGG19 at 224x224 on Oxford-17 split 1, 40 labels per class, as in the lecture (meant for a GPU)",
 }
 
 _COMMON = {
-    "models": MODELS,
+    "models": ("scratch", "frozen", "fine_tuned", "chain_thaw"),
     "head_units": (256, 256),
     "dropout": 0.5,
     "clipnorm": 1.0,
-    "learning_rates": {"scratch": 1e-3, "frozen": 1e-3, "finetune": 1e-4},
+    "learning_rate": 1e-3,  # scratch and the new head
+    "fine_tune_learning_rates": (1e-4, 3e-4),  # Model 3's second stage: candidates, chosen on validation loss
     "chain_thaw_learning_rates": (1e-3, 1e-4),
     "ulmfit_max_learning_rate": 1e-3,
     "ulmfit_decay": 2.6,
-    "cache_features": True,
     "sample_predictions": 16,
+    "monitor": "val_accuracy",  # early stopping and choices on validation data (val_loss stops scratch at chance)
+    "min_frozen_gain": 0.10,  # the lecture's claim at the smallest budget: frozen beats scratch by 10 points
 }
-
+_PASTED = {
+    "data": "pasted_objects",
+    "backbone": "source",
+    "source_domain": "photos",
+    "compare_domain": "black",  # the strategy table's "different data" source; None: no comparison
+    "scale_range": (0.5, 1.0),  # the photo source's own settings (models.PHOTO_SETTINGS)
+    "crop_range": (1.0, 4.0),
+}
 CONFIGS = {
     "smoke": {
-        **_COMMON,
-        "seeds": (0,),
-        "source_seed": 0,
-        "train_per_class": 8,
-        "validation_per_class": 4,
-        "test_per_class": 10,
-        "batch_size": 16,
-        "max_epochs": 2,
-        "patience": 1,
-        "chain_thaw_epochs_per_step": 1,
-        "chain_thaw_patience": 1,
-        "ulmfit_epochs": 4,
-        "head_units": (32, 32),
+        **_COMMON, **_PASTED, "source_profile": "smoke", "seeds": (0,), "labels_per_class": (2, 4), "reference_labels_per_class": 4,
+        "compare_labels_per_class": (2, 4), "validation_per_class": 4, "train_pool": 60, "test_size": 40,
+        "batch_size": 4, "max_epochs": 2, "patience": 1, "chain_thaw_epochs_per_step": 1,
+        "chain_thaw_patience": 1, "ulmfit_epochs": 4, "head_units": (16,),
     },
     "quick": {
-        **_COMMON,
-        "seeds": (0, 1, 2),
-        "source_seed": 0,
-        "train_per_class": 40,
-        "validation_per_class": 20,
-        "test_per_class": None,
-        "batch_size": 32,
-        "max_epochs": 60,
-        "patience": 5,
-        "chain_thaw_epochs_per_step": 10,
-        "chain_thaw_patience": 3,
-        "ulmfit_epochs": 15,
+        **_COMMON, **_PASTED, "source_profile": "quick", "seeds": (0, 1, 2), "labels_per_class": (5, 10, 40), "reference_labels_per_class": 40,
+        "compare_labels_per_class": (5, 40), "validation_per_class": 20, "train_pool": 400, "test_size": 1000,
+        "batch_size": 16, "max_epochs": 60, "patience": 10, "chain_thaw_epochs_per_step": 5,
+        "chain_thaw_patience": 2, "ulmfit_epochs": 15,
     },
     "full": {
-        **_COMMON,
-        "seeds": (0, 1, 2),
-        "weights": "imagenet",
-        "split_id": 1,
-        "path": None,
-        "image_size": (224, 224),
-        "augment": None,
-        "batch_size": 32,
-        "max_epochs": 50,
-        "patience": 5,
-        "chain_thaw_epochs_per_step": 10,
-        "chain_thaw_patience": 3,
-        "ulmfit_epochs": 15,
-        "learning_rates": {"scratch": 1e-4, "frozen": 1e-3, "finetune": 1e-4},
+        **_COMMON, "data": "oxford17", "backbone": "vgg19", "source_domain": "imagenet", "compare_domain": None,
+        "weights": "imagenet", "split_id": 1, "path": None, "image_size": (224, 224), "seeds": (0, 1, 2),
+        "labels_per_class": (40,), "reference_labels_per_class": 40, "compare_labels_per_class": (), "batch_size": 32, "max_epochs": 50,
+        "patience": 5, "chain_thaw_epochs_per_step": 10, "chain_thaw_patience": 3, "ulmfit_epochs": 15,
     },
 }
 
 
-class TargetData:
-    """The target task of one seed: what the models train, stop and are tested on.
+def _load_data(config, seed):
+    """The target data of `seed`: `{"pool", "train", "validation", "test", "class_names"}`.
 
-    Attributes:
-        kind: str. `"arrays"` (quick, smoke) or `"datasets"` (full: batched tf.data pipelines).
-        train, validation, test: `(x, y)` arrays or pipelines of batches `(images, labels)`.
-        features: dict. For `"datasets"`, the unshuffled, unaugmented pipelines to compute features from.
-        class_names: tuple of str.
-        sizes: dict. Examples per split.
+    `pasted_objects`: half B pasted on photos (`datasets.load_pasted_objects`, 32x32); `pool` holds the images the
+    budgets are drawn from (`budget_split`), `validation_per_class` validation images per class, `test_size` test
+    images. `oxford17`: the split's batched pipelines (its 40 training images per class are the one budget).
     """
-
-    def __init__(self, kind, train, validation, test, class_names, sizes, features=None):
-        self.kind = kind
-        self.train = train
-        self.validation = validation
-        self.test = test
-        self.class_names = tuple(class_names)
-        self.sizes = sizes
-        self.features = features or {}
-
-
-def load_target_data(profile="quick", seed=0, **overrides):
-    """The target data of `profile` for `seed`, exactly as `run` uses it (see `TargetData`).
-
-    quick and smoke: half B of Fashion-MNIST (`split_classes(10, seed=0)`), `train_per_class` and
-    `validation_per_class` images per class drawn from its training images with `seed`, the test images of half B
-    (all of them in quick), as `(N, 32, 32, 3)` float32 pixels (`to_source_input`). full: Oxford-17 split
-    `split_id` (the seed only shuffles the training batches).
-    """
-    config = profiles.select(CONFIGS, profile, overrides)
-    return _load_data(profile, config, seed, verbose=0)
-
-
-def _load_data(profile, config, seed, verbose):
-    from keras_transfer import datasets
-
-    if profile == "full":
-        flowers = datasets.load_oxford_flowers17(
-            config["split_id"], image_size=tuple(config["image_size"]), path=config["path"], verbose=verbose
-        )
-        batch_size = config["batch_size"]
-
-        def pipeline(dataset, training=False):
-            return datasets.make_pipeline(
-                dataset,
-                batch_size=batch_size,
-                training=training,
-                augment=config["augment"] if training else None,
-                preprocess="vgg19",
-                seed=seed,
-            )
-
-        sizes = {split: int(getattr(flowers, split).cardinality()) for split in ("train", "validation", "test")}
-        return TargetData(
-            "datasets",
-            pipeline(flowers.train, training=True),
-            pipeline(flowers.validation),
-            pipeline(flowers.test),
-            flowers.class_names,
-            sizes,
-            features={"train": pipeline(flowers.train)},
-        )
-    (x_train, y_train), (x_test, y_test) = datasets.load_fashion_mnist()
-    split = datasets.split_classes(10, seed=0)
-    x_train, y_train = split.select(x_train, y_train, "b")
-    x_test, y_test = split.select(x_test, y_test, "b")
-    (x_train, y_train), (x_val, y_val) = datasets.split_per_class(
-        x_train, y_train, config["train_per_class"], config["validation_per_class"], seed=seed
-    )
-    if config["test_per_class"]:
-        x_test, y_test = datasets.take_per_class(x_test, y_test, config["test_per_class"], seed=0)
-    arrays = {
-        "train": (kt_models.to_source_input(x_train), y_train.astype("int32")),
-        "validation": (kt_models.to_source_input(x_val), y_val.astype("int32")),
-        "test": (kt_models.to_source_input(x_test), y_test.astype("int32")),
-    }
-    sizes = {key: int(len(value[1])) for key, value in arrays.items()}
-    names = split.names(datasets.FASHION_MNIST_CLASSES, "b")
-    return TargetData("arrays", arrays["train"], arrays["validation"], arrays["test"], names, sizes)
-
-
-def sample_test_images(profile="quick", count=16, **overrides):
-    """The first `count` test images (as pixels in [0, 255], for display), their labels and the class names.
-
-    They are the images whose predictions `run` keeps in `result.metadata["sample_predictions"]`.
-    """
-    config = profiles.select(CONFIGS, profile, overrides)
-    if profile == "full":
-        from keras_transfer import datasets
-
+    if config["data"] == "oxford17":
         flowers = datasets.load_oxford_flowers17(
             config["split_id"], image_size=tuple(config["image_size"]), path=config["path"], verbose=0
         )
-        images, labels = [], []
-        for image, label in flowers.test.take(count):
-            images.append(np.asarray(image))
-            labels.append(int(label))
-        return np.stack(images), np.array(labels), tuple(flowers.class_names)
-    data = _load_data(profile, config, 0, verbose=0)
-    x_test, y_test = data.test
-    return x_test[:count], y_test[:count], data.class_names
+        pipe = lambda split, training=False: datasets.make_pipeline(  # noqa: E731
+            split, batch_size=config["batch_size"], training=training, preprocess="vgg19", seed=seed
+        )
+        return {"pool": None, "train": pipe(flowers.train, True), "validation": pipe(flowers.validation),
+                "test": pipe(flowers.test), "class_names": tuple(flowers.class_names)}
+    pasted = datasets.load_pasted_objects(
+        config["train_pool"], 20 * config["validation_per_class"], config["test_size"], image_size=32, half="b",
+        seed=seed, scale_range=tuple(config["scale_range"]), crop_range=tuple(config["crop_range"]),
+    )
+    as_pair = lambda part: (part.images.astype("float32"), part.labels.astype("int32"))  # noqa: E731
+    validation = datasets.take_per_class(*as_pair(pasted.validation), config["validation_per_class"], seed=seed)
+    return {"pool": as_pair(pasted.train), "validation": validation, "test": as_pair(pasted.test),
+            "class_names": tuple(pasted.class_names)}
 
 
-def _backbone(profile, config, pretrained, source):
-    if profile == "full":
-        weights = config["weights"] if pretrained else None
-        return kt_models.vgg19_backbone(weights=weights, input_shape=(*config["image_size"], 3))
-    return kt_models.source_backbone(source, pretrained=pretrained)
+class TargetData(typing.NamedTuple):
+    """One seed's target task at one budget: `(x, y)` arrays (quick, smoke) or batched pipelines (full)."""
+
+    train: object
+    validation: object
+    test: object
+    class_names: tuple
 
 
-def _build(name, profile, config, source, num_classes, seed):
-    if name not in MODELS + EXTRA_MODELS:
-        raise ValueError(f"Unknown model: expected one of {MODELS + EXTRA_MODELS}. Received: name={name!r}")
+def load_target_data(profile="quick", seed=0, labels_per_class=None, **overrides):
+    """The target data `run` trains on for `seed` at `labels_per_class` (None: `reference_labels_per_class`).
+
+    quick and smoke: `(N, 32, 32, 3)` float32 pixels in [0, 255] and int labels; full: Oxford-17's pipelines.
+    """
+    config = profiles.select(CONFIGS, profile, overrides)
+    data = _load_data(config, seed)
+    per_class = config["reference_labels_per_class"] if labels_per_class is None else labels_per_class
+    return TargetData(budget_split(data, per_class, seed), data["validation"], data["test"], data["class_names"])
+
+
+def budget_split(data, per_class, seed):
+    """The training set of one budget: `per_class` images of each class from the pool (nested across budgets)."""
+    if data["pool"] is None:
+        if per_class != 40:
+            raise ValueError(f"Oxford-17's split has 40 training images per class. Received: per_class={per_class}")
+        return data["train"]
+    return datasets.take_per_class(*data["pool"], per_class, seed=seed)
+
+
+def build_model(name, config, source, num_classes, seed):
+    """Model `name` as `run` builds it (uncompiled): the source's base (random for `scratch`) and a new head."""
+    pretrained = name != "scratch"
     keras.utils.set_random_seed(seed)
-    backbone = _backbone(profile, config, name != "scratch", source)
+    if config["backbone"] == "vgg19":
+        backbone = kt_models.vgg19_backbone(config["weights"] if pretrained else None, (*config["image_size"], 3))
+    else:
+        backbone = kt_models.source_backbone(source, pretrained=pretrained)
     keras.utils.set_random_seed(seed)  # the same head initialisation for every model of a seed
     return kt_models.build_classifier(
-        backbone,
-        num_classes,
-        head_units=tuple(config["head_units"]),
-        dropout=config["dropout"],
-        base_trainable=name != "frozen",
-        name=name,
+        backbone, num_classes, head_units=tuple(config["head_units"]), dropout=config["dropout"],
+        base_trainable=name != "frozen", name=name,
     )
 
 
-def build_model(name, profile="quick", *, seed=0, source=None, **overrides):
-    """Model `name` (one of `MODELS`) as `run` builds it for `profile`, before training and uncompiled.
-
-    Models 1, 3, 4 and 5 are the same network (4 and 5 differ in how they train); Model 1's backbone has random
-    weights, Model 2's is frozen. Use it to look at a model's layers and trainable and frozen parameters.
-
-    Args:
-        name: str. `"scratch"`, `"frozen"`, `"finetune"`, `"chain_thaw"` or `"ulmfit"`.
-        profile: str. `"smoke"`, `"quick"` or `"full"` (full builds Keras's VGG19 with the configured `weights`).
-        seed: int. Seeds the initialisation of the new layers (and of a random backbone).
-        source: keras.Model or None. The pretrained source network (quick, smoke); None loads the cached one,
-            training it first if needed.
-        **overrides: settings of the profile's config, as for `run`.
-
-    Returns:
-        An uncompiled `keras.Model` built by `keras_transfer.models.build_classifier`.
-    """
-    config = profiles.select(CONFIGS, profile, overrides)
-    if profile == "full":
-        from keras_transfer.datasets import oxford_flowers17
-
-        num_classes = len(oxford_flowers17.CLASS_NAMES)
-    else:
-        from keras_transfer import datasets
-
-        num_classes = len(datasets.split_classes(10, seed=0).classes_b)
-        if source is None:
-            source = kt_models.pretrained_source_network(profile, seed=config["source_seed"], verbose=0)
-    return _build(name, profile, config, source, num_classes, seed)
+# --- one small train function per model: each trains `model` in place and returns what to test and record ---
 
 
-def _optimizer(learning_rate, config):
+def _adam(learning_rate, config):
     return keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=config["clipnorm"])
 
 
-def _compile(model, optimizer):
+def _train_whole(model, train, validation, config, learning_rate, verbose, **fit_options):
+    model.compile(optimizer=_adam(learning_rate, config), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    stopper = kt_models.early_stopping(config["patience"], config["monitor"])
+    history = kt_models.fit_classifier(model, train, validation, config["batch_size"], config["max_epochs"],
+                                 [stopper], verbose, **fit_options)
+    return history, stopper.best_epoch + 1
+
+
+def train_scratch(model, train, validation, config, verbose):
+    history, best = _train_whole(model, train, validation, config, config["learning_rate"], verbose)
+    return {"history": history, "best_epoch": best}
+
+
+def train_frozen(model, train, validation, config, verbose):
+    history, best = kt_models.fit_head_on_frozen_base(
+        model, train, validation, optimizer=_adam(config["learning_rate"], config),
+        batch_size=config["batch_size"], epochs=config["max_epochs"], patience=config["patience"],
+        monitor=config["monitor"], verbose=verbose,
+    )
+    return {"history": history, "best_epoch": best, "frozen_features": True}
+
+
+def train_fine_tuned(model, train, validation, config, verbose):
+    head = train_frozen(model, train, validation, config, verbose)
+    kt_models.base_layer(model).trainable = True
+    trials = kt_models.choose_on_validation(
+        model, config["fine_tune_learning_rates"],
+        lambda rate: _train_whole(model, train, validation, config, rate, verbose), monitor=config["monitor"],
+    )
+    history, best = trials["chosen_result"]
+    merged = {key: head["history"].get(key, []) + values for key, values in history.items()}
+    steps = [{"epoch": 0, "step": "new layers"}, {"epoch": len(head["history"]["loss"]), "step": "all layers"}]
+    return {"history": {**merged, "head_first_steps": steps}, "best_epoch": len(head["history"]["loss"]) + best,
+            "learning_rate": trials["chosen"], "validation_scores": trials["scores"]}
+
+
+def train_chain_thaw(model, train, validation, config, verbose):
+    rates = tuple(config["chain_thaw_learning_rates"])
+    model.compile(optimizer=_adam(rates[0], config), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    chain_thaw = kt_callbacks.ChainThaw(
+        new_layers=kt_models.head_layers(model), layers=kt_models.backbone_layers(model),
+        epochs_per_step=config["chain_thaw_epochs_per_step"], patience=config["chain_thaw_patience"],
+        monitor=config["monitor"], learning_rates=rates, verbose=int(verbose >= 2),
+    )
+    epochs = len(chain_thaw.plan(model)) * config["chain_thaw_epochs_per_step"]
+    history = kt_models.fit_classifier(model, train, validation, config["batch_size"], epochs, [chain_thaw], verbose)
+    steps = [{"epoch": int(step["first_epoch"]), "step": step["description"].split(" (")[0],
+              "learning_rate": step["learning_rate"]} for step in chain_thaw.steps_log]
+    last = chain_thaw.steps_log[-1]["best_epoch"] if chain_thaw.steps_log else None
+    return {"history": {**history, "chain_thaw_steps": steps}, "best_epoch": None if last is None else last + 1}
+
+
+def train_ulmfit(model, train, validation, config, verbose):
+    groups = kt_models.block_groups(model)
+    epochs = config["ulmfit_epochs"]
+    steps = epochs * kt_models.steps_per_epoch(train, config["batch_size"])
+    optimizer = kt_optimizers.Discriminative(
+        keras.optimizers.Adam(kt_schedules.SlantedTriangular(config["ulmfit_max_learning_rate"], steps),
+                              clipnorm=config["clipnorm"]),
+        multipliers=kt_optimizers.geometric_multipliers(groups, decay=config["ulmfit_decay"]),
+        strict=False,  # GradualUnfreezing rebuilds it over the groups unfrozen so far
+    )
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    unfreezing = kt_callbacks.GradualUnfreezing(groups, every=1, verbose=int(verbose >= 2))
+    stopper = kt_models.early_stopping(epochs, config["monitor"])  # runs the whole schedule, keeps the best epoch
+    history = kt_models.fit_classifier(model, train, validation, config["batch_size"], epochs, [unfreezing, stopper],
+                                 verbose)
+    log = [{"epoch": int(epoch), "step": f"top {count}/{len(groups)} groups"} for epoch, count in unfreezing.unfreeze_log]
+    return {"history": {**history, "unfreezing_steps": log}, "best_epoch": stopper.best_epoch + 1}
 
 
-def _early_stopping(config, patience=None):
-    return keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=config["patience"] if patience is None else patience, restore_best_weights=True
-    )
+# The rule the lectures draw (CS231n's transfer-learning notes and the slides): which model to use per cell.
+LECTURE_STRATEGY = {
+    ("similar", "small"): "frozen: a new head on the pretrained features (fine-tuning risks overfitting)",
+    ("similar", "large"): "fine-tune: enough labels to adapt the pretrained layers safely",
+    ("different", "small"): "the hard case: frozen (earlier layers) or careful fine-tuning",
+    ("different", "large"): "fine-tune everything (or train from scratch)",
+}
 
 
-def _fit(model, train, validation, kind, config, epochs, callbacks, verbose):
-    fit_verbose = 2 if verbose >= 2 else 0
-    if kind == "arrays":
-        return model.fit(
-            train[0],
-            train[1],
-            batch_size=config["batch_size"],
-            epochs=epochs,
-            validation_data=validation,
-            callbacks=callbacks,
-            shuffle=True,
-            verbose=fit_verbose,
-        )
-    # The pipelines shuffle the training images themselves (make_pipeline(training=True)).
-    return model.fit(
-        train, validation_data=validation, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=fit_verbose
-    )
+def lecture_checks(rows, config):
+    """The lecture's claims on this run: frozen beats scratch by 10 points at the smallest budget, and
+    scratch < frozen < fine_tuned <= chain_thaw at `reference_labels_per_class`, each step beyond the seed spread."""
+    domain, smallest = config["source_domain"], min(config["labels_per_class"])
+    cell = lambda name, n: comparisons.values(rows, network=name, labels_per_class=n,  # noqa: E731
+                                              source=domain)
+    gap = comparisons.step(cell("scratch", smallest), cell("frozen", smallest))
+    if gap["holds"] is not None:
+        gap["holds"] = gap["holds"] and gap["difference"] >= config["min_frozen_gain"]
+    reference = config["reference_labels_per_class"]
+    order = [
+        {"pair": [low, high], **comparisons.step(cell(low, reference), cell(high, reference), strict=strict)}
+        for low, high, strict in (("scratch", "frozen", True), ("frozen", "fine_tuned", True),
+                                  ("fine_tuned", "chain_thaw", False))
+    ]
+    return {"frozen_gain": {"labels_per_class": smallest, "threshold": config["min_frozen_gain"], **gap},
+            "order": {"labels_per_class": reference, "steps": order}}
 
 
-def _evaluate(model, test, kind, count):
-    if kind == "arrays":
-        loss, accuracy = model.evaluate(test[0], test[1], batch_size=256, verbose=0)
-        sample = model.predict(test[0][:count], verbose=0) if count else np.zeros((0, 1))
-    else:
-        loss, accuracy = model.evaluate(test, verbose=0)
-        sample = []
-        for images, _ in test:
-            sample.append(model.predict_on_batch(images))
-            if sum(len(batch) for batch in sample) >= count:
-                break
-        sample = np.concatenate(sample)[:count] if sample else np.zeros((0, 1))
-    return float(loss), float(accuracy), [int(label) for label in np.argmax(sample, axis=-1)]
+def strategy_table(rows, config):
+    """The winning model of each cell: similar (the main source) or different data (`compare_domain`) x the
+    smallest or largest budget of `compare_labels_per_class`. None without a comparison source."""
+    if not config["compare_domain"] or not config["compare_labels_per_class"]:
+        return None
+    budgets = {"small": min(config["compare_labels_per_class"]), "large": max(config["compare_labels_per_class"])}
+    table = []
+    for similarity, domain in (("similar", config["source_domain"]), ("different", config["compare_domain"])):
+        for size, per_class in budgets.items():
+            candidates = {name: comparisons.values(rows, network=name, labels_per_class=per_class, source=domain)
+                          for name in config["models"] if name != "scratch"}
+            candidates["scratch"] = comparisons.values(rows, network="scratch", labels_per_class=per_class)
+            table.append({"data": similarity, "source": domain, "target": size, "labels_per_class": per_class,
+                          "lecture": LECTURE_STRATEGY[similarity, size], **comparisons.winner(candidates)})
+    return table
 
 
-def _backbone_groups(model):
-    """ULMFiT's layer groups: the backbone's layers grouped by block (`block1_*`, ...), then the new layers."""
-    groups = {}
-    for layer in kt_models.backbone_layers(model):
-        groups.setdefault(layer.name.split("_")[0], []).append(layer.name)
-    return [*groups.values(), [layer.name for layer in kt_models.head_layers(model)]]
-
-
-def _train_one(name, seed, data, config, profile, source, feature_memo, verbose):
-    """Builds, trains and tests one model; returns `(row, history, sample_predictions)`."""
-    from keras_transfer import callbacks as kt_callbacks
-    from keras_transfer import optimizers as kt_optimizers
-    from keras_transfer import schedules as kt_schedules
-
-    model = _build(name, profile, config, source, len(data.class_names), seed)
-    extra = {}
-    start = time.perf_counter()
-    if name == "frozen" and config["cache_features"]:
-        base = kt_models.base_layer(model)
-        if data.kind == "arrays":
-            train = (kt_models.extract_features(base, data.train[0], cache=True), data.train[1])
-            validation = (kt_models.extract_features(base, data.validation[0], cache=True), data.validation[1])
-        else:  # batched pipelines: the unshuffled, unaugmented training images
-            train = kt_models.extract_features(base, data.features["train"])
-            validation = kt_models.extract_features(base, data.validation)
-        head = kt_models.classifier_head(model)
-        _compile(head, _optimizer(config["learning_rates"]["frozen"], config))
-        stopper = _early_stopping(config)
-        history = kt_models.fit_on_features(
-            head,
-            train,
-            validation,
-            batch_size=config["batch_size"],
-            epochs=config["max_epochs"],
-            callbacks=[stopper],
-            verbose=2 if verbose >= 2 else 0,
-        )
-        wall = time.perf_counter() - start
-        if "test" not in feature_memo:  # the same pretrained base for every seed: test features once per run
-            if data.kind == "arrays":
-                feature_memo["test"] = (kt_models.extract_features(base, data.test[0], cache=True), data.test[1])
-            else:
-                feature_memo["test"] = kt_models.extract_features(base, data.test)
-        evaluated, test, test_kind = head, feature_memo["test"], "arrays"
-        best_epoch = stopper.best_epoch + 1
-    else:
-        callbacks = []
-        epochs = config["max_epochs"]
-        if name in ("scratch", "frozen", "finetune"):
-            _compile(model, _optimizer(config["learning_rates"][name], config))
-            stopper = _early_stopping(config)
-            callbacks.append(stopper)
-        elif name == "head_first":
-            base = kt_models.base_layer(model)
-            base.trainable = False
-            _compile(model, _optimizer(config["learning_rates"]["frozen"], config))
-            head_stopper = _early_stopping(config)
-            head_history = _fit(
-                model, data.train, data.validation, data.kind, config, epochs, [head_stopper], verbose
-            ).history
-            extra["head_first_steps"] = [
-                {"epoch": 0, "step": "new layers"},
-                {"epoch": len(head_history["loss"]), "step": "all layers"},
-            ]
-            base.trainable = True
-            _compile(model, _optimizer(config["learning_rates"]["finetune"], config))
-            stopper = _early_stopping(config)
-            callbacks.append(stopper)
-        elif name == "chain_thaw":
-            first_rate, later_rate = config["chain_thaw_learning_rates"]
-            _compile(model, _optimizer(first_rate, config))
-            chain_thaw = kt_callbacks.ChainThaw(
-                new_layers=kt_models.head_layers(model),
-                layers=kt_models.backbone_layers(model),
-                epochs_per_step=config["chain_thaw_epochs_per_step"],
-                patience=config["chain_thaw_patience"],
-                monitor="val_loss",
-                learning_rates=(first_rate, later_rate),
-                verbose=1 if verbose >= 2 else 0,
-            )
-            callbacks.append(chain_thaw)
-            epochs = len(chain_thaw.plan(model)) * config["chain_thaw_epochs_per_step"]
-        elif name == "ulmfit":
-            groups = _backbone_groups(model)
-            epochs = config["ulmfit_epochs"]
-            if data.kind == "arrays":
-                steps_per_epoch = -(-len(data.train[1]) // config["batch_size"])
-            else:
-                steps_per_epoch = int(data.train.cardinality())
-            schedule = kt_schedules.SlantedTriangular(config["ulmfit_max_learning_rate"], epochs * steps_per_epoch)
-            optimizer = kt_optimizers.Discriminative(
-                keras.optimizers.Adam(learning_rate=schedule, clipnorm=config["clipnorm"]),
-                multipliers=kt_optimizers.geometric_multipliers(groups, decay=config["ulmfit_decay"]),
-                strict=False,  # GradualUnfreezing rebuilds it over the groups unfrozen so far
-            )
-            _compile(model, optimizer)
-            unfreezing = kt_callbacks.GradualUnfreezing(groups, every=1, verbose=1 if verbose >= 2 else 0)
-            stopper = _early_stopping(config, patience=epochs)  # runs the whole schedule, keeps the best epoch
-            callbacks += [unfreezing, stopper]
-        else:
-            raise ValueError(f"Unknown model: expected one of {MODELS + EXTRA_MODELS}. Received: {name!r}")
-        history = _fit(model, data.train, data.validation, data.kind, config, epochs, callbacks, verbose)
-        wall = time.perf_counter() - start
-        if name == "head_first":  # one history over both stages
-            history.history = {key: head_history.get(key, []) + values for key, values in history.history.items()}
-        evaluated, test, test_kind = model, data.test, data.kind
-        if name == "chain_thaw":
-            steps = chain_thaw.steps_log
-            extra["chain_thaw_steps"] = [
-                {
-                    "epoch": int(step["first_epoch"]),
-                    "step": "new layers" if step["description"].startswith("new layers") else step["description"],
-                    "last_epoch": int(step["last_epoch"]),
-                    "best_epoch": None if step["best_epoch"] is None else int(step["best_epoch"]),
-                    "learning_rate": step["learning_rate"],
-                }
-                for step in steps
-            ]
-            best_epoch = None if not steps or steps[-1]["best_epoch"] is None else steps[-1]["best_epoch"] + 1
-        else:
-            best_epoch = stopper.best_epoch + 1 + (len(head_history["loss"]) if name == "head_first" else 0)
-            if name == "ulmfit":
-                extra["unfreezing_steps"] = [
-                    {"epoch": int(epoch), "step": f"top {count}/{len(groups)} groups"}
-                    for epoch, count in unfreezing.unfreeze_log
-                ]
-    test_loss, test_accuracy, sample = _evaluate(evaluated, test, test_kind, config["sample_predictions"])
-    counts = kt_models.parameter_counts(model)
-    per_epoch = {key: [float(value) for value in values] for key, values in history.history.items()}
-    row = {
-        "model": name,
-        "seed": int(seed),
-        "test_accuracy": test_accuracy,
-        "test_loss": test_loss,
-        "epochs": len(per_epoch.get("loss", [])),
-        "best_epoch": best_epoch,
-        "wall_time_s": round(wall, 2),
-        "trainable_params": counts["trainable"],
-        "frozen_params": counts["frozen"],
-    }
-    return row, {**per_epoch, **extra}, sample
-
-
-@contextlib.contextmanager
-def _quiet_retracing_warnings():
-    """Hides TensorFlow's "triggered tf.function retracing" warnings: every model here is new, so it traces anew."""
-    logger = logging.getLogger("tensorflow")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
+TRAINERS = {
+    "scratch": train_scratch,
+    "frozen": train_frozen,
+    "fine_tuned": train_fine_tuned,
+    "chain_thaw": train_chain_thaw,
+    "ulmfit": train_ulmfit,
+}
 
 
 def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides):
-    """Trains Models 1-4 (and Model 5) under `profile` and returns the results table and histories.
+    """Trains every model at every label budget and seed under `profile`; returns an `ExperimentResult`.
 
     Args:
         profile: str. `"smoke"`, `"quick"` or `"full"` (see the module docstring).
-        seeds: sequence of int or None. The seeds (initialisation, batch order and, in quick, the 40/20 images
-            drawn per class); None uses the profile's.
+        seeds: sequence of int or None. The seeds (images drawn, initialisation, batch order); None: the profile's.
         output_dir: path or None. Where `result.json` goes; None: `paths.results_dir("models-1-4", profile)`.
-        verbose: int. 0 silent; 1 a line per model and seed; 2 also Keras's epoch lines and the callbacks' steps.
-        **overrides: settings of the profile's config to change (`CONFIGS[profile]` lists them), e.g.
-            `models=("frozen", "chain_thaw")`, `max_epochs=10`, `weights="vgg19.weights.h5"` (full),
-            `path="/data/oxford17"` (full, an extracted copy), `cache_features=False`.
-
-    Returns:
-        An `ExperimentResult` with one row per model and seed and `histories["<model>/seed<seed>"]`.
+        verbose: int. 0 silent; 1 a line per model, budget and seed; 2 also Keras's epoch lines.
+        **overrides: settings of `CONFIGS[profile]`, e.g. `models=("frozen", "chain_thaw")`,
+            `labels_per_class=(5, 40)`, `compare_domain=None`, `weights="vgg19.weights.h5"` (full).
     """
     config = profiles.select(CONFIGS, profile, overrides)
-    unknown = [name for name in config["models"] if name not in MODELS + EXTRA_MODELS]
-    if unknown or not config["models"]:
-        raise ValueError(
-            f"`models` must name some of {MODELS + EXTRA_MODELS}. Received: models={tuple(config['models'])!r}"
-        )
-    if config["cache_features"] and config.get("augment"):
-        raise ValueError(
-            "cache_features=True trains Model 2's head on features computed once, so no augmentation can run "
-            f"through the base: pass augment=None or cache_features=False. Received: augment={config['augment']!r}"
-        )
-    seeds = tuple(config["seeds"] if seeds is None else seeds)
-    if not seeds or any(
-        isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0 for seed in seeds
-    ):
-        raise ValueError(f"`seeds` must be non-negative integers. Received: seeds={seeds!r}")
+    if not config["models"] or any(name not in TRAINERS for name in config["models"]):
+        raise ValueError(f"`models` must name some of {MODELS}. Received: models={tuple(config['models'])!r}")
+    seeds = base.check_seeds(config["seeds"] if seeds is None else seeds)
     start, cpu_start = time.perf_counter(), time.process_time()
-    source, source_info = None, None
-    if profile != "full":
-        source_start = time.perf_counter()
-        source = kt_models.pretrained_source_network(profile, seed=config["source_seed"], verbose=verbose)
-        source_info = {
-            **(kt_models.source_network_info(profile, seed=config["source_seed"]) or {}),
-            "seconds_in_this_run": round(time.perf_counter() - source_start, 2),
-        }
+    arms = [(config["source_domain"], config["labels_per_class"], config["models"])]
+    if config["compare_domain"]:  # the "different data" source: only the models that use a source
+        arms.append((config["compare_domain"], config["compare_labels_per_class"],
+                     [name for name in config["models"] if name != "scratch"]))
+    sources = {domain: kt_models.pretrained_source_network(config["source_profile"], domain=domain, verbose=verbose)
+               for domain, _, _ in arms if config["backbone"] == "source"}
     rows, histories, predictions = [], {}, {}
-    feature_memo = {}
-    sizes, class_names = None, None
     for seed in seeds:
-        data = _load_data(profile, config, int(seed), verbose)
-        sizes, class_names = data.sizes, data.class_names
-        for name in config["models"]:
-            with _quiet_retracing_warnings():
-                row, history, sample = _train_one(
-                    name, int(seed), data, config, profile, source, feature_memo, verbose
-                )
-            rows.append(row)
-            histories[f"{name}/seed{seed}"] = history
-            predictions[f"{name}/seed{seed}"] = sample
-            if verbose:
-                print(
-                    f"[{profile} seed {seed}] {TITLES[name]}: test accuracy {row['test_accuracy']:.4f}, "
-                    f"test loss {row['test_loss']:.4f}, {row['epochs']} epochs, {row['wall_time_s']:.1f} s, "
-                    f"{row['trainable_params']:,} trainable / {row['frozen_params']:,} frozen parameters",
-                    flush=True,
-                )
-            keras.backend.clear_session()
-    if profile == "full":
-        sample_labels = []
-        for _, labels in data.test:
-            sample_labels += [int(label) for label in np.asarray(labels)]
-            if len(sample_labels) >= config["sample_predictions"]:
-                break
-        sample_labels = sample_labels[: config["sample_predictions"]]
-    else:
-        sample_labels = [int(label) for label in data.test[1][: config["sample_predictions"]]]
+        data = _load_data(config, seed)
+        for domain, budgets, names in arms:
+            for per_class in budgets:
+                train = budget_split(data, per_class, seed)
+                for name in names:
+                    model = build_model(name, config, sources.get(domain), len(data["class_names"]), seed)
+                    key = f"{name}/n{per_class}" if domain == config["source_domain"] else f"{name}/{domain}/n{per_class}"
+                    run_start, run_cpu = time.perf_counter(), time.process_time()
+                    with kt_models.quiet_retracing():
+                        outcome = TRAINERS[name](model, train, data["validation"], config, verbose)
+                        wall, cpu = time.perf_counter() - run_start, time.process_time() - run_cpu
+                        test = kt_models.evaluate_classifier(model, data["test"], config["sample_predictions"])
+                    counts = kt_models.parameter_counts(model)
+                    rows.append({
+                        "model": key, "network": name, "source": domain, "labels_per_class": int(per_class),
+                        "seed": seed, "test_accuracy": test["accuracy"], "test_loss": test["loss"],
+                        "epochs": len(outcome["history"]["loss"]), "best_epoch": outcome["best_epoch"],
+                        "wall_time_s": round(wall, 2), "cpu_time_s": round(cpu, 2),
+                        "trainable_params": counts["trainable"], "frozen_params": counts["frozen"],
+                        **({"learning_rate": outcome["learning_rate"]} if "learning_rate" in outcome else {}),
+                    })
+                    histories[f"{key}/seed{seed}"] = outcome["history"]
+                    predictions[f"{key}/seed{seed}"] = test["predictions"]
+                    if verbose:
+                        print(f"[{profile} seed {seed}, {per_class}/class, {domain} source] {TITLES[name]}: "
+                              f"test accuracy {test['accuracy']:.4f}, {rows[-1]['epochs']} epochs, "
+                              f"{wall:.1f} s ({cpu:.1f} s CPU)", flush=True)
+                    keras.backend.clear_session()
     metadata = {
-        "config": {key: list(value) if isinstance(value, tuple) else value for key, value in config.items()},
-        "seeds": [int(seed) for seed in seeds],
-        "titles": {name: TITLES[name] for name in config["models"]},
-        "class_names": list(class_names),
-        "sizes": sizes,
-        "source_network": source_info,
-        "cached_features": bool(config["cache_features"]) and "frozen" in config["models"],
-        "sample_labels": sample_labels,
-        "sample_predictions": predictions,
-        "wall_time_s": round(time.perf_counter() - start, 2),
-        "cpu_time_s": round(time.process_time() - cpu_start, 2),
-        "backend": keras.backend.backend(),
-        "keras": keras.__version__,
-        "lecture_expects": "scratch < frozen < finetune <= chain_thaw (test accuracy)",
+        "config": base.jsonable(config), "seeds": list(seeds), "titles": {n: TITLES[n] for n in config["models"]},
+        "class_names": list(data["class_names"]), "sample_labels": test["labels"], "sample_predictions": predictions,
+        "source_networks": {domain: kt_models.source_network_info(config["source_profile"], domain=domain)
+                            for domain in sources},
+        "wall_time_s": round(time.perf_counter() - start, 2), "cpu_time_s": round(time.process_time() - cpu_start, 2),
+        "backend": keras.backend.backend(), "keras": keras.__version__,
     }
-    result = ExperimentResult(NAME, profile, rows, histories, metadata)
+    metadata["checks"] = lecture_checks(rows, config)
+    metadata["strategy"] = strategy_table(rows, config)
+    result = base.ExperimentResult(NAME, profile, rows, histories, metadata)
     result.save(output_dir if output_dir is not None else paths.results_dir(NAME, profile))
     return result

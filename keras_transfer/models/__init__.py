@@ -3,6 +3,8 @@
 - `build_classifier(backbone, num_classes, ...)`, `build_vgg19_classifier(num_classes, weights=...)`: a backbone,
   two new dense layers and an output (the lecture's Models 1-4), with `base_layer`, `head_layers`,
   `backbone_layers`, `classifier_head` and `parameter_counts` to take them apart.
+- `fit_classifier`, `fit_head_on_frozen_base`, `choose_on_validation`, `evaluate_classifier`: the training steps
+  the recipes share (`models.training`).
 - `extract_features(base, data)`: a frozen base's outputs computed once, to train the head on.
 - `fit_on_features(head, train, validation)`: trains a head on cached features without per-epoch iterator costs.
 - `pretrained_source_network(profile)`, `to_source_input(x)`, `source_backbone(model)`: the "ImageNet VGG19" of the
@@ -11,6 +13,7 @@
 """
 
 from keras_transfer.models.backbones import backbone_layers
+from keras_transfer.models.backbones import block_groups
 from keras_transfer.models.backbones import base_layer
 from keras_transfer.models.backbones import build_classifier
 from keras_transfer.models.backbones import build_vgg19_classifier
@@ -20,6 +23,13 @@ from keras_transfer.models.backbones import parameter_counts
 from keras_transfer.models.backbones import vgg19_backbone
 from keras_transfer.models.features import extract_features
 from keras_transfer.models.features import fit_on_features
+from keras_transfer.models.training import choose_on_validation
+from keras_transfer.models.training import early_stopping
+from keras_transfer.models.training import evaluate_classifier
+from keras_transfer.models.training import fit_classifier
+from keras_transfer.models.training import fit_head_on_frozen_base
+from keras_transfer.models.training import quiet_retracing
+from keras_transfer.models.training import steps_per_epoch
 from keras_transfer.models.dann import build_dann
 from keras_transfer.models.dann import build_mnist_dann
 from keras_transfer.models.dann import compile_dann
@@ -57,6 +67,14 @@ __all__ = [
     "SOURCE_DOMAINS",
     "source_config",
     "backbone_layers",
+    "block_groups",
+    "choose_on_validation",
+    "early_stopping",
+    "evaluate_classifier",
+    "fit_classifier",
+    "fit_head_on_frozen_base",
+    "quiet_retracing",
+    "steps_per_epoch",
     "base_layer",
     "build_classifier",
     "build_source_network",

@@ -257,3 +257,16 @@ def parameter_counts(model):
     trainable = sum(int(np.prod(weight.shape)) for weight in model.trainable_weights)
     frozen = sum(int(np.prod(weight.shape)) for weight in model.non_trainable_weights)
     return {"trainable": trainable, "frozen": frozen}
+
+
+def block_groups(model):
+    """ULMFiT's layer groups of a classifier, bottom to top: the backbone's layers by block, then the new layers.
+
+    Backbone layers are grouped by the prefix of their name before the first `_` (`block1_conv1` and
+    `block1_conv2` form `block1`), as Keras's VGG19 and the source network name them. Each group is a list of
+    layer names, e.g. for `keras_transfer.callbacks.GradualUnfreezing` or `optimizers.geometric_multipliers`.
+    """
+    groups = {}
+    for layer in backbone_layers(model):
+        groups.setdefault(layer.name.split("_")[0], []).append(layer.name)
+    return [*groups.values(), [layer.name for layer in head_layers(model)]]
