@@ -299,7 +299,8 @@ def _source_data(config, seed):
 def pretrained_source_network(profile="quick", *, seed=0, domain="black", verbose=1):
     """The pretrained network every transfer starts from: the "ImageNet VGG19" of `profile`.
 
-    - `full`: `keras.applications.VGG19(weights="imagenet")` (downloads Keras's weights once; `domain` is ignored).
+    - `full`: Keras's ImageNet VGG19, its weight file fetched through `KT_MIRROR` or downloaded once
+      (`models.imagenet.imagenet_weights`; `domain` is ignored).
     - `quick`, `domain="black"`: a small VGG (`build_source_network`: 2x16, 2x32, 2x64 filters, fc 256, dropout
       0.3) trained on all 30,000 training images of half A of Fashion-MNIST (`split_classes(10, seed=0)`) for 5
       epochs (Adam, cosine decay from 2e-3); `source_network_info` tells its test accuracy and training time.
@@ -333,7 +334,9 @@ def pretrained_source_network(profile="quick", *, seed=0, domain="black", verbos
     profiles.check_profile(profile)
     _check_domain(domain)
     if profile == "full":
-        return keras.applications.VGG19(weights="imagenet")
+        from keras_transfer.models.imagenet import imagenet_weights
+
+        return keras.applications.VGG19(weights=str(imagenet_weights("vgg19", include_top=True, progress=bool(verbose))))
     _check_source_profile(profile, seed)
     path = source_network_path(profile, seed=seed, domain=domain)
     if path.exists():
