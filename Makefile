@@ -49,7 +49,7 @@ unit: unit-tf unit-jax
 test: doctor unit-tf unit-jax notebooks-smoke
 
 notebooks: data
-	$(PY) -m keras_transfer notebooks --profile $(or $(PROFILE),quick)
+	$(PY) -m keras_transfer notebooks --profile $(or $(PROFILE),quick) --results $(or $(RESULTS),auto) $(if $(LIVE),--live,)
 
 bench: data
 	@for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done

@@ -62,6 +62,11 @@ def _parser():
     notebooks.add_argument(
         "--output", default=None, help="folder for the executed copies (default build/notebooks/PROFILE)"
     )
+    notebooks.add_argument(
+        "--results", default="auto", choices=("auto", "train"),
+        help="auto (default): load saved results of the same settings, train the rest; train: train everything",
+    )
+    notebooks.add_argument("--live", action="store_true", help="one seed, the smallest settings: for a live demo")
 
     commands.add_parser("list", help="list the experiments and the notebooks")
 
@@ -132,7 +137,10 @@ def _notebooks(arguments):
     from keras_transfer import notebooks
 
     try:
-        runs = notebooks.run_notebooks(arguments.profile, only=arguments.only, output_dir=arguments.output)
+        runs = notebooks.run_notebooks(
+            arguments.profile, only=arguments.only, output_dir=arguments.output,
+            parameters={"RESULTS": arguments.results, "LIVE": arguments.live},
+        )
     except (ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
