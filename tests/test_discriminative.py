@@ -260,6 +260,41 @@ def test_layer_names_paths_and_patterns_resolve_as_documented():
 
 
 @pytest.mark.multibackend
+def test_a_nested_functional_model_name_selects_every_variable_inside_it():
+    # A functional base builds its layers before it exists: its variable paths do not carry its name.
+    def functional_base(name, units):
+        inputs = keras.Input((5,))
+        x = keras.layers.Dense(units, name=f"{name}_dense1")(inputs)
+        return keras.Model(inputs, keras.layers.Dense(5, name=f"{name}_dense2")(x), name=name)
+
+    inner = functional_base("inner", 4)
+    outer_inputs = keras.Input((5,))
+    outer = keras.Model(outer_inputs, keras.layers.Dense(5, name="outer_dense")(inner(outer_inputs)), name="outer")
+    inputs = keras.Input((5,))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(outer(inputs)))
+    assert model.trainable_variables[0].path == "inner_dense1/kernel"
+    stale = functional_base("inner", 3)  # a live model of the same name that the model does not hold
+    optimizer = Discriminative("adam", {"outer": 0.1, "inner": 0.3, "inner_dense2": 0.5})
+    optimizer.build(model.trainable_variables)
+    # The inner model wins over the outer one, a layer name over both; the head keeps the default.
+    assert optimizer.variable_factors == {
+        "inner_dense1/kernel": 0.3,
+        "inner_dense1/bias": 0.3,
+        "inner_dense2/kernel": 0.5,
+        "inner_dense2/bias": 0.5,
+        "outer_dense/kernel": 0.1,
+        "outer_dense/bias": 0.1,
+        "head/kernel": 1.0,
+        "head/bias": 1.0,
+    }
+    assert stale.name == "inner"
+    # Keys that name only frozen layers match nothing: the error says what to do.
+    outer.trainable = False
+    with pytest.raises(ValueError, match=r"\['outer', 'inner'\].*strict=False"):
+        Discriminative("adam", {"outer": 0.1, "inner": 0.3}).build(model.trainable_variables)
+
+
+@pytest.mark.multibackend
 def test_unknown_keys_and_bad_factors_raise_value_errors_naming_them():
     with pytest.raises(ValueError, match=r"'block9_conv1'.*Available layer names: \['base', 'block1_conv1'"):
         _factors({"block1_conv1": 0.5, "block9_conv1": 0.1})

@@ -70,6 +70,10 @@ def test_gradient_is_minus_strength_times_upstream():
     _, gradient = _value_and_gradient(loss, x)
     np.testing.assert_array_equal(gradient, np.zeros_like(w))
 
+    layer.strength.assign(-0.5)  # a negative strength passes the gradient on un-reversed
+    _, gradient = _value_and_gradient(loss, x)
+    np.testing.assert_allclose(gradient, 0.5 * w, rtol=1e-6)
+
     # a non-linear upstream: d/dx sum(sin(y)) reversed is -strength * cos(x)
     layer.strength.assign(0.8)
     _, gradient = _value_and_gradient(lambda inputs: keras.ops.sum(keras.ops.sin(layer(inputs))), x)
@@ -185,7 +189,25 @@ def test_config_round_trip_and_shapes():
 
 
 @pytest.mark.multibackend
-@pytest.mark.parametrize("strength", [-0.5, float("nan"), float("inf"), "1.0", True, None])
+@pytest.mark.parametrize("strength", [float("nan"), float("inf"), "1.0", True, None])
 def test_invalid_strength_is_rejected(strength):
     with pytest.raises(ValueError, match="strength"):
         GradientReversal(strength=strength)
+
+
+@pytest.mark.multibackend
+def test_one_rule_for_constructor_assignment_and_loading(tmp_path):
+    # Any finite number: what the constructor takes, an assignment may set and a saved model loads with.
+    assert float(keras.ops.convert_to_numpy(GradientReversal(strength=-1.0).strength)) == -1.0
+    inputs = keras.Input((3,))
+    layer = GradientReversal(name="reversal")
+    model = keras.Model(inputs, keras.layers.Dense(1)(layer(inputs)))
+    layer.strength.assign(-0.5)
+    path = tmp_path / "negative.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert float(keras.ops.convert_to_numpy(loaded.get_layer("reversal").strength)) == -0.5
+    # A value no constructor takes fails when saving, naming the layer, not when loading.
+    layer.strength.assign(float("nan"))
+    with pytest.raises(ValueError, match="'reversal'.*finite number.*nan"):
+        model.save(tmp_path / "nan.keras")

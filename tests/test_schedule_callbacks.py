@@ -167,8 +167,9 @@ def test_slanted_triangular_callback_errors():
     x, y = _data(8)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.SGD(SlantedTriangularSchedule(0.01, 20)), loss="mse")
-    with pytest.raises(TypeError, match="LearningRateSchedule.*keras_transfer.schedules.SlantedTriangular"):
+    with pytest.raises(TypeError, match="LearningRateSchedule `SlantedTriangular`") as error:
         model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[SlantedTriangular(0.01)])
+    assert "keras_transfer" not in str(error.value)  # a copier of the file alone has no such package
 
     model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
     with pytest.raises(ValueError, match="total_steps"):  # 2 steps: floor(2 * 0.1) = 0, no warm-up
@@ -186,6 +187,34 @@ def test_slanted_triangular_callback_errors():
             SlantedTriangular(**{"max_learning_rate": 0.01, **arguments})
     config = SlantedTriangular(0.01, total_steps=100, ratio=10).get_config()
     assert SlantedTriangular.from_config(config).get_config() == config
+
+
+@pytest.mark.multibackend
+def test_slanted_triangular_callback_warns_when_total_steps_is_shorter_than_the_fit():
+    x, y = _data(20)
+    model, _ = _linear_model()
+    # fit() knows its length (10 steps): the warning comes before training
+    callback = SlantedTriangular(0.05, total_steps=6, cut_frac=0.5)
+    with pytest.warns(UserWarning, match=r"total_steps=6, but fit\(\) runs 10 steps.*floor rate"):
+        model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[callback])
+    assert callback.history[6:] == [0.05 / 32] * 4
+
+    # a generator: the warning comes once, after the first step past total_steps
+    def generator():
+        for start in range(0, 20, 4):
+            yield x[start : start + 4], y[start : start + 4]
+
+    model, _ = _linear_model()
+    callback = SlantedTriangular(0.05, total_steps=4, cut_frac=0.5)
+    with pytest.warns(UserWarning, match=r"total_steps=4, but fit\(\) has trained step 4") as record:
+        model.fit(generator(), epochs=1, verbose=0, callbacks=[callback])
+    assert len([w for w in record if "total_steps" in str(w.message)]) == 1
+    # a fit() exactly as long as total_steps does not warn
+    model, _ = _linear_model()
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        model.fit(generator(), epochs=1, verbose=0, callbacks=[SlantedTriangular(0.05, total_steps=5, cut_frac=0.2)])
+    assert [w for w in record if "total_steps" in str(w.message)] == []
 
 
 class ReversedBranch(keras.layers.Layer):

@@ -1,4 +1,4 @@
-"""keras_transfer.callbacks: each public class lives in its own file that imports only keras, numpy and the standard library."""
+"""keras_transfer.callbacks: each file imports only keras, numpy and the standard library (ChainThaw and GradualUnfreezing share unfreezing.py)."""
 from keras_transfer.callbacks.gradient_reversal_schedule import GradientReversalSchedule  # noqa: F401
 from keras_transfer.callbacks.slanted_triangular import SlantedTriangular  # noqa: F401
-from keras_transfer.callbacks.chain_thaw import ChainThaw, GradualUnfreezing  # noqa: F401
+from keras_transfer.callbacks.unfreezing import ChainThaw, GradualUnfreezing  # noqa: F401

@@ -44,7 +44,12 @@ class GradientReversalSchedule(keras.callbacks.Callback):
 
     Example:
 
-    >>> model.fit(dataset, epochs=10, callbacks=[GradientReversalSchedule()])  # doctest: +SKIP
+    ```python
+    schedule = GradientReversalSchedule(gamma=10.0)
+    # model.fit(dataset, epochs=10, callbacks=[schedule]) sets every GradientReversal layer's strength to
+    print([round(schedule.strength_at(progress), 3) for progress in (0.0, 0.1, 0.5, 1.0)])
+    # [0.0, 0.462, 0.987, 1.0]
+    ```
 
     Reference:
         - [Ganin & Lempitsky, 2015](https://arxiv.org/abs/1409.7495)
@@ -81,7 +86,7 @@ class GradientReversalSchedule(keras.callbacks.Callback):
         if not self._layers:
             raise ValueError(
                 f"GradientReversalSchedule found no GradientReversal layer in the model {self.model.name!r}: add a "
-                "keras_transfer.layers.GradientReversal layer or remove this callback."
+                "GradientReversal layer (gradient_reversal.py) or remove this callback."
             )
         self._epochs = self.params.get("epochs") or 1
         self._steps_per_epoch = self.params.get("steps")

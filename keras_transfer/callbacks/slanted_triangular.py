@@ -2,6 +2,7 @@
 
 import math
 import numbers
+import warnings
 
 import keras
 
@@ -43,7 +44,9 @@ class SlantedTriangular(keras.callbacks.Callback):
     ```
 
     where `T = total_steps`, by default `epochs * steps_per_epoch` from `fit()`. As in the schedule
-    `keras_transfer.schedules.SlantedTriangular`, `p` is clipped at 0 and steps after `T` keep the final rate.
+    `SlantedTriangular` (`schedules/slanted_triangular.py`), `p` is clipped at 0 and steps after `T` keep the final
+    rate, `max_learning_rate / ratio`: a `total_steps` shorter than the fit warns (at the start of `fit()` when it
+    knows its length, else when the fit passes `T`).
     With `fit(initial_epoch=k)` the count starts at `k * steps_per_epoch` (when `fit()` knows it), so a resumed
     run continues the schedule. Each `fit()` restarts the triangle, which suits training in stages that recompile
     or rebuild the optimizer (gradual unfreezing, chain-thaw); within one `fit()` the schedule given to the
@@ -65,8 +68,17 @@ class SlantedTriangular(keras.callbacks.Callback):
 
     Example:
 
-    >>> model.compile(optimizer=keras.optimizers.SGD(), loss="mse")  # doctest: +SKIP
-    >>> model.fit(x, y, epochs=4, callbacks=[SlantedTriangular(max_learning_rate=0.01)])  # doctest: +SKIP
+    ```python
+    import keras
+    import numpy as np
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(), loss="mse")
+    x, y = np.ones((40, 4)), np.zeros((40, 1))
+    callback = SlantedTriangular(max_learning_rate=0.01)
+    model.fit(x, y, batch_size=4, epochs=2, callbacks=[callback], verbose=0)
+    print(len(callback.history), round(max(callback.history), 6), round(callback.history[-1], 6))  # 20 0.01 0.000851
+    ```
 
     Reference:
         - [Howard & Ruder, 2018](https://arxiv.org/abs/1801.06146)
@@ -126,11 +138,16 @@ class SlantedTriangular(keras.callbacks.Callback):
         except TypeError as error:
             raise TypeError(
                 "The SlantedTriangular callback cannot set the learning rate of an optimizer built with a "
-                "LearningRateSchedule. Give the schedule to the optimizer instead, "
-                "learning_rate=keras_transfer.schedules.SlantedTriangular(...), and drop this callback, or build the "
-                "optimizer with a float learning_rate."
+                "LearningRateSchedule. Give the optimizer the schedule of the same name instead (the "
+                "LearningRateSchedule `SlantedTriangular`) and drop this callback, or build the optimizer with a "
+                f"float learning_rate. Received: learning_rate={optimizer.learning_rate!r}"
             ) from error
         self.learning_rate_at(0)  # a fit() too short for the warm-up fails here, before any training
+        self._warned = False
+        if self._steps_per_epoch:
+            planned = (self.params.get("epochs") or 1) * self._steps_per_epoch
+            if planned > self._total:
+                self._warn_past_total(f"fit() runs {planned} steps")
         self._first_epoch = None
         self._step = 0
         self._epoch_start = 0
@@ -145,6 +162,16 @@ class SlantedTriangular(keras.callbacks.Callback):
                 self._step = epoch * self._steps_per_epoch
         self._epoch_start = self._step
 
+    def _warn_past_total(self, what):
+        self._warned = True
+        warnings.warn(
+            f"SlantedTriangular callback: total_steps={self._total}, but {what}: every step from step "
+            f"{self._total} on trains at the floor rate max_learning_rate / ratio = "
+            f"{self.max_learning_rate / self.ratio:g}. Leave total_steps=None to take it from fit(), or pass the "
+            "number of batches of the whole fit().",
+            stacklevel=3,
+        )
+
     def on_train_batch_begin(self, batch, logs=None):
         learning_rate = self.learning_rate_at(self._epoch_start + batch)
         # On JAX, reading `self.model` re-attaches the training state first, so the train step that follows
@@ -156,6 +183,8 @@ class SlantedTriangular(keras.callbacks.Callback):
         # Recorded here rather than in `on_train_batch_begin`: with data of unknown length, Keras calls
         # `on_train_batch_begin` once more at the end of an epoch, for a batch that does not exist.
         self._step = self._epoch_start + batch + 1
+        if not self._warned and self._step > self._total:
+            self._warn_past_total(f"fit() has trained step {self._step - 1}")
         self.learning_rate = self._batch_learning_rate
         self.history.append(self.learning_rate)
 

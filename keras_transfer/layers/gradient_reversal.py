@@ -4,6 +4,7 @@ import math
 import numbers
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -20,8 +21,14 @@ class GradientReversal(keras.layers.Layer):
     `layer.strength.assign(value)` (see the `GradientReversalSchedule` callback) and the new value takes effect in
     an already compiled train function, without retracing.
 
+    One rule for the constructor, `layer.strength.assign(...)` and loading a saved model: `strength` is any finite
+    number. DANN uses λ ≥ 0 (the gradient is reversed); a negative λ passes the gradient on un-reversed, multiplied
+    by |λ| (`-1.0` makes the layer an identity, to compare with the reversal switched off). A variable can be
+    assigned anything, so saving (`get_config`) checks the value and raises a `ValueError` for NaN or infinity,
+    rather than writing a model that cannot be loaded.
+
     Args:
-        strength: Float. The factor λ ≥ 0 the reversed gradient is multiplied by. Defaults to `1.0`.
+        strength: Float, any finite number. The factor λ the gradient is multiplied by, reversed. Defaults to `1.0`.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Call arguments:
@@ -29,10 +36,16 @@ class GradientReversal(keras.layers.Layer):
 
     Example:
 
-    >>> features = keras.Input(shape=(16,))
-    >>> reversed_features = GradientReversal(strength=0.5)(features)
-    >>> domain = keras.layers.Dense(1, activation="sigmoid")(reversed_features)
-    >>> model = keras.Model(features, domain)
+    ```python
+    import keras
+
+    features = keras.Input(shape=(16,))
+    reversal = GradientReversal(strength=0.5)
+    domain = keras.layers.Dense(1, activation="sigmoid")(reversal(features))
+    model = keras.Model(features, domain)
+    reversal.strength.assign(1.0)  # as GradientReversalSchedule does during training
+    print(reversal.get_config()["strength"])  # 1.0
+    ```
 
     Reference:
         - [Ganin & Lempitsky, 2015](https://arxiv.org/abs/1409.7495)
@@ -40,9 +53,9 @@ class GradientReversal(keras.layers.Layer):
 
     def __init__(self, strength=1.0, **kwargs):
         super().__init__(**kwargs)
-        if not (_is_real(strength) and strength >= 0):
+        if not _is_real(strength):
             raise ValueError(
-                f"Invalid value for argument `strength`: expected a finite number >= 0. Received: strength={strength!r}"
+                f"Invalid value for argument `strength`: expected a finite number. Received: strength={strength!r}"
             )
         self.strength = self.add_weight(
             shape=(),
@@ -62,7 +75,13 @@ class GradientReversal(keras.layers.Layer):
 
     def get_config(self):
         base_config = super().get_config()
-        config = {"strength": float(ops.convert_to_numpy(self.strength))}
+        strength = float(np.asarray(self.strength))  # np.asarray: no NumPy DeprecationWarning on TensorFlow
+        if not math.isfinite(strength):
+            raise ValueError(
+                f"GradientReversal layer {self.name!r} cannot be saved: its strength must be a finite number, but "
+                f"`layer.strength` holds {strength}. Assign a finite value first. Received: strength={strength}"
+            )
+        config = {"strength": strength}
         return {**base_config, **config}
 
 

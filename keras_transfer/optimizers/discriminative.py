@@ -1,6 +1,7 @@
 """Discriminative fine-tuning (ULMFiT): a learning rate per layer, as a wrapper around any Keras optimizer."""
 
 import fnmatch
+import gc
 import math
 import warnings
 
@@ -36,6 +37,36 @@ def _path_candidates(path):
     return candidates
 
 
+# A nested model's name, found by `_nested_model_ranks`, is less specific than any name on a variable's path.
+_MODEL_RANK = 1_000_000
+
+
+def _nested_model_ranks(names, var_list):
+    """`{name: {id(variable): rank}}` for the variables of `var_list` inside a live `keras.Model` named `name`.
+
+    A functional model used as a layer (a `keras.applications` base such as VGG19) builds its layers before it
+    exists, so their variable paths (`"block1_conv1/kernel"`) do not carry its name, and an optimizer is never told
+    the model it trains. So the models are looked up by name among the live Keras models that hold some of the
+    variables. A smaller model ranks as more specific: an inner model wins over an outer one.
+    """
+    wanted = set(names)
+    ids = {id(variable) for variable in var_list}
+    ranks = {}
+    for candidate in gc.get_objects():
+        if not isinstance(candidate, keras.Model) or getattr(candidate, "name", None) not in wanted:
+            continue
+        try:
+            weights = candidate.weights
+        except Exception:  # a model still under construction
+            continue
+        inside = [id(weight) for weight in weights if id(weight) in ids]
+        if inside:
+            entry = ranks.setdefault(candidate.name, {})
+            for key in inside:
+                entry[key] = min(entry.get(key, _MODEL_RANK + len(weights)), _MODEL_RANK + len(weights))
+    return ranks
+
+
 @keras.saving.register_keras_serializable(package="keras_transfer")
 class Discriminative(keras.optimizers.Optimizer):
     """Wraps any Keras optimizer so that each layer trains with its own learning rate.
@@ -60,18 +91,23 @@ class Discriminative(keras.optimizers.Optimizer):
     layer names on it (`"block1_conv1"`, `"vgg19"`) and runs of them (`"vgg19/block1_conv1"`), and its tails that
     start at a layer name (`"vgg19/block1_conv1/kernel"`, `"block1_conv1/kernel"`). A key with none of `*`, `?`,
     `[` is an exact key: it matches a variable when it equals one of those names, so a layer name takes every
-    variable of that layer (and a nested model's name every variable inside it). Any other key is a glob pattern
+    variable of that layer. The name of a nested model (any `keras.Model` used as a layer, such as
+    `keras.applications.VGG19`) takes every variable inside it, also when the paths do not carry it: a functional
+    model builds its layers before it exists, so VGG19's paths read `"block1_conv1/kernel"`. Such a name, found on
+    no path, is looked up among the live Keras models that hold the variables. Any other key is a glob pattern
     (`fnmatch`, case-sensitive; `*` also crosses `/`) and matches when it matches one of those names:
     `"block1_*"` takes the layers `block1_conv1` and `block1_conv2`, `"*/kernel"` every kernel, `"fc?"` the
     layers `fc1` and `fc2`. The variable's own name alone (`"kernel"`) is never matched.
 
     When several keys match a variable: exact keys win over patterns; among exact keys the most specific wins
-    (a variable path or tail, then the innermost layer, then the enclosing models outwards); among patterns
+    (a variable path or tail, then the innermost layer, then the enclosing models outwards, a nested model whose
+    name is on no path last, inner before outer); among patterns
     the first in the order of `multipliers` wins. Variables no key matches get `default`.
 
     The keys are checked when the optimizer is built (on the model's trainable variables, on the first training
     step or when a saved model is loaded): a key that matches no variable raises a `ValueError` naming it and
-    listing the layer names there are. Build the optimizer while every layer you will ever unfreeze is
+    listing the layer names there are. Only trainable variables count: a key of a layer that is frozen then
+    matches nothing (see `strict`). Build the optimizer while every layer you will ever unfreeze is
     trainable (Keras needs that anyway). `optimizer.variable_factors` then shows each variable's factor.
 
     Works on the TensorFlow and JAX backends (on torch, Keras swaps in multi-tensor optimizers that bypass
@@ -92,16 +128,27 @@ class Discriminative(keras.optimizers.Optimizer):
 
     Example:
 
-    >>> base = keras.Sequential(
-    ...     [keras.Input((8,)), keras.layers.Dense(16, name="block1"), keras.layers.Dense(16, name="block2")],
-    ...     name="base",
-    ... )
-    >>> model = keras.Sequential([base, keras.layers.Dense(3, name="head")])
-    >>> optimizer = Discriminative(
-    ...     keras.optimizers.AdamW(learning_rate=1e-3),
-    ...     multipliers=geometric_multipliers(["block1", "block2", "head"]),  # 1/2.6**2, 1/2.6, 1
-    ... )
-    >>> model.compile(optimizer=optimizer, loss="mse")
+    ```python
+    import keras
+
+    # A functional base, as keras.applications.VGG19 is: its variable paths ("block1/kernel") do not carry "base".
+    base_inputs = keras.Input((8,))
+    x = keras.layers.Dense(16, name="block1")(base_inputs)
+    base = keras.Model(base_inputs, keras.layers.Dense(16, name="block2")(x), name="base")
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, keras.layers.Dense(3, name="head")(base(inputs)))
+    optimizer = Discriminative(keras.optimizers.AdamW(learning_rate=1e-3), multipliers={"base": 0.1, "block2": 0.5})
+    model.compile(optimizer=optimizer, loss="mse")
+    optimizer.build(model.trainable_variables)
+    for path, factor in optimizer.variable_factors.items():
+        print(path, factor)
+    # block1/kernel 0.1
+    # block1/bias 0.1
+    # block2/kernel 0.5
+    # block2/bias 0.5
+    # head/kernel 1.0
+    # head/bias 1.0
+    ```
 
     Reference:
         - [Howard & Ruder, 2018](https://arxiv.org/abs/1801.06146), "Universal Language Model Fine-tuning
@@ -187,12 +234,16 @@ class Discriminative(keras.optimizers.Optimizer):
         matched = set()
         factors = []
         layer_names = {}
-        for variable in var_list:
-            candidates = _path_candidates(variable.path)
+        candidates_of = [_path_candidates(variable.path) for variable in var_list]
+        on_paths = {candidate for candidates in candidates_of for candidate, _ in candidates}
+        model_ranks = _nested_model_ranks([key for key in exact if key not in on_paths], var_list)
+        for variable, candidates in zip(var_list, candidates_of):
             layer_names.update(dict.fromkeys(variable.path.split("/")[:-1]))
             chosen, best_rank = None, None
             for key in exact:
                 ranks = [rank for candidate, rank in candidates if candidate == key]
+                if id(variable) in model_ranks.get(key, {}):
+                    ranks.append(model_ranks[key][id(variable)])
                 if not ranks:
                     continue
                 matched.add(key)
@@ -208,8 +259,11 @@ class Discriminative(keras.optimizers.Optimizer):
         if unknown and self.strict:
             raise ValueError(
                 f"`multipliers` key(s) {unknown} match no trainable variable of the model (a key is a layer name, a "
-                f"variable path or a glob pattern over them; see `Discriminative`). Available layer names: "
-                f"{list(layer_names)}. Received: multipliers={self._multipliers!r}"
+                f"nested model's name, a variable path or a glob pattern over them; see `Discriminative`). "
+                f"Available layer names: {list(layer_names)}. A key of a layer that is frozen now matches nothing: "
+                "build the optimizer while that layer is trainable, or pass strict=False when a callback thaws "
+                "layers later and rebuilds the optimizer (GradualUnfreezing, ChainThaw). "
+                f"Received: multipliers={self._multipliers!r}"
             )
         return factors
 
@@ -390,8 +444,10 @@ def geometric_multipliers(layer_groups, decay=2.6):
 
     Example:
 
-    >>> geometric_multipliers([["block1_conv1", "block1_conv2"], "block2_*", "predictions"], decay=2.0)
-    {'block1_conv1': 0.25, 'block1_conv2': 0.25, 'block2_*': 0.5, 'predictions': 1.0}
+    ```python
+    print(geometric_multipliers([["block1_conv1", "block1_conv2"], "block2_*", "predictions"], decay=2.0))
+    # {'block1_conv1': 0.25, 'block1_conv2': 0.25, 'block2_*': 0.5, 'predictions': 1.0}
+    ```
 
     Reference:
         - [Howard & Ruder, 2018](https://arxiv.org/abs/1801.06146), section 3.2.

@@ -29,10 +29,13 @@ class InverseProgressDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     Example:
 
-    >>> schedule = InverseProgressDecay(0.01, total_steps=1000)
-    >>> optimizer = keras.optimizers.SGD(learning_rate=schedule, momentum=0.9)
-    >>> round(float(schedule(1000)), 6)
-    0.001656
+    ```python
+    import keras
+
+    schedule = InverseProgressDecay(0.01, total_steps=1000)
+    optimizer = keras.optimizers.SGD(learning_rate=schedule, momentum=0.9)
+    print(round(float(schedule(1000)), 6))  # 0.001656
+    ```
 
     Reference:
         - [Ganin & Lempitsky, 2015](https://arxiv.org/abs/1409.7495)

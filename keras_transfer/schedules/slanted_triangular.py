@@ -37,10 +37,13 @@ class SlantedTriangular(keras.optimizers.schedules.LearningRateSchedule):
 
     Example:
 
-    >>> schedule = SlantedTriangular(max_learning_rate=0.01, total_steps=1000)
-    >>> optimizer = keras.optimizers.SGD(learning_rate=schedule)
-    >>> round(float(schedule(100)), 6)
-    0.01
+    ```python
+    import keras
+
+    schedule = SlantedTriangular(max_learning_rate=0.01, total_steps=1000)
+    optimizer = keras.optimizers.SGD(learning_rate=schedule)
+    print([round(float(schedule(step)), 6) for step in (0, 100, 1000)])  # [0.000312, 0.01, 0.000312]
+    ```
 
     Reference:
         - [Howard & Ruder, 2018](https://arxiv.org/abs/1801.06146)

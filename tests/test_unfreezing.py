@@ -1,4 +1,4 @@
-"""Tests for `keras_transfer.callbacks.ChainThaw` and `GradualUnfreezing`.
+"""Tests for `keras_transfer.callbacks.ChainThaw` and `GradualUnfreezing` (both in `callbacks/unfreezing.py`).
 
 A tiny functional model holds a nested "base" sub-model (Dense, BatchNormalization, Dense, Dense, the last two of
 the same shape, which would expose a stale compiled function on JAX) and a two-layer head. A recorder callback

@@ -1,5 +1,8 @@
 """Callbacks that change which layers train inside one `fit()`: chain-thaw (DeepMoji) and gradual unfreezing (ULMFiT).
 
+Both classes live in this one file because they share the mechanics of freezing and thawing (`_Thawer`): copy this
+file alone to get both.
+
 How it works in Keras 3 (verified against keras 3.15 on TensorFlow and JAX):
 
 * `fit()` builds its train function once, before `on_train_begin`; a change of `layer.trainable` takes effect only
@@ -83,6 +86,16 @@ def _set_trainable_flag(layer, value):
     """
     layer.trainable = not value
     layer.trainable = value
+
+
+def _snapshot(variable):
+    """A NumPy copy of a variable's value.
+
+    `np.asarray` rather than `keras.ops.convert_to_numpy`, which passes `copy=` to an `__array__` that does not take
+    it (a NumPy `DeprecationWarning` at every call); then a copy, since on JAX the array shares the variable's
+    buffer, which the fit loop donates.
+    """
+    return np.array(np.asarray(variable))
 
 
 def _weight_ids(layer):
@@ -204,19 +217,28 @@ class _Thawer:
             if id(leaf) in ids or any(id(outer) in ids for outer in self.ancestors[id(leaf)])
         ]
 
+    def trainable_flags(self):
+        """The `trainable` flags of the model, of every layer reached and of every variable, for `restore_flags`."""
+        layer_flags = [(layer, layer.trainable) for layer in [self.model] + self.layers]
+        variable_flags = [(variable, variable.trainable) for variable in self.model.weights]
+        return layer_flags, variable_flags
+
+    def restore_flags(self, flags):
+        layer_flags, variable_flags = flags
+        for layer, flag in layer_flags:  # outer layers first: their setter also sets the inner ones
+            _set_trainable_flag(layer, flag)
+        for variable, flag in variable_flags:
+            variable.trainable = flag
+
     @contextlib.contextmanager
     def all_trainable(self):
         """Makes every layer trainable for the duration, then restores each layer's and variable's flag."""
-        layer_flags = [(layer, layer.trainable) for layer in [self.model] + self.layers]
-        variable_flags = [(variable, variable.trainable) for variable in self.model.weights]
+        flags = self.trainable_flags()
         _set_trainable_flag(self.model, True)
         try:
             yield
         finally:
-            for layer, flag in layer_flags:  # outer layers first: their setter also sets the inner ones
-                _set_trainable_flag(layer, flag)
-            for variable, flag in variable_flags:
-                variable.trainable = flag
+            self.restore_flags(flags)
 
     def set_trainable(self, layers):
         """Thaws exactly `layers` (and what is inside them); every other layer with weights is frozen."""
@@ -298,8 +320,7 @@ class ChainThaw(keras.callbacks.Callback):
     stay bit-for-bit unchanged. At the start of every step the callback rebuilds the train function and gives the
     model a fresh optimizer of the compiled class and config, built over the variables of that step: moments start
     again from their initial values (zero for Adam) and the iteration count from 0, exactly as DeepMoji recompiles
-    with a new Adam at every step (this keeps Adam's bias correction right). `model.optimizer` is therefore a new
-    object after `fit()`. Works on the TensorFlow backend (also under `tf.distribute` strategies and with
+    with a new Adam at every step (this keeps Adam's bias correction right). Works on the TensorFlow backend (also under `tf.distribute` strategies and with
     `jit_compile`) and on JAX: changes happen between epochs, where the JAX fit loop re-reads its state.
 
     BatchNormalization: a frozen BatchNormalization layer runs in inference mode in Keras 3 and keeps its moving
@@ -308,6 +329,13 @@ class ChainThaw(keras.callbacks.Callback):
     `training=True` overrides that value. To keep the statistics of the pretrained network (as the keras-io
     transfer-learning guide recommends for small data sets), pass `freeze_batch_norm=True`: BatchNormalization
     layers then stay frozen, in inference mode, in every step, and get no step of their own.
+
+    When `fit()` ends, after the last step or cut short by a small `epochs`, the model is left as compiled: every
+    layer gets back the `trainable` flag it had before `fit()`, and the model gets a fresh optimizer of the compiled
+    class and configuration (the compiled learning rate, not the steps' rates), built over the variables that train
+    then, with train, test and predict functions to match. So a later `fit()` trains what it would have trained
+    without chain-thaw, not the last step's layers; the weights stay as chain-thaw left them. `model.optimizer` is
+    a new object after `fit()`.
 
     Each epoch's logs get `logs["chain_thaw_step"]` (the step index, from 0). After `fit()`, `step_epochs` holds
     `(step_index, description, first_epoch, last_epoch, best_monitor)` per step, to mark the steps on a learning
@@ -339,17 +367,26 @@ class ChainThaw(keras.callbacks.Callback):
     Example:
 
     ```python
-    base = keras.applications.VGG19(include_top=False, pooling="avg", input_shape=(224, 224, 3))
-    inputs = keras.Input((224, 224, 3))
-    x = base(inputs)
-    x = keras.layers.Dense(256, activation="relu", name="fc1_new")(x)
-    x = keras.layers.Dense(256, activation="relu", name="fc2_new")(x)
-    outputs = keras.layers.Dense(17, activation="softmax", name="predictions_new")(x)
+    import keras
+    import numpy as np
+
+    # A small base stands in for a pretrained network such as keras.applications.VGG19(include_top=False).
+    base_inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv1")(base_inputs)
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv2")(x)
+    base = keras.Model(base_inputs, keras.layers.GlobalAveragePooling2D()(x), name="base")
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Dense(16, activation="relu", name="fc1_new")(base(inputs))
+    outputs = keras.layers.Dense(3, activation="softmax", name="predictions_new")(x)
     model = keras.Model(inputs, outputs)
     model.compile(optimizer=keras.optimizers.Adam(clipnorm=1.0), loss="sparse_categorical_crossentropy")
-    chain_thaw = ChainThaw(new_layers=["fc1_new", "fc2_new", "predictions_new"], epochs_per_step=5, patience=2)
-    model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=1000, callbacks=[chain_thaw])
-    chain_thaw.step_epochs  # [(0, "new layers: fc1_new, fc2_new, predictions_new", 0, 4, 0.52), ...]
+
+    rng = np.random.default_rng(0)
+    x_train, y_train = rng.normal(size=(48, 8, 8, 3)), rng.integers(0, 3, size=48)
+    chain_thaw = ChainThaw(new_layers=["fc1_new", "predictions_new"], epochs_per_step=2, patience=1, verbose=0)
+    model.fit(x_train, y_train, validation_split=0.25, epochs=100, callbacks=[chain_thaw], verbose=0)
+    print([step["description"] for step in chain_thaw.steps_log])
+    # ['new layers: fc1_new, predictions_new', 'conv1', 'conv2', 'all layers']
     ```
 
     Reference:
@@ -433,6 +470,7 @@ class ChainThaw(keras.callbacks.Callback):
         self.step_epochs = []
         self._thawer = _Thawer(self.model, type(self).__name__, self.freeze_batch_norm)
         self._plan = self._make_plan(self._thawer)
+        self._flags = self._thawer.trainable_flags()
         if self.mode == "max" or (
             self.mode == "auto" and any(key in self.monitor for key in ("acc", "auc", "precision", "recall"))
         ):
@@ -500,7 +538,7 @@ class ChainThaw(keras.callbacks.Callback):
         ):
             self._best = value
             self._best_epoch = epoch
-            self._best_weights = [keras.ops.convert_to_numpy(weight) for weight in self._step_weights()]
+            self._best_weights = [_snapshot(weight) for weight in self._step_weights()]
             self._wait = 0
         else:
             self._wait += 1
@@ -546,20 +584,24 @@ class ChainThaw(keras.callbacks.Callback):
             )
 
     def on_train_end(self, logs=None):
-        if self._finished:
-            return
-        if self._step_epochs > 0:
-            self._end_step(self._step_first_epoch + self._step_epochs - 1, stopped_early=False)
-            not_run = self._plan[self._step + 1 :]
-        else:
-            not_run = self._plan[self._step :]
-        self._finished = True
-        if not_run:
-            warnings.warn(
-                f"fit() ended before chain-thaw was complete; steps not run: {[step[0] for step in not_run]}. "
-                "Pass a larger `epochs` to fit().",
-                stacklevel=2,
-            )
+        if not self._finished:
+            if self._step_epochs > 0:
+                self._end_step(self._step_first_epoch + self._step_epochs - 1, stopped_early=False)
+                not_run = self._plan[self._step + 1 :]
+            else:
+                not_run = self._plan[self._step :]
+            self._finished = True
+            if not_run:
+                warnings.warn(
+                    f"fit() ended before chain-thaw was complete; steps not run: {[step[0] for step in not_run]}. "
+                    "Pass a larger `epochs` to fit().",
+                    stacklevel=2,
+                )
+        # Leave the model as compiled: every layer's own trainable flag, a fresh optimizer of the compiled class and
+        # configuration over the variables that train then, and train/test/predict functions that match them.
+        self._thawer.restore_flags(self._flags)
+        self._thawer.new_optimizer()
+        self._thawer.rebuild()
 
     def get_config(self):
         return {
@@ -603,7 +645,12 @@ class GradualUnfreezing(keras.callbacks.Callback):
     count, so the first updates of a newly unfrozen group are larger than the learning rate suggests (for a steady
     gradient and Adam's default betas up to about 6 times over the first hundred steps), as if the optimizer had
     been built over every variable from the start. `model.optimizer` is a new object after
-    each unfreezing. Optimizers with `use_ema=True` are not supported. Works on TensorFlow (also under
+    each unfreezing.
+
+    When `fit()` ends, also cut short by a small `epochs` before every group is unfrozen, every layer gets back
+    the `trainable` flag it had before `fit()`, and the optimizer is rebuilt over the variables that train then,
+    keeping its state as at an unfreezing: a later `fit()` trains what it would have trained without this callback,
+    not only the groups unfrozen so far. Optimizers with `use_ema=True` are not supported. Works on TensorFlow (also under
     `tf.distribute` strategies) and JAX.
 
     A frozen BatchNormalization layer runs in inference mode and keeps its moving statistics; an unfrozen one
@@ -624,9 +671,23 @@ class GradualUnfreezing(keras.callbacks.Callback):
     Example:
 
     ```python
-    groups = [["block1_conv1", "block1_conv2"], ["block2_conv1", "block2_conv2"], ["fc1", "fc2", "predictions"]]
-    model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="sparse_categorical_crossentropy")
-    model.fit(x_train, y_train, epochs=6, callbacks=[GradualUnfreezing(groups)])
+    import keras
+    import numpy as np
+
+    model = keras.Sequential(
+        [
+            keras.Input((8,)),
+            keras.layers.Dense(16, activation="relu", name="block1"),
+            keras.layers.Dense(16, activation="relu", name="block2"),
+            keras.layers.Dense(3, activation="softmax", name="predictions"),
+        ]
+    )
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    x_train, y_train = rng.normal(size=(32, 8)), rng.integers(0, 3, size=32)
+    unfreezing = GradualUnfreezing([["block1"], ["block2"], ["predictions"]], verbose=0)
+    history = model.fit(x_train, y_train, epochs=4, callbacks=[unfreezing], verbose=0)
+    print(history.history["unfrozen_groups"])  # [1, 2, 3, 3]
     ```
 
     Reference:
@@ -680,6 +741,7 @@ class GradualUnfreezing(keras.callbacks.Callback):
                     )
                 claimed[id(leaf)] = index
         self._unfrozen = 0
+        self._flags = self._thawer.trainable_flags()
 
     def on_epoch_begin(self, epoch, logs=None):
         target = min(len(self._groups), 1 + epoch // self.every)
@@ -701,6 +763,15 @@ class GradualUnfreezing(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["unfrozen_groups"] = self._unfrozen
+
+    def on_train_end(self, logs=None):
+        if self._unfrozen == 0:  # no epoch ran: nothing was changed
+            return
+        # Every layer gets its own trainable flag back; the optimizer, rebuilt over the variables that train then,
+        # keeps the state it has (iterations, learning rate, moments), as at an unfreezing.
+        self._thawer.restore_flags(self._flags)
+        self._thawer.new_optimizer(keep_state=True)
+        self._thawer.rebuild()
 
     def get_config(self):
         return {
