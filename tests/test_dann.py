@@ -1,289 +1,158 @@
-"""Tests of the domain-adversarial network: masking of target labels, the reversed gradient, training, saving."""
+"""Tests of the `dann` experiment (source only, DANN, train on target on MNIST → MNIST-M), its tables and figures."""
 
-import json
+import math
 
-import keras
+import matplotlib
 import numpy as np
 import pytest
 
-from keras_transfer import callbacks as kt_callbacks
-from keras_transfer import schedules as kt_schedules
-from keras_transfer.models import dann
+from keras_transfer.embeddings import projection as kt_projection
+from keras_transfer.experiments import dann as experiment
+from keras_transfer.experiments.base import ExperimentResult
+from keras_transfer.plotting import domains as domain_plots
 
-pytestmark = pytest.mark.multibackend
-
-IMAGE_SHAPE = (6, 6, 3)
-
-
-def tiny_dann(strength=1.0, seed=0):
-    """A small DANN whose weights depend only on `seed`."""
-    keras.utils.set_random_seed(seed)
-    features = keras.Sequential(
-        [keras.Input(IMAGE_SHAPE), keras.layers.Flatten(), keras.layers.Dense(8, activation="tanh")]
-    )
-    labels = keras.Sequential([keras.layers.Dense(3, activation="softmax")])
-    domains = keras.Sequential([keras.layers.Dense(6, activation="tanh"), keras.layers.Dense(2, activation="softmax")])
-    return dann.build_dann(features, labels, domains, strength=strength)
+matplotlib.use("Agg")
 
 
-def toy_domains(count=32, seed=0):
-    rng = np.random.default_rng(seed)
-    x_source = rng.integers(0, 256, (count, *IMAGE_SHAPE)).astype("uint8")
-    y_source = rng.integers(0, 3, count)
-    x_target = rng.integers(0, 256, (count, *IMAGE_SHAPE)).astype("uint8")
-    y_target = rng.integers(0, 3, count)
-    return (x_source, y_source), (x_target, y_target)
+def fake_rows(accuracies, key="target_accuracy"):
+    """Rows as the experiment writes them, from `{seed: (source_only, dann, train_on_target)}`."""
+    return [{"model": model, "seed": seed, key: value, "domain_accuracy": 0.5}
+            for seed, values in accuracies.items() for model, value in zip(experiment.MODELS, values)]
 
 
-def weights_after_one_epoch(model, dataset, learning_rate=0.1):
-    dann.compile_dann(model, keras.optimizers.SGD(learning_rate))
-    model.fit(dataset, epochs=1, verbose=0, shuffle=False)
-    return [np.array(w) for w in model.get_weights()]
+@pytest.mark.multibackend
+def test_smoke_run(data_dir, tmp_path):
+    result = experiment.run("smoke", seeds=(3,), output_dir=tmp_path / "out", verbose=0, steps=8, evaluations=2,
+                            train_size=128, validation_size=32, test_size=64, projection_points=32)
+    assert [row["model"] for row in result.rows] == list(experiment.MODELS)
+    assert result.metadata["sizes"] == {"source_train": 128, "source_validation": 32, "source_test": 64,
+                                        "target_train": 128, "target_validation": 32, "target_test": 64}
+    for row in result.rows:
+        assert row["seed"] == 3 and row["steps"] == 8
+        for key in ("target_accuracy", "source_accuracy", "domain_accuracy", "target_validation_accuracy"):
+            assert 0.0 <= row[key] <= 1.0
+        assert row["cpu_time_s"] > 0 and row["wall_time_s"] > 0
+    rows = {row["model"]: row for row in result.rows}
+    # only DANN reverses the gradient; its strength ends at the paper's λ_p of the last batch
+    assert rows["source_only"]["final_strength"] == 0.0 and rows["train_on_target"]["final_strength"] == 0.0
+    assert rows["dann"]["final_strength"] == pytest.approx(2 / (1 + math.exp(-10 * 7 / 8)) - 1, rel=1e-5)
+    # the DANN row carries the seed's three target accuracies and the gap it closes
+    assert rows["dann"]["source_only_accuracy"] == rows["source_only"]["target_accuracy"]
+    assert rows["dann"]["train_on_target_accuracy"] == rows["train_on_target"]["target_accuracy"]
+    span = rows["train_on_target"]["target_accuracy"] - rows["source_only"]["target_accuracy"]
+    expected = (rows["dann"]["target_accuracy"] - rows["source_only"]["target_accuracy"]) / span if span > 0 else None
+    assert rows["dann"]["gap_closed"] == pytest.approx(expected)
+    assert result.metadata["gap_closed"]["per_seed"]["3"] == pytest.approx(expected)
+    assert result.metadata["outcome"]["goal"] == experiment.GAP_GOAL
+
+    history = result.histories["dann/seed3"]
+    assert history["step"] == [4, 8] and len(history["grl_strength_per_batch"]) == 8
+    assert history["val_label_accuracy"][-1] == pytest.approx(rows["dann"]["target_validation_accuracy"], abs=1e-6)
+    assert result.histories["source_only/seed3"]["grl_strength"] == [0.0, 0.0]
+
+    projection = result.metadata["projection"]
+    assert projection["method"] == "pca" and set(projection["panels"]) == {"source only", "DANN"}
+    for panel in projection["panels"].values():
+        assert np.shape(panel["source"]) == (32, 2) and np.shape(panel["target"]) == (32, 2)
+
+    loaded = ExperimentResult.load(tmp_path / "out")
+    assert loaded.rows == result.rows and loaded.metadata["gap_closed"] == result.metadata["gap_closed"]
+    table = experiment.comparison_markdown(loaded)
+    assert "| MNIST → MNIST-M | paper | 0.5749 | 0.8149 | 0.9891 | 57.9% |" in table
+    assert "| MNIST → MNIST-M | ours (smoke, 1 seeds) |" in table
+    assert f"| 3 | {rows['source_only']['target_accuracy']:.4f} | {rows['dann']['target_accuracy']:.4f} |" in (
+        experiment.seed_markdown(loaded))
 
 
-def sub_weights(model, part):
-    return [keras.ops.convert_to_numpy(w) for w in model.get_layer(part).weights]
+def test_gap_closed_per_seed_and_summary():
+    rows = fake_rows({0: (0.5, 0.8, 0.9), 1: (0.4, 0.5, 0.8), 2: (0.6, 0.6, 0.6)})
+    gap = experiment.gap_closed(rows)
+    assert gap["per_seed"] == {"0": pytest.approx(0.75), "1": pytest.approx(0.25), "2": None}
+    assert gap["mean"] == pytest.approx(0.5) and gap["std"] == pytest.approx(np.std([0.75, 0.25], ddof=1))
+    assert gap["of_means"] == pytest.approx((0.6333333 - 0.5) / (0.7666667 - 0.5), rel=1e-5)
+    assert gap["every_seed_positive"] is False  # seed 2 has no gap to close
+    assert experiment.gap_closed(fake_rows({0: (0.5, 0.8, 0.9), 1: (0.4, 0.5, 0.8)}))["every_seed_positive"]
+    assert not experiment.gap_closed(fake_rows({0: (0.5, 0.8, 0.9), 1: (0.5, 0.45, 0.8)}))["every_seed_positive"]
+    # a seed without all three models is left out; the validation accuracies give the validation gap
+    assert experiment.gap_closed(fake_rows({0: (0.5, 0.8, 0.9)})[:2])["per_seed"] == {}
+    validation = experiment.gap_closed(fake_rows({0: (0.2, 0.6, 1.0)}, key="v"), key="v")
+    assert validation["per_seed"] == {"0": pytest.approx(0.5)}
+
+    # the DANN rows get the seed's accuracies; the tables print them per seed and as mean ± std
+    experiment._fill_dann_rows(rows)
+    assert rows[1] == {"model": "dann", "seed": 0, "target_accuracy": 0.8, "domain_accuracy": 0.5,
+                       "source_only_accuracy": 0.5, "train_on_target_accuracy": 0.9, "gap_closed": pytest.approx(0.75)}
+    result = ExperimentResult("dann", "quick", rows[:6], metadata={
+        "task": "MNIST → MNIST-M", "gap_closed": experiment.gap_closed(rows[:6]),
+        "paper_table_1": [dict(entry) for entry in experiment.PAPER_TABLE_1]})
+    seeds = experiment.seed_markdown(result)
+    assert "| 0 | 0.5000 | 0.8000 | 0.9000 | 75.0% |" in seeds and "| 1 | 0.4000 | 0.5000 | 0.8000 | 25.0% |" in seeds
+    assert "| mean ± std | 0.4500 ± 0.0707 | 0.6500 ± 0.2121 | 0.8500 ± 0.0707 | 50.0 ± 35.4% |" in seeds
+    comparison = experiment.comparison_markdown(result)
+    assert "| Syn Signs → GTSRB | paper | 0.7400 | 0.8866 | 0.9987 | 56.7% |" in comparison
+    assert "| MNIST → MNIST-M | ours (quick, 2 seeds) | 0.4500 ± 0.0707 | 0.6500 ± 0.2121 |" in comparison
 
 
-def first_batch(dataset):
-    for x, y, w in dataset.as_numpy_iterator():
-        return x, y, w
-    raise AssertionError("empty dataset")
+def test_profiles_and_overrides():
+    configs = experiment.CONFIGS
+    assert configs["full"]["source"] == "mnist" and configs["quick"]["source"] == "mnist_5k"
+    for config in configs.values():
+        # the paper's schedules, optimizer and batches of 64 + 64 outside smoke
+        assert (config["learning_rate"], config["alpha"], config["beta"]) == (0.01, 10.0, 0.75)
+        assert (config["gamma"], config["max_strength"], config["momentum"]) == (10.0, 1.0, 0.9)
+        assert config["steps"] % config["evaluations"] == 0
+    assert configs["quick"]["batch_size"] == configs["full"]["batch_size"] == 128
+    assert len(configs["quick"]["seeds"]) >= 3 and configs["quick"]["validation_size"] > 0
+    with pytest.raises(ValueError, match="epochs=3"):
+        experiment.run("smoke", verbose=0, epochs=3)
+    with pytest.raises(ValueError, match="projection='umap'"):
+        experiment.run("smoke", verbose=0, projection="umap")
+    with pytest.raises(ValueError, match="models="):
+        experiment.run("smoke", verbose=0, models=("dann", "adda"))
+    with pytest.raises(ValueError, match="source='svhn'"):
+        experiment.run("smoke", verbose=0, source="svhn")
+    with pytest.raises(ValueError, match="seeds="):
+        experiment.run("smoke", verbose=0, seeds=())
+    with pytest.raises(ValueError, match="profile='fast'"):
+        experiment.run("fast", verbose=0)
 
 
-def test_pair_domains_batches_are_half_source_half_target():
-    (x_source, y_source), (x_target, _) = toy_domains(count=20)
-    dataset = dann.pair_domains((x_source, y_source), x_target[:12], batch_size=8, seed=0)
-    assert int(dataset.cardinality()) == 20 // 4  # one pass over the larger set
-    batches = list(dataset.as_numpy_iterator())
-    assert len(batches) == 5
-    for x, y, w in batches:
-        assert x.shape == (8, *IMAGE_SHAPE) and x.dtype == np.uint8
-        np.testing.assert_array_equal(y["domain"], [0, 0, 0, 0, 1, 1, 1, 1])
-        np.testing.assert_array_equal(w["label"], [1, 1, 1, 1, 0, 0, 0, 0])
-        np.testing.assert_array_equal(w["domain"], np.ones(8))
-        # source samples carry their own labels; target images come from the target set
-        for image, label in zip(x[:4], y["label"][:4]):
-            index = np.flatnonzero((x_source == image).all(axis=(1, 2, 3)))[0]
-            assert label == y_source[index]
-        for image in x[4:]:
-            assert (x_target[:12] == image).all(axis=(1, 2, 3)).any()
-    # one epoch visits every source image exactly once
-    seen = np.concatenate([x[:4] for x, _, _ in batches])
-    assert sorted(map(bytes, seen)) == sorted(map(bytes, x_source))
-
-
-def test_pair_domains_evaluation_visits_every_sample_once():
-    (x_source, y_source), (x_target, y_target) = toy_domains(count=10)
-    dataset = dann.pair_domains((x_source, y_source), (x_target, y_target), 4, label_weights=(0, 1), training=False)
-    x = np.concatenate([b[0] for b in dataset.as_numpy_iterator()])
-    d = np.concatenate([b[1]["domain"] for b in dataset.as_numpy_iterator()])
-    w = np.concatenate([b[2]["label"] for b in dataset.as_numpy_iterator()])
-    assert len(x) == 20 and d.sum() == 10
-    np.testing.assert_array_equal(d[:4], [0, 1, 0, 1])  # interleaved evenly
-    np.testing.assert_array_equal(w, d)  # label weight on target samples only
-    np.testing.assert_array_equal(x[d == 0], x_source)
-    np.testing.assert_array_equal(x[d == 1], x_target)
-
-
-def test_pair_domains_rejects_bad_arguments():
-    (x_source, y_source), (x_target, y_target) = toy_domains(count=8)
-    with pytest.raises(ValueError, match="batch_size=7"):
-        dann.pair_domains((x_source, y_source), x_target, batch_size=7)
-    with pytest.raises(ValueError, match="Target labels are needed"):
-        dann.pair_domains((x_source, y_source), x_target, batch_size=4, label_weights=(0, 1))
-    with pytest.raises(ValueError, match="same shape"):
-        dann.pair_domains((x_source, y_source), x_target[:, :5], batch_size=4)
-    with pytest.raises(ValueError, match="labels must be a 1-D integer array"):
-        dann.pair_domains((x_source, y_source[:3]), x_target, batch_size=4)
-    with pytest.raises(ValueError, match="must be a tuple"):
-        dann.pair_domains(x_source, x_target, batch_size=4)
-
-
-def test_label_loss_ignores_target_labels():
-    (x_source, y_source), (x_target, y_target) = toy_domains()
-    other_target_labels = (y_target + 1) % 3
-    after = []
-    for target in ((x_target, y_target), (x_target, other_target_labels), x_target):
-        model = tiny_dann(seed=0)  # sets the global seed, so the batches come in the same order
-        dataset = dann.pair_domains((x_source, y_source), target, batch_size=16, seed=3)
-        after.append(weights_after_one_epoch(model, dataset))
-    for weights in after[1:]:
-        for w0, w1 in zip(after[0], weights):
-            np.testing.assert_array_equal(w0, w1)
-    # the control: the same change on the *source* labels does change the training
-    model = tiny_dann(seed=0)
-    dataset = dann.pair_domains((x_source, (y_source + 1) % 3), (x_target, y_target), batch_size=16, seed=3)
-    changed = weights_after_one_epoch(model, dataset)
-    assert any(not np.allclose(w0, w1) for w0, w1 in zip(after[0], changed))
-
-
-def test_label_loss_is_the_mean_over_source_samples_only():
-    (x_source, y_source), (x_target, _) = toy_domains(count=8)
-    model = tiny_dann()
-    dann.compile_dann(model, keras.optimizers.SGD(0.1))
-    x, y, w = first_batch(dann.pair_domains((x_source, y_source), x_target, batch_size=16, seed=0))
-    probabilities = model.predict(x, verbose=0)
-    expected = -np.mean(np.log(probabilities["label"][np.arange(8), y["label"][:8]]))
-    logs = model.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True)
-    np.testing.assert_allclose(logs["label_loss"], expected, rtol=1e-5)
-
-
-@pytest.mark.parametrize("strength", [0.5, 2.0])
-def test_feature_extractor_receives_the_reversed_domain_gradient(strength):
-    """One plain-SGD step on the domain loss alone: the DANN's features move by -strength times the update the
-    same network without the reversal makes; with strength 0 they do not move; the heads move alike."""
-    (x_source, y_source), (x_target, _) = toy_domains(count=16)
-    x, y, w = first_batch(dann.pair_domains((x_source, y_source), x_target, batch_size=32, seed=0))
-
-    def one_step(model):
-        model.compile(
-            optimizer=keras.optimizers.SGD(0.5),
-            loss={"label": "sparse_categorical_crossentropy", "domain": "sparse_categorical_crossentropy"},
-            loss_weights={"label": 0.0, "domain": 1.0},
-        )
-        before = {part: sub_weights(model, part) for part in ("feature_extractor", "domain_classifier")}
-        model.train_on_batch(x, y, sample_weight=w)
-        return {part: [a - b for a, b in zip(sub_weights(model, part), before[part])] for part in before}
-
-    copy = tiny_dann(seed=0)  # the same parts, joined without the reversal layer
-    inputs = keras.Input(IMAGE_SHAPE)
-    features = copy.get_layer("feature_extractor")(inputs)
-    plain = keras.Model(
-        inputs,
-        {
-            "label": copy.get_layer("label_classifier")(features),
-            "domain": copy.get_layer("domain_classifier")(features),
-        },
-    )
-    plain_step = one_step(plain)
-    reversed_step = one_step(tiny_dann(strength=strength, seed=0))
-    zero_step = one_step(tiny_dann(strength=0.0, seed=0))
-
-    assert max(np.abs(d).max() for d in plain_step["feature_extractor"]) > 1e-4
-    for got, plain_delta in zip(reversed_step["feature_extractor"], plain_step["feature_extractor"]):
-        np.testing.assert_allclose(got, -strength * plain_delta, rtol=1e-4, atol=1e-7)
-    for got in zero_step["feature_extractor"]:
-        np.testing.assert_allclose(got, 0.0, atol=1e-8)
-    for got, plain_delta in zip(reversed_step["domain_classifier"], plain_step["domain_classifier"]):
-        np.testing.assert_allclose(got, plain_delta, rtol=1e-4, atol=1e-7)
-
-
-def test_trains_with_the_paper_schedules():
-    (x_source, y_source), (x_target, y_target) = toy_domains(count=32)
-    model = tiny_dann(strength=0.0)
-    train = dann.pair_domains((x_source, y_source), x_target, batch_size=16, seed=0)
-    steps = int(train.cardinality()) * 2
-    schedule = kt_callbacks.GradientReversalSchedule()
-    optimizer = keras.optimizers.SGD(kt_schedules.InverseProgressDecay(0.01, total_steps=steps), momentum=0.9)
-    dann.compile_dann(model, optimizer)
-    validation = dann.pair_domains((x_source, y_source), (x_target, y_target), 16, label_weights=(0, 1), training=False)
-    history = model.fit(train, epochs=2, validation_data=validation, callbacks=[schedule], verbose=0, shuffle=False)
-    for key in ("label_accuracy", "domain_accuracy", "val_label_accuracy", "val_domain_accuracy", "grl_strength"):
-        assert len(history.history[key]) == 2, key
-    assert np.isfinite(history.history["loss"]).all()
-    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == steps
-    # the strength of the last batch is the paper's λ_p at p = (steps - 1) / steps
-    progress = (steps - 1) / steps
-    assert dann.gradient_reversal_strength(model) == pytest.approx(2 / (1 + np.exp(-10 * progress)) - 1, rel=1e-5)
-    scores = dann.evaluate_domains(model, (x_source, y_source), (x_target, y_target))
-    assert scores["target_accuracy"] == pytest.approx(history.history["val_label_accuracy"][-1], abs=1e-6)
-    assert scores["domain_accuracy"] == pytest.approx(history.history["val_domain_accuracy"][-1], abs=1e-6)
-
-
-def test_domain_classifier_fails_in_the_end():
-    """Two domains that differ only in an offset of every pixel: the domain classifier separates the source-only
-    features, while DANN's feature extractor learns to remove the offset and brings the domain classifier to chance."""
+@pytest.mark.multibackend
+def test_projection_and_plots():
     rng = np.random.default_rng(0)
-    count = 128
-    signal = rng.normal(size=(2 * count, 4)).astype("float32")
-    labels = (signal[:, 0] > 0).astype("int32")
-    x = np.concatenate([signal, np.zeros((2 * count, 1), "float32")], axis=1)
-    x[count:, 4] = 3.0  # the target domain's shift
-    source, target = (x[:count], labels[:count]), (x[count:], labels[count:])
+    source, target = rng.normal(size=(30, 12)), rng.normal(loc=3.0, size=(20, 12))
+    # PCA projects both domains together: the offset between them shows along the first component
+    source_2d, target_2d = kt_projection.project_features(source, target, method="pca")
+    assert source_2d.shape == (30, 2) and target_2d.shape == (20, 2)
+    assert abs(source_2d[:, 0].mean() - target_2d[:, 0].mean()) > 5
+    assert kt_projection.project_features(source, target, method="tsne", seed=0)[1].shape == (20, 2)
+    with pytest.raises(ValueError, match="same number of features"):
+        kt_projection.project_features(source, target[:, :3])
+    with pytest.raises(ValueError, match="method='umap'"):
+        kt_projection.project_features(source, target, method="umap")
+    panels = experiment.projection({"DANN": [source, target]}, method="pca", seed=0)
+    assert panels["points"] == 30 and np.shape(panels["panels"]["DANN"]["target"]) == (20, 2)
 
-    def train(strength):
-        keras.utils.set_random_seed(2)
-        model = dann.build_dann(
-            keras.Sequential([keras.Input((5,)), keras.layers.Dense(4)]),
-            keras.Sequential([keras.layers.Dense(2, activation="softmax")]),
-            keras.Sequential([keras.layers.Dense(16, activation="relu"), keras.layers.Dense(2, activation="softmax")]),
-            strength=strength,
-        )
-        dann.compile_dann(model, keras.optimizers.SGD(0.05))
-        model.fit(dann.pair_domains(source, target[0], 64, seed=0), epochs=40, verbose=0, shuffle=False)
-        return dann.evaluate_domains(model, source, target)
+    figure = domain_plots.plot_feature_projection(
+        {"source only": (source_2d, target_2d), "DANN": panels["panels"]["DANN"]})
+    axes = figure.get_axes()
+    assert [ax.get_title() for ax in axes] == ["source only", "DANN"]
+    assert [len(collection.get_offsets()) for collection in axes[0].collections] == [30, 20]
+    with pytest.raises(ValueError, match="2-D points"):
+        domain_plots.plot_feature_projection({"raw": (source, target)})
 
-    source_only, adapted = train(0.0), train(1.0)
-    assert source_only["domain_accuracy"] > 0.8
-    assert abs(adapted["domain_accuracy"] - 0.5) < 0.15
-    assert adapted["target_accuracy"] > 0.9
-
-
-def test_save_and_load_without_custom_objects(tmp_path):
-    (x_source, y_source), (x_target, y_target) = toy_domains(count=16)
-    model = tiny_dann(strength=0.0)
-    schedule = kt_schedules.InverseProgressDecay(0.01, total_steps=10)
-    dann.compile_dann(model, keras.optimizers.SGD(schedule, momentum=0.9))
-    train = dann.pair_domains((x_source, y_source), x_target, batch_size=8, seed=0)
-    model.fit(train, epochs=1, callbacks=[kt_callbacks.GradientReversalSchedule()], verbose=0, shuffle=False)
-    path = tmp_path / "dann.keras"
-    model.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
-
-    assert dann.gradient_reversal_strength(loaded) == pytest.approx(dann.gradient_reversal_strength(model))
-    assert dann.gradient_reversal_strength(loaded) > 0
-    assert json.dumps(loaded.get_config(), sort_keys=True) == json.dumps(model.get_config(), sort_keys=True)
-    expected, got = model.predict(x_target, verbose=0), loaded.predict(x_target, verbose=0)
-    for key in ("label", "domain"):
-        np.testing.assert_allclose(got[key], expected[key], rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(dann.extract_features(loaded, x_target), dann.extract_features(model, x_target),
-                               rtol=1e-6, atol=1e-6)
-    # the compiled losses come back too: evaluation agrees and training continues
-    validation = dann.pair_domains((x_source, y_source), (x_target, y_target), 8, label_weights=(0, 1), training=False)
-    np.testing.assert_allclose(loaded.evaluate(validation, verbose=0), model.evaluate(validation, verbose=0), rtol=1e-5)
-    loaded.fit(train, epochs=1, verbose=0, shuffle=False)
-
-
-def test_paper_architecture():
-    model = dann.build_mnist_dann(input_shape=(28, 28, 3), num_classes=10)
-    features = model.get_layer("feature_extractor")
-    assert tuple(features.get_layer("conv1").kernel.shape) == (5, 5, 3, 32)
-    assert tuple(features.get_layer("conv2").kernel.shape) == (5, 5, 32, 48)
-    assert features.output_shape == (None, 4 * 4 * 48)
-    assert [layer.units for layer in model.get_layer("label_classifier").layers] == [100, 100, 10]
-    assert [layer.units for layer in model.get_layer("domain_classifier").layers] == [100, 2]
-    outputs = model(np.zeros((2, 28, 28, 3), "uint8"))
-    assert outputs["label"].shape == (2, 10) and outputs["domain"].shape == (2, 2)
-    with pytest.raises(ValueError, match="num_classes=1"):
-        dann.build_mnist_dann(num_classes=1)
-    with pytest.raises(ValueError, match="input_shape"):
-        dann.build_mnist_dann(input_shape=(28, 28))
-    with pytest.raises(ValueError, match="strength=-1"):
-        dann.build_mnist_dann(strength=-1.0)
-    with pytest.raises(ValueError, match="feature_extractor"):
-        dann.build_dann(keras.layers.Dense(3), keras.layers.Dense(2), keras.layers.Dense(2))
-    with pytest.raises(ValueError, match="dict outputs"):
-        dann.compile_dann(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]), "sgd")
-
-
-def test_evaluate_domains_by_target_group():
-    """Per-group scores are the overall scores restricted to each group's images, recomputed here from predict."""
-    (x_source, y_source), (x_target, y_target) = toy_domains(count=12)
-    model = tiny_dann()
-    groups = np.array(["a", "b", "a", "c"] * 3)
-    scores = dann.evaluate_domains(model, (x_source, y_source), (x_target, y_target), batch_size=5,
-                                   target_groups=groups)
-    prediction = model.predict(x_target, verbose=0)
-    labels, domains = prediction["label"].argmax(-1), prediction["domain"].argmax(-1)
-    assert list(scores["target_groups"]) == ["a", "b", "c"]
-    for group, entry in scores["target_groups"].items():
-        chosen = groups == group
-        assert entry["count"] == chosen.sum()
-        assert entry["target_accuracy"] == pytest.approx(np.mean(labels[chosen] == y_target[chosen]))
-        assert entry["recognised_as_target"] == pytest.approx(np.mean(domains[chosen] == dann.TARGET_DOMAIN))
-    weighted = sum(e["count"] * e["target_accuracy"] for e in scores["target_groups"].values()) / len(groups)
-    assert weighted == pytest.approx(scores["target_accuracy"])
-    assert "target_groups" not in dann.evaluate_domains(model, (x_source, y_source), (x_target, y_target))
-    with pytest.raises(ValueError, match="target_groups"):
-        dann.evaluate_domains(model, (x_source, y_source), (x_target, y_target), target_groups=groups[:5])
+    histories = {}
+    for model in experiment.MODELS:
+        for seed in (0, 1):
+            histories[f"{model}/seed{seed}"] = {
+                "loss": [1.0, 0.5, 0.4], "step": [10, 20, 30], "val_label_accuracy": [0.3, 0.4, 0.5],
+                "val_domain_accuracy": [0.9, 0.7, 0.6], "learning_rate": [0.004, 0.0025, 0.0018],
+                "grl_strength": [0.9, 0.99, 1.0] if model == "dann" else [0.0] * 3,
+            }
+            if model == "dann":
+                histories[f"{model}/seed{seed}"]["grl_strength_per_batch"] = list(np.linspace(0, 1, 30))
+    axes = domain_plots.plot_domain_history(histories).get_axes()
+    assert len(axes) == 4 and len(axes[0].get_lines()) == 6  # one line per run
+    assert list(axes[0].get_lines()[0].get_xdata()) == [10, 20, 30]  # against the training step
+    assert len(axes[2].get_lines()[2].get_xdata()) == 30  # DANN's strength per batch
+    matplotlib.pyplot.close("all")

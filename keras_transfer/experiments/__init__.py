@@ -14,7 +14,7 @@ EXPERIMENTS = {
     "models-1-4": "keras_transfer.experiments.models_1_4",
     "pet-heads": "keras_transfer.experiments.pet_heads",
     "transferability": "keras_transfer.experiments.transferability",
-    "dann": "keras_transfer.experiments.domain_adaptation",
+    "dann": "keras_transfer.experiments.dann",
     "off-the-shelf": "keras_transfer.experiments.off_the_shelf",
     "full-network-embedding": "keras_transfer.experiments.full_network_embedding",
     "zero-shot": "keras_transfer.experiments.zero_shot",

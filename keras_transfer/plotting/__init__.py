@@ -5,4 +5,4 @@ from keras_transfer.plotting.curves import plot_metric_bars, plot_predictions, p
 from keras_transfer.plotting.budgets import plot_accuracy_by_budget  # noqa: F401
 from keras_transfer.plotting.boxes import plot_best_and_worst, plot_box_gallery, plot_iou_by_train_size  # noqa: F401
 from keras_transfer.plotting.boxes import plot_iou_distribution  # noqa: F401
-from keras_transfer.plotting.domains import plot_domain_history, plot_feature_projection, project_features  # noqa: F401
+from keras_transfer.plotting.domains import plot_domain_history, plot_feature_projection  # noqa: F401
