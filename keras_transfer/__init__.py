@@ -1,6 +1,6 @@
 """keras-transfer: transfer learning with Keras 3.
 
-`import keras_transfer as kt` gives `kt.layers`, `kt.callbacks`, `kt.schedules`, `kt.optimizers` and `kt.losses` at once (they
+`import keras_transfer as kt` gives `kt.layers`, `kt.callbacks`, `kt.schedules`, `kt.optimizers`, `kt.losses` and `kt.metrics` at once (they
 import only Keras and NumPy, and importing them registers every serializable class, so
 `keras.saving.load_model` needs no `custom_objects`). The heavier parts (`kt.datasets`, `kt.models`,
 `kt.embeddings`, `kt.experiments`, `kt.plotting`, `kt.notebooks`) load on first use.
@@ -11,6 +11,7 @@ import importlib
 from keras_transfer import callbacks
 from keras_transfer import layers
 from keras_transfer import losses
+from keras_transfer import metrics
 from keras_transfer import optimizers
 from keras_transfer import schedules
 
@@ -40,4 +41,4 @@ def __dir__():
     return sorted(list(globals()) + list(_LAZY_SUBMODULES))
 
 
-__all__ = ["callbacks", "layers", "losses", "optimizers", "schedules", *_LAZY_SUBMODULES]
+__all__ = ["callbacks", "layers", "losses", "metrics", "optimizers", "schedules", *_LAZY_SUBMODULES]

@@ -8,7 +8,9 @@ import matplotlib
 import numpy as np
 import pytest
 
+from keras_transfer import layers as kt_layers
 from keras_transfer import losses
+from keras_transfer import metrics as kt_metrics
 from keras_transfer.datasets import fashion_mnist
 from keras_transfer.datasets import mnist_m
 from keras_transfer.datasets import pasted_objects
@@ -94,7 +96,7 @@ def _fit_a_box(loss, steps):
         [
             keras.Input((1,)),
             keras.layers.Dense(4, use_bias=False, kernel_initializer=keras.initializers.Constant([[0.05, 0.05, 0.2, 0.2]])),
-            localization.BoxCorners(),
+            kt_layers.BoxCorners(),
         ]
     )
     model.compile(keras.optimizers.Adam(0.01), loss=loss)
@@ -129,11 +131,11 @@ def test_box_iou_metric_and_scores_agree_with_compute_iou():
     true_boxes, pred_boxes = _random_pairs(64, seed=1)
     iou, _ = _reference_giou(true_boxes, pred_boxes)
     np.testing.assert_allclose(localization.box_ious(true_boxes, pred_boxes), iou, atol=1e-6)
-    metric = localization.BoxIoU()
+    metric = kt_metrics.BoxIoU()
     metric.update_state(true_boxes[:40], pred_boxes[:40])
     metric.update_state(true_boxes[40:], pred_boxes[40:])
     assert float(metric.result()) == pytest.approx(float(iou.mean()), abs=1e-5)
-    at_half = localization.BoxIoU(threshold=0.5, name="iou_at_0_5")
+    at_half = kt_metrics.BoxIoU(threshold=0.5, name="iou_at_0_5")
     at_half.update_state(FIXED_TRUE, FIXED_PRED)
     assert float(at_half.result()) == pytest.approx(1 / 6)  # only the identical pair (the nested one has IoU 1/6)
     scores = localization.localization_scores(FIXED_TRUE, FIXED_PRED)
@@ -141,21 +143,21 @@ def test_box_iou_metric_and_scores_agree_with_compute_iou():
         float(_reference_giou(FIXED_TRUE, FIXED_PRED)[0].mean()), abs=1e-6
     )
     assert "iou_at_0_75" in localization.localization_scores(FIXED_TRUE, FIXED_PRED, threshold=0.75)
-    restored = localization.BoxIoU.from_config(at_half.get_config())
+    restored = kt_metrics.BoxIoU.from_config(at_half.get_config())
     assert restored.threshold == 0.5 and restored.name == "iou_at_0_5"
     with pytest.raises(ValueError, match="threshold=1.5"):
-        localization.BoxIoU(threshold=1.5)
+        kt_metrics.BoxIoU(threshold=1.5)
     with pytest.raises(ValueError, match=r"\(3, 4\)"):
         localization.box_ious(FIXED_TRUE, FIXED_PRED[:3])
 
 
 @pytest.mark.multibackend
 def test_box_corners_orders_each_pair_and_keeps_valid_boxes():
-    layer = localization.BoxCorners()
+    layer = kt_layers.BoxCorners()
     boxes = np.array([[0.6, 0.1, 0.2, 0.5], [0.1, 0.9, 0.3, 0.2], [0.1, 0.2, 0.3, 0.4]], np.float32)
     expected = np.array([[0.2, 0.1, 0.6, 0.5], [0.1, 0.2, 0.3, 0.9], [0.1, 0.2, 0.3, 0.4]], np.float32)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(boxes)), expected)
-    assert localization.BoxCorners.from_config(layer.get_config()).name == layer.name
+    assert kt_layers.BoxCorners.from_config(layer.get_config()).name == layer.name
 
 
 def test_flip_horizontally_agrees_with_keras_random_flip():
@@ -248,7 +250,7 @@ def test_scratch_and_vgg19_variants():
 
 def test_model_saves_and_loads_without_custom_objects(tmp_path):
     model = localization.build_box_regressor(_quick_like_backbone(), head_units=(8,), trainable_from="block3_conv1")
-    model.compile(keras.optimizers.Adam(1e-3), loss=losses.GIoULoss(), metrics=[localization.BoxIoU()])
+    model.compile(keras.optimizers.Adam(1e-3), loss=losses.GIoULoss(), metrics=[kt_metrics.BoxIoU()])
     x = np.random.default_rng(0).uniform(0, 255, size=(4, 32, 32, 3)).astype(np.float32)
     model.fit(x, np.tile([[0.1, 0.2, 0.5, 0.6]], (4, 1)), epochs=1, verbose=0)
     path = tmp_path / "regressor.keras"

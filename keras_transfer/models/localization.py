@@ -21,15 +21,15 @@ can run once per image instead of once per epoch.
 The output: a sigmoid, with its bias set so an untrained model predicts `initial_box`. The targets are relative
 coordinates in `[0, 1]`, and a sigmoid keeps every prediction inside the image; the lecture's linear output
 could predict boxes outside the image and a ReLU has no upper bound and can die at 0. (`output_activation="linear"`
-is there to compare.) A parameter-free `BoxCorners` layer then orders each pair of corners, so every prediction
-is a valid box (`xmin <= xmax`, `ymin <= ymax`) whatever the loss (the `"box"` output layer).
+is there to compare.) A parameter-free `keras_transfer.layers.BoxCorners` layer then orders each pair of corners,
+so every prediction is a valid box (`xmin <= xmax`, `ymin <= ymax`) whatever the loss (the `"box"` output layer).
+It is a core layer, registered by `import keras_transfer`, so a saved box regressor loads after that import.
 
 The head flattens the feature map rather than pooling it globally: global pooling throws away where in the image a
 feature fired, which is exactly what a box needs.
 
 `box_ious` and `localization_scores` compute the test metrics with Keras's own `keras.utils.bounding_boxes.
-compute_iou`; the `BoxIoU` metric tracks the same IoU during training (with `keras_transfer.losses.box_iou`, which
-the tests check against `compute_iou`).
+compute_iou`; the `keras_transfer.metrics.BoxIoU` metric tracks the same IoU during training.
 """
 
 import math
@@ -39,91 +39,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_transfer import losses as kt_losses
+from keras_transfer.layers.box_corners import BoxCorners
 from keras_transfer.models import backbones
 
 OUTPUT_ACTIVATIONS = ("sigmoid", "linear")
 BOX_FORMAT = "rel_xyxy"
-
-
-@keras.saving.register_keras_serializable(package="keras_transfer")
-class BoxCorners(keras.layers.Layer):
-    """Orders the corners of boxes: `[min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)]`.
-
-    Placed after the 4-unit output of a box regressor, it makes every prediction a valid corner box (`xmin <=
-    xmax` and `ymin <= ymax`), so IoU, GIoU and drawing code never meet an inverted box. Where the corners are
-    already ordered it returns its input unchanged; it has no weights. The gradient reaches the unit that ended up
-    as the min (or max) corner.
-
-    Args:
-        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
-
-    Call arguments:
-        inputs: tensor `(..., 4)`. Boxes `[x1, y1, x2, y2]` with the corners in any order.
-
-    Example:
-
-    >>> layer = BoxCorners()
-    >>> keras.ops.convert_to_numpy(layer(np.array([[0.6, 0.1, 0.2, 0.5]])))
-    array([[0.2, 0.1, 0.6, 0.5]])
-    """
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-
-    def call(self, inputs):
-        x1, y1, x2, y2 = ops.unstack(inputs, 4, axis=-1)
-        return ops.stack(
-            [ops.minimum(x1, x2), ops.minimum(y1, y2), ops.maximum(x1, x2), ops.maximum(y1, y2)], axis=-1
-        )
-
-    def compute_output_shape(self, input_shape):
-        if input_shape[-1] is not None and input_shape[-1] != 4:
-            raise ValueError(f"BoxCorners takes boxes with a last axis of 4. Received: input_shape={input_shape}")
-        return input_shape
-
-    def get_config(self):
-        return super().get_config()
-
-
-def _iou_values(y_true, y_pred, threshold=None):
-    iou = kt_losses.box_iou(y_true, y_pred)
-    if threshold is None:
-        return iou
-    return ops.cast(iou >= threshold, iou.dtype)
-
-
-@keras.saving.register_keras_serializable(package="keras_transfer")
-class BoxIoU(keras.metrics.MeanMetricWrapper):
-    """The mean IoU of predicted and true boxes, or, with a `threshold`, the share of boxes with IoU >= threshold.
-
-    One box per example: `y_true` and `y_pred` are `(batch, 4)` corner boxes (`"rel_xyxy"` or any corner format).
-    The IoU is `keras_transfer.losses.box_iou`, which equals Keras's `keras.utils.bounding_boxes.compute_iou` for
-    matching boxes.
-
-    Args:
-        threshold: float or None. None averages the IoU; a number in `(0, 1]` averages `IoU >= threshold`
-            (0.5 is PASCAL VOC's "correct localization").
-        name: str. The metric's name (`"iou"` gives the history keys `iou` and `val_iou`).
-        dtype: The metric's dtype.
-
-    Example:
-
-    ```python
-    model.compile(optimizer="adam", loss=GIoULoss(), metrics=[BoxIoU(), BoxIoU(threshold=0.5, name="iou_at_0_5")])
-    ```
-    """
-
-    def __init__(self, threshold=None, name="iou", dtype=None):
-        if threshold is not None and (
-            isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not 0 < threshold <= 1
-        ):
-            raise ValueError(f"`threshold` must be None or a number in (0, 1]. Received: threshold={threshold!r}")
-        self.threshold = None if threshold is None else float(threshold)
-        super().__init__(fn=_iou_values, name=name, dtype=dtype, threshold=self.threshold)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold}
 
 
 def box_ious(true_boxes, predicted_boxes):
@@ -332,7 +252,7 @@ def build_box_regressor(
     ```python
     backbone = vgg19_backbone(weights="imagenet", input_shape=(224, 224, 3))
     model_1 = build_box_regressor(backbone)  # frozen VGG19 + a 4-unit output
-    model_1.compile(optimizer="adam", loss=keras_transfer.losses.GIoULoss(), metrics=[BoxIoU()])
+    model_1.compile(optimizer="adam", loss=keras_transfer.losses.GIoULoss(), metrics=[keras_transfer.metrics.BoxIoU()])
     ```
 
     Reference:
@@ -466,8 +386,6 @@ def trainable_layer_names(model):
 
 __all__ = [
     "BOX_FORMAT",
-    "BoxCorners",
-    "BoxIoU",
     "box_ious",
     "build_box_regressor",
     "build_vgg19_box_regressor",
