@@ -8,8 +8,12 @@ import matplotlib
 import numpy as np
 import pytest
 
+from keras_transfer.datasets.cifar100 import load_cifar100
 from keras_transfer.experiments import transferability
+from keras_transfer.experiments import transferability_analysis as analysis
 from keras_transfer.experiments.base import ExperimentResult
+from keras_transfer.experiments.base import RunJournal
+from keras_transfer.experiments.base import config_fingerprint
 from keras_transfer.plotting.transferability import plot_transferability
 
 matplotlib.use("Agg")
@@ -21,7 +25,7 @@ class _Interrupt(KeyboardInterrupt):
 
 def test_smoke_grid_is_interrupted_then_resumes_without_retraining(tmp_path, monkeypatch):
     output_dir = tmp_path / "grid"
-    original_run, original_base = transferability.train_transfer_run, transferability._train_base
+    original_run, original_base = transferability.train_transfer_run, transferability.train_base
     trained, bases_trained = [], []
 
     def interrupting_run(family, n, seed, *args, **kwargs):
@@ -35,13 +39,13 @@ def test_smoke_grid_is_interrupted_then_resumes_without_retraining(tmp_path, mon
         return original_base(half, *args, **kwargs)
 
     monkeypatch.setattr(transferability, "train_transfer_run", interrupting_run)
-    monkeypatch.setattr(transferability, "_train_base", counting_base)
+    monkeypatch.setattr(transferability, "train_base", counting_base)
     with pytest.raises(_Interrupt):
         transferability.run("smoke", output_dir=output_dir, verbose=0)
     assert bases_trained == ["a", "b"]
     first_session = trained[:]
     lines = (output_dir / "runs.jsonl").read_text().splitlines()
-    assert [json.loads(line)["run_id"] for line in lines] == ["baseA", "baseB", *first_session]
+    assert [json.loads(line)["run_id"] for line in lines] == ["baseA-seed0", "baseB-seed0", *first_session]
     saved = {json.loads(line)["run_id"]: json.loads(line) for line in lines}
     # a kill in the middle of a write leaves a cut-off last line: it must be ignored, not break the file
     with open(output_dir / "runs.jsonl", "a") as handle:
@@ -59,7 +63,7 @@ def test_smoke_grid_is_interrupted_then_resumes_without_retraining(tmp_path, mon
     grid = [(f, n, 0) for n in (1, 4, 7) for f in ("BnB", "AnB", "BnB+", "AnB+")]
     assert bases_trained == []
     assert trained == [transferability.run_id(*cell) for cell in grid[len(first_session) :]]
-    assert [row["run_id"] for row in result.rows] == ["baseB", *(transferability.run_id(*cell) for cell in grid)]
+    assert [row["run_id"] for row in result.rows] == ["baseB-seed0", *(transferability.run_id(*c) for c in grid)]
     for row in result.rows:
         assert 0.0 <= row["test_accuracy"] <= 1.0
         assert row["resumed"] == (row["run_id"] in saved)
@@ -67,15 +71,17 @@ def test_smoke_grid_is_interrupted_then_resumes_without_retraining(tmp_path, mon
             assert row["test_accuracy"] == saved[row["run_id"]]["test_accuracy"]
     assert result.metadata["runs_trained"] == len(grid) - len(first_session)
     assert result.metadata["runs_resumed"] == 2 + len(first_session)
-    assert result.metadata["base_accuracy"]["B"] == result.rows[0]["test_accuracy"]
-    assert result.metadata["class_names_b"] == ["T-shirt/top", "Trouser", "Sandal", "Bag", "Ankle boot"]
-    assert result.metadata["train_size"] == {"a": 150, "b": 150}
-    assert set(result.histories) == {"baseA", *(row["run_id"] for row in result.rows)}
+    assert result.metadata["base_accuracy"]["B"] == [result.rows[0]["test_accuracy"]]
+    assert result.metadata["class_names_b"] == ["Pullover", "Coat", "Sandal", "Shirt", "Ankle boot"]
+    assert result.metadata["train_size"] == {"a": 150, "b": 50} and result.metadata["validation_size"] == {"b": 50}
+    assert all(0.0 <= row["validation_accuracy"] <= 1.0 for row in result.rows)
+    assert set(result.histories) == {"baseA-seed0", *(row["run_id"] for row in result.rows)}
     loaded = ExperimentResult.load(output_dir)
     assert loaded.rows == json.loads(json.dumps(result.rows))
     # every line of the file parses again (the cut-off line was closed by a newline)
-    rows_on_disk = transferability.load_finished_runs(output_dir / "runs.jsonl", result.metadata["config_fingerprint"])
-    assert set(rows_on_disk) == {"baseA", *(row["run_id"] for row in result.rows)}
+    rows_on_disk = RunJournal(output_dir / "runs.jsonl", result.metadata["config_fingerprint"]).finished()
+    assert set(rows_on_disk) == {"baseA-seed0", *(row["run_id"] for row in result.rows)}
+    assert [entry["family"] for entry in result.metadata["comparison"]] == ["BnB", "AnB", "BnB+", "AnB+"]
 
     # a third run trains nothing
     trained.clear()
@@ -89,24 +95,26 @@ def test_a_reduced_smoke_grid_runs_on_every_backend(tmp_path):
         "smoke", output_dir=tmp_path, verbose=0, n_values=(2,), families=("AnB", "BnB+"), seeds=(3,)
     )
     assert [(row["family"], row["n"], row["seed"]) for row in result.rows] == [
-        ("baseB", 0, 0),
+        ("baseB", 0, 3),
         ("AnB", 2, 3),
         ("BnB+", 2, 3),
     ]
     assert all(0.0 <= row["test_accuracy"] <= 1.0 for row in result.rows)
     assert result.rows[1]["source"] == "baseA" and result.rows[1]["fine_tuned"] is False
     assert result.rows[2]["source"] == "baseB" and result.rows[2]["fine_tuned"] is True
-    assert len(result.histories["AnB-n2-seed3"]["loss"]) == transferability.CONFIGS["smoke"]["epochs"]
+    assert len(result.histories["AnB-n2-seed3"]["loss"]) == transferability.CONFIGS["smoke"]["epochs_b"]
     assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 4  # base A, base B and the two runs
 
 
 def test_fingerprint_changes_with_training_settings_only():
-    config = dict(transferability.CONFIGS["smoke"])
-    fingerprint = transferability.config_fingerprint(config)
+    config, keys = dict(transferability.CONFIGS["smoke"]), transferability.RUN_KEYS
+    fingerprint = config_fingerprint(config, keys)
     for key, value in {"n_values": (1,), "seeds": (0, 1), "families": ("AnB",), "resume": False}.items():
-        assert transferability.config_fingerprint({**config, key: value}) == fingerprint, key
-    for key, value in {"epochs": 2, "learning_rate": 0.01, "train_per_class": 31, "filters": (4, 8, 8, 8, 9)}.items():
-        assert transferability.config_fingerprint({**config, key: value}) != fingerprint, key
+        assert config_fingerprint({**config, key: value}, keys) == fingerprint, key
+    changes = {"epochs_b": 2, "learning_rate": 0.01, "train_per_class_b": 11, "validation_per_class": 9,
+               "split_seed": 0, "filters": (4, 8, 8, 8, 9)}
+    for key, value in changes.items():
+        assert config_fingerprint({**config, key: value}, keys) != fingerprint, key
 
 
 @pytest.mark.parametrize(
@@ -116,7 +124,8 @@ def test_fingerprint_changes_with_training_settings_only():
         ({"n_values": (8,)}, r"1\.\.7"),
         ({"families": ("XnB",)}, r"Received: families=\('XnB',\)"),
         ({"seeds": (-1,)}, r"Received: seeds=\(-1,\)"),
-        ({"epochs": 0}, "Received: epochs=0"),
+        ({"epochs_b": 0}, "Received: epochs_b=0"),
+        ({"train_per_class_b": 0}, "Received: train_per_class_b=0"),
         ({"dataset": "imagenet"}, "Received: dataset='imagenet'"),
         ({"epoch": 3}, "Received: epoch=3"),
     ],
@@ -132,7 +141,7 @@ def test_full_profile_reads_cifar100_halves_through_tfds(tmp_path, monkeypatch):
 
     monkeypatch.setenv("KT_DATA_DIR", str(tmp_path / "kt-data"))
     with tfds.testing.mock_data(num_examples=120):
-        (x_train, y_train), (x_test, y_test), names = transferability.load_cifar100()
+        (x_train, y_train), (x_test, y_test), names = load_cifar100()
         assert x_train.shape == (120, 32, 32, 3) and x_train.dtype == np.uint8
         assert y_train.shape == (120,) and 0 <= y_train.min() and y_train.max() < 100
         assert len(names) == 100 and all(isinstance(name, str) for name in names)  # the mock names them "0".."99"
@@ -143,7 +152,9 @@ def test_full_profile_reads_cifar100_halves_through_tfds(tmp_path, monkeypatch):
             seeds=(0,),
             n_values=(3,),
             families=("AnB+",),
-            epochs=1,
+            epochs_a=1,
+            epochs_b=1,
+            validation_per_class=None,
             filters=(2, 2, 2, 2, 2),
             units=(4, 4),
             run_eagerly=True,
@@ -158,13 +169,15 @@ def test_full_profile_reads_cifar100_halves_through_tfds(tmp_path, monkeypatch):
     assert not (tmp_path / "kt-data" / "tensorflow_datasets" / "cifar100").exists()  # the mock downloads nothing
 
 
-def _synthetic_result(means, seeds=(0, 1)):
-    rows = [{"family": "baseB", "n": 0, "seed": 0, "test_accuracy": means["baseB"]}]
+def _synthetic_result(means, seeds=(0, 1), spread=0.002):
+    """Rows around `means`, seed s shifted by `spread * (s - 0.5)` (base B too, so paired differences are exact)."""
+    rows = [{"family": "baseB", "n": 0, "seed": s, "test_accuracy": means["baseB"] + spread * (s - 0.5)} for s in seeds]
     for family in ("BnB", "AnB", "BnB+", "AnB+"):
         for n, value in enumerate(means[family], start=1):
             for seed in seeds:
-                rows.append({"family": family, "n": n, "seed": seed, "test_accuracy": value + 0.002 * (seed - 0.5)})
-    return ExperimentResult(name="transferability", profile="quick", rows=rows)
+                rows.append({"family": family, "n": n, "seed": seed, "test_accuracy": value + spread * (seed - 0.5)})
+    metadata = {"paper_pattern": dict(analysis.PAPER_PATTERN), "comparison": analysis.compare_with_paper(rows)}
+    return ExperimentResult(name="transferability", profile="quick", rows=rows, metadata=metadata)
 
 
 # Figure 2 of the paper, read off by eye (top-1 accuracy): the pattern, not the values, is what is checked.
@@ -179,14 +192,45 @@ PAPER_LIKE = {
 
 @pytest.mark.multibackend
 def test_compare_with_paper_recognises_the_papers_pattern_and_its_opposite():
-    verdicts = {e["family"]: e["agrees"] for e in transferability.compare_with_paper(_synthetic_result(PAPER_LIKE))}
-    assert verdicts == {"BnB": True, "AnB": True, "BnB+": True, "AnB+": True}
+    comparison = {e["family"]: e for e in transferability.compare_with_paper(_synthetic_result(PAPER_LIKE).rows)}
+    assert {family: e["agrees"] for family, e in comparison.items()} == {f: True for f in PAPER_LIKE if f != "baseB"}
+    assert comparison["BnB"]["dip"]["n"] == 5 and comparison["BnB"]["dip"]["below_base"] == pytest.approx(0.035)
+    assert comparison["AnB"]["fall"] == pytest.approx({"from_n": 3, "to_n": 7, "mean": 0.085, "std": 0.0, "runs": 2})
+    assert comparison["AnB+"]["above_n"] == [1, 2, 3, 4, 5, 6, 7]
     flat = {key: ([0.625] * 7 if key != "baseB" else 0.625) for key in PAPER_LIKE}
-    verdicts = {e["family"]: e["agrees"] for e in transferability.compare_with_paper(_synthetic_result(flat))}
+    verdicts = {e["family"]: e["agrees"] for e in transferability.compare_with_paper(_synthetic_result(flat).rows)}
     assert verdicts == {"BnB": False, "AnB": False, "BnB+": True, "AnB+": False}
     table = transferability.accuracy_table(_synthetic_result(PAPER_LIKE))
     assert "| AnB | 0.6230 ± 0.0014 |" in table and table.count("\n") == 6
     assert "| BnB+ |" in transferability.comparison_table(_synthetic_result(PAPER_LIKE))
+
+
+def test_a_gain_smaller_than_the_seed_spread_does_not_count():
+    # AnB+ one point above base B on average, but seed 0 and seed 1 of base B differ by three points
+    means = {**PAPER_LIKE, "AnB+": [0.635] * 7}
+    rows = _synthetic_result(means, seeds=(0, 1), spread=0.0).rows
+    for row in rows:
+        if row["family"] == "AnB+" and row["n"] <= 3:
+            row["test_accuracy"] += 0.03 if row["seed"] == 0 else -0.03
+    entry = next(e for e in transferability.compare_with_paper(rows) if e["family"] == "AnB+")
+    assert entry["above_n"] == [4, 5, 6, 7] and entry["agrees"] is False
+    assert "at 4 of 7 n" in entry["ours"]
+    difference = next(d for d in entry["differences"] if d["n"] == 1)
+    assert difference["mean"] == pytest.approx(0.01) and difference["std"] == pytest.approx(0.06 / 2**0.5)
+
+
+def test_report_states_the_measured_figures_beside_the_paper():
+    result = _synthetic_result(PAPER_LIKE)
+    lines = transferability.report(result)
+    assert lines[0].startswith("Base B: 0.6250 ± 0.0014 on B's test set") and "over 2 seeds" in lines[0]
+    anb = next(line for line in lines if line.startswith("AnB:"))
+    assert "loses 8.50 ± 0.00 points from n=3 to n=7" in anb and "as in the paper" in anb
+    assert "dip" in next(line for line in lines if line.startswith("BnB:"))
+    assert lines[-1] == "Of the paper's 4 family patterns, 4 hold here (BnB, AnB, BnB+, AnB+)."
+    flat = {key: ([0.625] * 7 if key != "baseB" else 0.625) for key in PAPER_LIKE}
+    assert transferability.report(_synthetic_result(flat))[-1] == (
+        "Of the paper's 4 family patterns, 1 hold here (BnB+); not BnB, AnB, AnB+."
+    )
 
 
 @pytest.mark.multibackend

@@ -23,7 +23,8 @@ def plot_transferability(result, *, ax=None, paper_pattern=True, zoom=True, titl
         ax: matplotlib Axes or None. Where to draw the main panel alone; by default a new figure with the
             panels that `zoom` and `paper_pattern` ask for.
         paper_pattern: bool. Writes Yosinski et al.'s qualitative pattern (Figure 2) beside the plot, with our
-            verdict for each family (`compare_with_paper`). Ignored when `ax` is given.
+            verdict for each family, as the experiment stored them (`metadata["paper_pattern"]` and
+            `metadata["comparison"]`). Ignored when `ax` is given.
         zoom: bool. Adds a panel below with the same runs as percentage points above or below base B, its y axis
             narrowed to the band where most families lie (a family that collapses at some n would otherwise
             flatten the differences between the others). Ignored when `ax` is given.
@@ -118,15 +119,14 @@ def _draw_runs(ax, by_family, base, base_mean, scale):
 
 
 def _draw_paper_pattern(ax, result):
-    from keras_transfer.experiments.transferability import PAPER_PATTERN
-    from keras_transfer.experiments.transferability import compare_with_paper
-
+    """The paper's pattern and our verdicts, as stored by the experiment in `result.metadata`."""
     ax.axis("off")
-    verdicts = {entry["family"]: entry["agrees"] for entry in compare_with_paper(result)}
+    pattern = result.metadata.get("paper_pattern", {})
+    verdicts = {entry["family"]: entry["agrees"] for entry in result.metadata.get("comparison", [])}
     lines = ["Yosinski et al. 2014, Figure 2 (ImageNet halves):", ""]
-    for family, pattern in PAPER_PATTERN.items():
+    for family, text in pattern.items():
         verdict = {True: "ours agrees", False: "ours differs", None: "grid too small"}.get(verdicts.get(family))
-        lines.extend(textwrap.wrap(f"{family}: {pattern}", width=58, subsequent_indent="    "))
+        lines.extend(textwrap.wrap(f"{family}: {text}", width=58, subsequent_indent="    "))
         lines.append(f"    -> {verdict or 'not run'}")
         lines.append("")
     ax.text(0.0, 1.0, "\n".join(lines), va="top", ha="left", fontsize="small", transform=ax.transAxes)

@@ -1,0 +1,80 @@
+"""The networks of Yosinski et al.'s (2014) transferability experiment, built and trained from a profile's settings.
+
+`build_network(config, ...)` is `transfer.small_alexnet` with a profile's widths; `train_network` compiles, fits and
+evaluates one of the experiment's networks; `init_seed` gives each network of the grid its own stable seed.
+`keras_transfer.experiments.transferability` builds its grid from these.
+"""
+
+import time
+import zlib
+
+import keras
+
+from keras_transfer.models.transfer import small_alexnet
+
+
+def build_network(config, num_classes, input_shape, seed=None):
+    """The profile's `small_alexnet`, initialised from `seed`.
+
+    Args:
+        config: dict. A profile's settings with `filters`, `kernel_sizes`, `units` and `dropout`, e.g.
+            `transferability.CONFIGS["quick"]`.
+        num_classes: int. The classes of `fc8` (one half of the dataset).
+        input_shape: tuple of int. `(height, width, channels)`.
+        seed: int or None. Seeds the initialisation and dropout.
+
+    Example:
+
+    ```python
+    network = build_network({"filters": (4, 8, 8, 8, 8), "kernel_sizes": (3, 3, 3, 3, 3), "units": (16, 16),
+                             "dropout": 0.0}, num_classes=5, input_shape=(28, 28, 1), seed=0)
+    ```
+    """
+    return small_alexnet(
+        tuple(input_shape),
+        int(num_classes),
+        filters=tuple(config["filters"]),
+        kernel_sizes=tuple(config["kernel_sizes"]),
+        units=tuple(config["units"]),
+        dropout=config["dropout"],
+        seed=seed,
+    )
+
+
+def init_seed(kind, seed):
+    """A stable seed in `[0, 1e6)` per kind of network and run seed, e.g. `init_seed("baseA", 0)`."""
+    return zlib.crc32(f"{kind}/{seed}".encode()) % 1_000_000
+
+
+def train_network(model, train, evaluate_on, *, epochs, batch_size, learning_rate, seed, run_eagerly=False):
+    """Compiles `model` (Adam, sparse cross-entropy), fits it on `train` and evaluates it on each set of `evaluate_on`.
+
+    Args:
+        model: keras.Model. The network, its frozen layers already marked (`transfer.transfer_layers`).
+        train: tuple. `(x, y)` training images and integer labels.
+        evaluate_on: dict. `{name: (x, y)}`, e.g. `{"validation": ..., "test": ...}`.
+        epochs, batch_size, learning_rate: the training schedule.
+        seed: int. Seeds the batch order and dropout.
+        run_eagerly: bool. Passed to `compile` (faster for tiny smoke-test batches).
+
+    Returns:
+        A dict `{"<name>_accuracy", "<name>_loss"` for each set, `"train_accuracy", "wall_time_s", "cpu_time_s",
+        "history"}` (the history holds the per-epoch `loss` and `accuracy`).
+    """
+    started, cpu_started = time.perf_counter(), time.process_time()
+    keras.utils.set_random_seed(seed)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        run_eagerly=run_eagerly,
+    )
+    history = model.fit(*train, epochs=epochs, batch_size=batch_size, verbose=0).history
+    record = {"train_accuracy": float(history["accuracy"][-1])}
+    for name, (x, y) in evaluate_on.items():
+        loss, accuracy = model.evaluate(x, y, batch_size=max(batch_size, 256), verbose=0)
+        record[f"{name}_accuracy"], record[f"{name}_loss"] = float(accuracy), float(loss)
+    record["wall_time_s"] = time.perf_counter() - started
+    record["cpu_time_s"] = time.process_time() - cpu_started
+    record["history"] = {key: [float(value) for value in values] for key, values in history.items()}
+    return record
