@@ -17,7 +17,7 @@ def test_smoke_profile_end_to_end(data_dir, tmp_path, capsys):
     result = models_1_4.run("smoke", output_dir=tmp_path / "out", verbose=1)
     config = models_1_4.CONFIGS["smoke"]
     budgets, compared = config["labels_per_class"], config["compare_labels_per_class"]
-    pretrained = [name for name in config["models"] if name != "scratch"]
+    pretrained = config["compare_models"]
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[smoke seed 0")]
     assert len(lines) == len(result.rows) == len(budgets) * len(config["models"]) + len(compared) * len(pretrained)
     main = [row for row in result.rows if row["source"] == "photos"]
@@ -44,13 +44,15 @@ def test_smoke_profile_end_to_end(data_dir, tmp_path, capsys):
     assert rows[f"fine_tuned/n{n}"]["learning_rate"] in config["fine_tune_learning_rates"]
     steps = result.histories[f"fine_tuned/n{n}/seed0"]["head_first_steps"]
     assert [step["step"] for step in steps] == ["new layers", "all layers"] and steps[1]["epoch"] >= 1
-    # Chain-thaw: the new layers, each of the 6 convolutions first to last, then everything; one epoch each here.
+    # Chain-thaw: the new layers on cached features, then ChainThaw's steps: the new layers, each of the 6
+    # convolutions first to last, then everything; one epoch each here.
     steps = result.histories[f"chain_thaw/n{n}/seed0"]["chain_thaw_steps"]
     assert [step["step"] for step in steps] == [
-        "new layers", "block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2", "block3_conv1",
+        "new layers (cached features)", "new layers", "block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2", "block3_conv1",
         "block3_conv2", "all layers",
     ]
-    assert [step["learning_rate"] for step in steps] == [1e-3] + [1e-4] * 7
+    assert [step["learning_rate"] for step in steps] == [1e-3, 1e-3] + [1e-4] * 7
+    assert [step["epoch"] for step in steps][1:] == list(range(steps[1]["epoch"], steps[1]["epoch"] + 8))
 
     meta = result.metadata
     assert meta["class_names"] == ["T-shirt/top", "Trouser", "Sandal", "Bag", "Ankle boot"]
@@ -66,7 +68,7 @@ def test_smoke_profile_end_to_end(data_dir, tmp_path, capsys):
     cells = {(cell["data"], cell["target"]): cell for cell in meta["strategy"]}
     assert set(cells) == {(d, t) for d in ("similar", "different") for t in ("small", "large")}
     different_small = cells["different", "small"]
-    assert different_small["source"] == "black" and set(different_small["means"]) == set(config["models"])
+    assert different_small["source"] == "black" and set(different_small["means"]) == {"scratch", *pretrained}
     best = max(different_small["means"], key=different_small["means"].get)
     assert different_small["winner"] == best
     loaded = ExperimentResult.load(tmp_path / "out")

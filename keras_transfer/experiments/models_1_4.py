@@ -8,13 +8,13 @@ ways on a small labelled set (Oxford-17 flowers, 40 training images per class):
 - Model 3, `fine_tuned`: the new head first on the frozen base (Model 2's training), then every layer at a small
   learning rate chosen on the validation data (keras-io's recipe: a random head's large gradients would otherwise
   wreck the pretrained base).
-- Model 4, `chain_thaw`: DeepMoji's chain-thaw (`callbacks.ChainThaw`): the new layers, each base layer alone from
-  the first to the last, then everything.
+- Model 4, `chain_thaw`: DeepMoji's chain-thaw (`callbacks.ChainThaw`): the new layers (first to convergence on
+  cached features, as Model 2), each base layer alone from the first to the last, then everything.
 - Beyond the seed, `ulmfit`: slanted triangular rate, discriminative rates (/2.6 per group) and gradual unfreezing.
 
 Each model is trained at every label budget of `labels_per_class`, for every seed; every model of a seed and budget
 sees the same images and starts from the same head initialisation, so models are compared in pairs. Every model
-stops early on the validation loss and keeps its best epoch. Rows carry the budget (`labels_per_class`), the model
+stops early on the validation accuracy and keeps its best epoch; Model 3's learning rate is chosen on it too. Rows carry the budget (`labels_per_class`), the model
 (`network`) and the source network's domain (`source`); `model` is `"<network>/n<budget>"` (with the domain for
 the comparison source). `metadata["checks"]` holds the lecture's claims measured on this run, and
 `metadata["strategy"]` the fine-tuning strategy table (similar vs different source data x small vs large target).
@@ -26,8 +26,9 @@ Profiles (the differences are config keys: data, backbone, source, budgets):
   half A of Fashion-MNIST pasted on scikit-image's photos; the target is half B's items pasted on crops of other
   photos (scikit-learn's, `datasets.load_pasted_objects`): same task (classify the object of a photo), new classes
   and new photos. 5, 10 and 40 labels per class (40 is Oxford-17's), 20 validation images per class, 1,000 test
-  images on photo strips no training image touches, three seeds. A second source, the same network trained on the
-  items on black (`domain="black"`), is the "different data" of the strategy table.
+  images on photo strips no training image touches, three seeds. With `compare_domain="black"` (notebook 04; not
+  in `make demo`, to keep it short) Models 2 and 3 also train from the same network trained on the items on black,
+  the "different data" of the strategy table.
 - `smoke`: the quick profile's code at a tiny size (seconds).
 """
 
@@ -68,41 +69,46 @@ _COMMON = {
     "head_units": (256, 256),
     "dropout": 0.5,
     "clipnorm": 1.0,
+    "monitor": "val_accuracy",  # early stopping and every choice (val_loss rises early and stops scratch at chance)
     "learning_rate": 1e-3,  # scratch and the new head
-    "fine_tune_learning_rates": (1e-4, 3e-4),  # Model 3's second stage: candidates, chosen on validation loss
+    "fine_tune_learning_rates": (1e-4, 3e-4),  # Model 3's second stage: candidates, chosen on `monitor`
     "chain_thaw_learning_rates": (1e-3, 1e-4),
     "ulmfit_max_learning_rate": 1e-3,
     "ulmfit_decay": 2.6,
     "sample_predictions": 16,
-    "monitor": "val_accuracy",  # early stopping and choices on validation data (val_loss stops scratch at chance)
     "min_frozen_gain": 0.10,  # the lecture's claim at the smallest budget: frozen beats scratch by 10 points
 }
-_PASTED = {
+_PASTED = {  # the CPU stand-in: items pasted on photos, a source network trained here
     "data": "pasted_objects",
     "backbone": "source",
     "source_domain": "photos",
     "compare_domain": "black",  # the strategy table's "different data" source; None: no comparison
+    "compare_models": ("frozen", "fine_tuned"),  # trained from it too (scratch uses no source)
     "scale_range": (0.5, 1.0),  # the photo source's own settings (models.PHOTO_SETTINGS)
     "crop_range": (1.0, 4.0),
 }
 CONFIGS = {
     "smoke": {
-        **_COMMON, **_PASTED, "source_profile": "smoke", "seeds": (0,), "labels_per_class": (2, 4), "reference_labels_per_class": 4,
-        "compare_labels_per_class": (2, 4), "validation_per_class": 4, "train_pool": 60, "test_size": 40,
-        "batch_size": 4, "max_epochs": 2, "patience": 1, "chain_thaw_epochs_per_step": 1,
-        "chain_thaw_patience": 1, "ulmfit_epochs": 4, "head_units": (16,),
+        **_COMMON, **_PASTED, "source_profile": "smoke", "seeds": (0,), "head_units": (16,),
+        "labels_per_class": (2, 4), "reference_labels_per_class": 4, "compare_labels_per_class": (2, 4),
+        "validation_per_class": 4, "train_pool": 60, "test_size": 40, "batch_size": 4, "max_epochs": 2,
+        "patience": 1, "fine_tune_max_epochs": 2, "fine_tune_patience": 1, "chain_thaw_epochs_per_step": 1,
+        "chain_thaw_patience": 1, "ulmfit_epochs": 4,
     },
-    "quick": {
-        **_COMMON, **_PASTED, "source_profile": "quick", "seeds": (0, 1, 2), "labels_per_class": (5, 10, 40), "reference_labels_per_class": 40,
-        "compare_labels_per_class": (5, 40), "validation_per_class": 20, "train_pool": 400, "test_size": 1000,
-        "batch_size": 16, "max_epochs": 60, "patience": 10, "chain_thaw_epochs_per_step": 5,
+    "quick": {  # `make demo` runs it as is; notebook 04 adds compare_domain="black" for the strategy table
+        **_COMMON, **_PASTED, "source_profile": "quick", "seeds": (0, 1, 2), "compare_domain": None,
+        "labels_per_class": (5, 10, 40), "reference_labels_per_class": 40, "compare_labels_per_class": (5, 40),
+        "validation_per_class": 20, "train_pool": 400, "test_size": 1000, "batch_size": 16, "max_epochs": 60,
+        "patience": 10, "fine_tune_max_epochs": 30, "fine_tune_patience": 5, "chain_thaw_epochs_per_step": 5,
         "chain_thaw_patience": 2, "ulmfit_epochs": 15,
     },
     "full": {
-        **_COMMON, "data": "oxford17", "backbone": "vgg19", "source_domain": "imagenet", "compare_domain": None,
-        "weights": "imagenet", "split_id": 1, "path": None, "image_size": (224, 224), "seeds": (0, 1, 2),
-        "labels_per_class": (40,), "reference_labels_per_class": 40, "compare_labels_per_class": (), "batch_size": 32, "max_epochs": 50,
-        "patience": 5, "chain_thaw_epochs_per_step": 10, "chain_thaw_patience": 3, "ulmfit_epochs": 15,
+        **_COMMON, "data": "oxford17", "backbone": "vgg19", "weights": "imagenet", "source_domain": "imagenet",
+        "compare_domain": None, "compare_models": (), "split_id": 1, "path": None, "image_size": (224, 224),
+        "seeds": (0, 1, 2), "labels_per_class": (40,), "reference_labels_per_class": 40,
+        "compare_labels_per_class": (), "batch_size": 32, "max_epochs": 50, "patience": 5,
+        "fine_tune_max_epochs": 30, "fine_tune_patience": 5, "chain_thaw_epochs_per_step": 10,
+        "chain_thaw_patience": 3, "ulmfit_epochs": 15,
     },
 }
 
@@ -184,12 +190,12 @@ def _adam(learning_rate, config):
     return keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=config["clipnorm"])
 
 
-def _train_whole(model, train, validation, config, learning_rate, verbose, **fit_options):
+def _train_whole(model, train, validation, config, learning_rate, verbose, epochs=None, patience=None):
     model.compile(optimizer=_adam(learning_rate, config), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    stopper = kt_models.early_stopping(config["patience"], config["monitor"])
-    history = kt_models.fit_classifier(model, train, validation, config["batch_size"], config["max_epochs"],
-                                 [stopper], verbose, **fit_options)
+    stopper = kt_models.early_stopping(patience or config["patience"], config["monitor"])
+    history = kt_models.fit_classifier(model, train, validation, config["batch_size"], epochs or config["max_epochs"],
+                                       [stopper], verbose)
     return history, stopper.best_epoch + 1
 
 
@@ -212,7 +218,9 @@ def train_fine_tuned(model, train, validation, config, verbose):
     kt_models.base_layer(model).trainable = True
     trials = kt_models.choose_on_validation(
         model, config["fine_tune_learning_rates"],
-        lambda rate: _train_whole(model, train, validation, config, rate, verbose), monitor=config["monitor"],
+        lambda rate: _train_whole(model, train, validation, config, rate, verbose, config["fine_tune_max_epochs"],
+                                  config["fine_tune_patience"]),
+        monitor=config["monitor"],
     )
     history, best = trials["chosen_result"]
     merged = {key: head["history"].get(key, []) + values for key, values in history.items()}
@@ -222,6 +230,10 @@ def train_fine_tuned(model, train, validation, config, verbose):
 
 
 def train_chain_thaw(model, train, validation, config, verbose):
+    # Step 1 (the new layers) to convergence as Model 2 trains them, on cached features; ChainThaw then runs its
+    # own steps: the new layers again (a few epochs at most), each base layer alone, then everything.
+    head = train_frozen(model, train, validation, config, verbose)
+    kt_models.base_layer(model).trainable = True
     rates = tuple(config["chain_thaw_learning_rates"])
     model.compile(optimizer=_adam(rates[0], config), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     chain_thaw = kt_callbacks.ChainThaw(
@@ -231,10 +243,14 @@ def train_chain_thaw(model, train, validation, config, verbose):
     )
     epochs = len(chain_thaw.plan(model)) * config["chain_thaw_epochs_per_step"]
     history = kt_models.fit_classifier(model, train, validation, config["batch_size"], epochs, [chain_thaw], verbose)
-    steps = [{"epoch": int(step["first_epoch"]), "step": step["description"].split(" (")[0],
-              "learning_rate": step["learning_rate"]} for step in chain_thaw.steps_log]
+    offset = len(head["history"]["loss"])
+    steps = [{"epoch": 0, "step": "new layers (cached features)", "learning_rate": rates[0]}] + [
+        {"epoch": offset + int(step["first_epoch"]), "step": step["description"].split(":")[0].split(" (")[0],
+         "learning_rate": step["learning_rate"]} for step in chain_thaw.steps_log
+    ]
     last = chain_thaw.steps_log[-1]["best_epoch"] if chain_thaw.steps_log else None
-    return {"history": {**history, "chain_thaw_steps": steps}, "best_epoch": None if last is None else last + 1}
+    merged = {key: head["history"].get(key, []) + values for key, values in history.items()}
+    return {"history": {**merged, "chain_thaw_steps": steps}, "best_epoch": None if last is None else offset + last + 1}
 
 
 def train_ulmfit(model, train, validation, config, verbose):
@@ -256,12 +272,13 @@ def train_ulmfit(model, train, validation, config, verbose):
     return {"history": {**history, "unfreezing_steps": log}, "best_epoch": stopper.best_epoch + 1}
 
 
-# The rule the lectures draw (CS231n's transfer-learning notes and the slides): which model to use per cell.
+# The rule the lectures draw (CS231n's transfer-learning notes, the slides): the models it recommends per cell.
 LECTURE_STRATEGY = {
-    ("similar", "small"): "frozen: a new head on the pretrained features (fine-tuning risks overfitting)",
-    ("similar", "large"): "fine-tune: enough labels to adapt the pretrained layers safely",
-    ("different", "small"): "the hard case: frozen (earlier layers) or careful fine-tuning",
-    ("different", "large"): "fine-tune everything (or train from scratch)",
+    ("similar", "small"): {"models": ("frozen",), "rule": "keep the pretrained features, train a new head"},
+    ("similar", "large"): {"models": ("fine_tuned", "chain_thaw"), "rule": "fine-tune the pretrained layers"},
+    ("different", "small"): {"models": ("frozen",), "rule": "the hard case: a new head on (earlier) frozen features"},
+    ("different", "large"): {"models": ("fine_tuned", "chain_thaw", "scratch"),
+                             "rule": "fine-tune everything, or train from scratch"},
 }
 
 
@@ -293,11 +310,15 @@ def strategy_table(rows, config):
     table = []
     for similarity, domain in (("similar", config["source_domain"]), ("different", config["compare_domain"])):
         for size, per_class in budgets.items():
+            names = config["models"] if domain == config["source_domain"] else config["compare_models"]
             candidates = {name: comparisons.values(rows, network=name, labels_per_class=per_class, source=domain)
-                          for name in config["models"] if name != "scratch"}
+                          for name in names if name != "scratch"}
             candidates["scratch"] = comparisons.values(rows, network="scratch", labels_per_class=per_class)
+            lecture = LECTURE_STRATEGY[similarity, size]
+            best = comparisons.winner(candidates)
             table.append({"data": similarity, "source": domain, "target": size, "labels_per_class": per_class,
-                          "lecture": LECTURE_STRATEGY[similarity, size], **comparisons.winner(candidates)})
+                          "lecture_models": list(lecture["models"]), "lecture_rule": lecture["rule"],
+                          "agrees": best["winner"] in lecture["models"], **best})
     return table
 
 
@@ -328,8 +349,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
     start, cpu_start = time.perf_counter(), time.process_time()
     arms = [(config["source_domain"], config["labels_per_class"], config["models"])]
     if config["compare_domain"]:  # the "different data" source: only the models that use a source
-        arms.append((config["compare_domain"], config["compare_labels_per_class"],
-                     [name for name in config["models"] if name != "scratch"]))
+        arms.append((config["compare_domain"], config["compare_labels_per_class"], config["compare_models"]))
     sources = {domain: kt_models.pretrained_source_network(config["source_profile"], domain=domain, verbose=verbose)
                for domain, _, _ in arms if config["backbone"] == "source"}
     rows, histories, predictions = [], {}, {}

@@ -2,7 +2,6 @@
 from keras_transfer.plotting.transferability import plot_transferability  # noqa: F401
 from keras_transfer.plotting.features import plot_accuracy_by_depth, plot_fne_comparison, plot_retrieval  # noqa: F401
 from keras_transfer.plotting.curves import plot_metric_bars, plot_predictions, plot_training_curves  # noqa: F401
-from keras_transfer.plotting.budgets import plot_accuracy_by_budget  # noqa: F401
 from keras_transfer.plotting.boxes import plot_best_and_worst, plot_box_gallery, plot_iou_by_train_size  # noqa: F401
 from keras_transfer.plotting.boxes import plot_iou_distribution  # noqa: F401
 from keras_transfer.plotting.domains import plot_domain_history, plot_feature_projection  # noqa: F401
