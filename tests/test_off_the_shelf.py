@@ -119,6 +119,13 @@ def test_off_the_shelf_smoke_run(shared_data_dir, tmp_path):
     assert not any(image.tobytes() in gallery for image in data["train"][0][0])
     loaded = ExperimentResult.load(tmp_path / "ots")
     assert loaded.rows == json.loads(json.dumps(result.rows))
+    # a saved result copied to another folder (a teacher's pre-run) finds its retrieval grid beside it
+    moved = shutil.copytree(tmp_path / "ots", tmp_path / "elsewhere")
+    shutil.rmtree(tmp_path / "ots")
+    loaded = ExperimentResult.load(moved)
+    loaded.metadata["loaded_from"] = str(moved / "result.json")
+    np.testing.assert_array_equal(off_the_shelf.retrieval_examples(loaded)["neighbor_images"],
+                                  examples["neighbor_images"])
     assert list((shared_data_dir / "features").glob("*.npy"))  # the features were cached under KT_DATA_DIR
 
 

@@ -179,7 +179,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         "by_layer": by_layer,
         "retrieval": retrieval,
         "retrieval_examples": {"layer": retrieval_layer, "queries": queries, "neighbors": hits.tolist(),
-                               "file": str(examples_file)},
+                               "file": os.path.basename(examples_file)},  # beside result.json
         "paper": jsonable(PAPER_CALTECH),
         "shape_comparison": shape_comparison(by_layer),
         "findings": findings(by_layer, len(data["class_names"])),
@@ -207,9 +207,11 @@ def _save_examples(output_dir, queries, neighbors, data, layer):
 
 
 def retrieval_examples(result):
-    """The retrieval grid saved by `run`: `query_images`, `query_labels`, `neighbor_images` `(queries, hits, ...)`,
-    `neighbor_labels`, `class_names` and `layer` (for `plotting.plot_retrieval`)."""
-    path = result.metadata["retrieval_examples"]["file"]
+    """The retrieval grid saved by `run` beside `result.json`: `query_images`, `query_labels`, `neighbor_images`
+    `(queries, hits, ...)`, `neighbor_labels`, `class_names` and `layer` (for `plotting.plot_retrieval`)."""
+    loaded_from = result.metadata.get("loaded_from")  # a saved result copied from elsewhere: look beside it
+    folder = os.path.dirname(loaded_from) if loaded_from else result.metadata["output_dir"]
+    path = os.path.join(folder, result.metadata["retrieval_examples"]["file"])
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No retrieval examples at {path}: run the experiment again to write them.")
     with np.load(path) as saved:
