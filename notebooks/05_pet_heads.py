@@ -18,10 +18,10 @@
 #
 # **Author:** keras-transfer contributors<br>
 # **Date created:** 2026-11-22<br>
-# **Last modified:** 2026-11-29<br>
-# **Description:** A backbone pretrained to classify, transferred to box regression (seed 002's "different
-# task"): frozen (Model 1), adapted (Model 2), fully fine-tuned and from scratch, with an MSE and a GIoU loss, on
-# a few hundred and on a few thousand labelled images.
+# **Last modified:** 2026-12-01<br>
+# **Description:** A base pretrained to classify, transferred to box regression (seed 002's "different
+# task"): frozen (Model 1), adapted (Model 2), fully fine-tuned and from scratch, on training sets from a hundred
+# to a few thousand labelled images, with MSE, GIoU and CIoU losses.
 
 # %% [markdown]
 # ## Introduction
@@ -36,34 +36,33 @@
 # |---|---|---|---|
 # | **Model 1** (`frozen`) | pretrained | the new 4-unit output only | "VGG19 (pre-trained weights) + output layer" |
 # | **Model 2** (`adapted`) | pretrained | two new dense layers, the output, the upper block | "with adaptation" |
-# | **fine-tuned** (`finetuned`) | pretrained | every layer | fine-tuning, as Model 3 of the flowers notebook |
+# | **fine-tuned** (`fine_tuned`) | pretrained | every layer | fine-tuning, as Model 3 of the flowers notebook |
 # | **from scratch** (`scratch`) | random | every layer | the baseline that shows what transfer is worth |
 #
 # The fine-tuned and the scratch networks are the same network trained the same way; only their initial weights
 # differ, so the gap between them is exactly what the pretrained weights bring.
 #
-# Transfer learning's promise is that you do not need many labels. So every network is trained twice: on the whole
-# training split and on a small random subset of it (the same subset for every network; validation and test images
-# do not change). The lecture's three possible benefits of transfer are what to look for: a **higher start**
+# Transfer learning's promise is that you do not need many labels. So every network is trained on the whole
+# training split and on smaller random subsets of it (the same subsets for every network; validation and test
+# images do not change). The lecture's three possible benefits of transfer are what to look for: a **higher start**
 # (better after the first epoch), a **higher slope** (learns faster) and a **higher asymptote** (better in the end).
 #
-# Two losses are compared:
+# Three losses are compared, the last two from keras-cv (`keras_cv.losses`):
 #
 # - the **mean squared error** of the four coordinates, the plain regression loss;
-# - the **GIoU loss** (`keras_transfer.losses.GIoULoss`), one minus the generalized intersection over union
+# - the **GIoU loss** (`GIoULoss`), one minus the generalized intersection over union
 #   ([Rezatofighi et al., 2019](https://arxiv.org/abs/1902.09630)). Localization is judged by the IoU of the
 #   predicted and the true box; GIoU optimises that overlap directly and, unlike IoU, still has a gradient when the
-#   boxes do not overlap.
+#   boxes do not overlap. (`keras_transfer.losses.GIoULoss` is the same loss in one file that needs only Keras.)
+# - the **CIoU loss** (`CIoULoss`, [Zheng et al., 2020](https://arxiv.org/abs/2005.03572)): IoU, minus the distance
+#   between the two boxes' centres relative to the enclosing box, minus a term for their aspect ratios.
 #
 # Every model is judged on the test split by two numbers: the **mean IoU**, and the share of test boxes found
 # with **IoU ≥ 0.5** (PASCAL VOC's "correct localization"), both computed with Keras's own
 # `keras.utils.bounding_boxes.compute_iou`.
 #
-# The `full` profile is the lecture's setup (Oxford-IIIT Pet heads at 224×224, ImageNet VGG19) and wants a GPU.
-# The `quick` profile plays the same game offline on a CPU, on a task with *exact* boxes: Fashion-MNIST items
-# pasted at random positions and sizes onto crops of colour photos. The items come from the five classes the
-# project's source network never saw (half B), and the backbone is that source network, trained to *classify*
-# the other five (half A), items on a black background: classification → localization is the transfer.
+# The `full` profile is the lecture's setup (Oxford-IIIT Pet heads at 224×224, ImageNet VGG19) and wants a GPU;
+# the cell after the parameters says what the profile that ran uses instead.
 
 # %% [markdown]
 # ## Setup
@@ -82,11 +81,12 @@ from IPython.display import display
 
 from keras_transfer import datasets
 from keras_transfer import plotting
+from keras_transfer import models
 from keras_transfer.experiments import pet_heads
 from keras_transfer.models import localization
 
 # %% tags=["parameters"]
-PROFILE = "quick"  # "smoke" (seconds), "quick" (about ten minutes on 2 CPU cores), "full" (Oxford-IIIT Pet, a GPU)
+PROFILE = "quick"  # "smoke" (seconds), "quick" (about eight minutes on 2 CPU cores), "full" (Oxford-IIIT Pet, a GPU)
 SEEDS = None  # None: the profile's seeds; e.g. (0, 1, 2) for a mean over three runs
 
 # %%
@@ -97,13 +97,22 @@ print(
     f"losses {', '.join(config['losses'])}; training subsets of {', '.join(map(str, config['few_label_sizes']))} "
     f"images; early stopping on the validation IoU."
 )
+if config["data"] == "pasted_objects":
+    source_info = models.source_network_info(PROFILE, seed=config["source_seed"], domain=config["source_domain"])
+    print(
+        "The stand-in task, offline on a CPU, with *exact* boxes: Fashion-MNIST items of the five classes the source "
+        "network never saw (half B) pasted at random positions and sizes onto crops of scikit-learn's two photos. "
+        "The base is the quick source network, trained to *classify* the other five classes (half A) pasted on "
+        "crops of scikit-image's photos (other classes, other photos: as ImageNet's photos are not Oxford's pets)"
+        + (f", {source_info['test_accuracy']:.1%} accurate on its own test images" if source_info else "")
+        + ". Classification → localization is the transfer."
+    )
 
 # %% [markdown]
 # ## The data: images and their true boxes
 #
-# Boxes are relative to the image size (Keras's `"rel_xyxy"` format): `[0, 0, 1, 1]` is the whole image. In the
-# quick profile each image is a random crop of one of scikit-learn's two sample photos with one Fashion-MNIST item
-# pasted on it, and the box is the tight box of the item's pasted pixels, so it is exact. The test images use
+# Boxes are relative to the image size (Keras's `"rel_xyxy"` format): `[0, 0, 1, 1]` is the whole image. With
+# pasted objects, the box is the tight box of the object's pasted pixels, so it is exact, and the test images use
 # backgrounds cut from a strip of the photos that the training images never use.
 
 # %%
@@ -155,9 +164,10 @@ plt.show()
 #   (`localization.split_frozen_prefix`); each epoch then trains only the layers above them, on those outputs,
 #   with a random flip per image. That is the same training as on the images, at a fraction of the cost;
 # - every run uses Adam and stops when the validation IoU stops improving, keeping its best epoch;
-# - every run has the same budget: an epoch is as many images as the whole training split (a small subset is
-#   repeated, reshuffled and re-flipped), so a run on a small subset may take as many optimizer steps as one on the
-#   whole split.
+# - every run has the same budget: an epoch is the same number of images at every training-set size (a small
+#   subset is repeated, reshuffled and re-flipped), so a run on a small subset may take as many optimizer steps as
+#   one on the whole split;
+# - the learning rates were chosen on the validation split, never on the test split.
 #   Counting epochs as passes over the data would stop the slow starters early on a small subset.
 
 # %%
@@ -230,21 +240,21 @@ for size, means in by_size.items():
                                               for name in ranked if name != "scratch"))
 
 # %% [markdown]
-# ## MSE or GIoU?
+# ## MSE, GIoU or CIoU?
 #
-# The networks of `loss_comparison_models` were trained with both losses on the whole training split.
+# The networks of `loss_comparison_models` were trained with every loss on the whole training split. Only the test
+# IoU compares them: each loss's own value is on its own scale.
 
 # %%
 whole_means = {tuple(entry["model"].split("/")[:2]): entry for entry in summary}  # (network, loss) -> means
-for name in result.metadata["config"]["models"]:
-    if {(name, "mse"), (name, "giou")} <= set(whole_means):
-        mse, giou = whole_means[(name, "mse")], whole_means[(name, "giou")]
-        difference = giou["mean_iou"] - mse["mean_iou"]
-        ahead = "a tie" if abs(difference) < 5e-4 else ("GIoU is ahead" if difference > 0 else "MSE is ahead")
-        print(
-            f"{name}: mean IoU {giou['mean_iou']:.3f} with the GIoU loss vs {mse['mean_iou']:.3f} with MSE; "
-            f"IoU >= 0.5 for {giou['iou_at_0_5']:.1%} vs {mse['iou_at_0_5']:.1%} of the test boxes: {ahead}."
-        )
+loss_titles = result.metadata["loss_titles"]
+for name in result.metadata["config"]["loss_comparison_models"]:
+    compared = [(loss, whole_means[(name, loss)]) for loss in loss_titles if (name, loss) in whole_means]
+    if len(compared) > 1:
+        ranked = sorted(compared, key=lambda item: item[1]["mean_iou"], reverse=True)
+        print(f"{labels.get(name, name)}, {sizes[0]} training images: " + " > ".join(
+            f"{loss_titles[loss]} (mean IoU {entry['mean_iou']:.3f}, IoU >= 0.5 for {entry['iou_at_0_5']:.1%})"
+            for loss, entry in ranked))
 
 # %% [markdown]
 # ## How good are the boxes? Best and worst test images
@@ -306,30 +316,40 @@ plt.show()
 # What this run says, written from its numbers (so it holds for whichever profile ran):
 
 # %%
-starts = {(row["network"], row["train_size"]): row["first_val_iou"] for row in result.rows
-          if row["loss"] == main_loss and row["seed"] == first_seed}
+outcomes = result.metadata["outcomes"]
 lines = []
-for size, means in by_size.items():
-    if ("finetuned", size) in starts and ("scratch", size) in starts:
-        lines.append(f"- **{size} training images, start:** validation IoU after one epoch "
-                     f"{starts[('finetuned', size)]:.3f} from the pretrained weights, "
-                     f"{starts[('scratch', size)]:.3f} from random weights.")
-    if {"finetuned", "scratch"} <= set(means):
-        gap = means["finetuned"] - means["scratch"]
-        verdict = ("the pretrained weights gave the better boxes" if gap > 0.01 else
-                   "random weights gave the better boxes" if gap < -0.01 else "the two are within 0.01")
-        lines.append(f"- **{size} training images, end:** test mean IoU {means['finetuned']:.3f} from the pretrained "
-                     f"weights, {means['scratch']:.3f} from random weights (the same network): {verdict}.")
-    if {"frozen", "adapted"} <= set(means):
-        lines.append(f"- **{size} images, how much of the pretrained backbone adapts:** none (Model 1) "
-                     f"{means['frozen']:.3f}, the upper block (Model 2) {means['adapted']:.3f}"
-                     + (f", every layer {means['finetuned']:.3f}." if "finetuned" in means else "."))
-if {"finetuned", "scratch"} <= set(by_size[sizes[0]]) and {"finetuned", "scratch"} <= set(by_size[sizes[-1]]):
-    gap_many = by_size[sizes[0]]["finetuned"] - by_size[sizes[0]]["scratch"]
-    gap_few = by_size[sizes[-1]]["finetuned"] - by_size[sizes[-1]]["scratch"]
+for size, networks in outcomes["by_size"].items():
+    start = outcomes["first_epoch"][size]
+    if {"fine_tuned", "scratch"} <= set(networks):
+        (tuned, tuned_std), (scratch, scratch_std) = networks["fine_tuned"], networks["scratch"]
+        verdict = ("the pretrained weights gave the better boxes" if tuned - scratch > max(tuned_std, scratch_std)
+                   else "random weights gave the better boxes" if scratch - tuned > max(tuned_std, scratch_std)
+                   else "the gap is within the spread over seeds")
+        lines.append(f"- **{size} training images:** test mean IoU {tuned:.3f} ± {tuned_std:.3f} from the pretrained "
+                     f"weights, {scratch:.3f} ± {scratch_std:.3f} from random weights (the same network): {verdict}. "
+                     f"After one epoch: {start['fine_tuned'][0]:.3f} against {start['scratch'][0]:.3f} "
+                     "(validation IoU, the start).")
+    if {"frozen", "adapted", "fine_tuned"} <= set(networks):
+        ordered = outcomes["ordered"][size]
+        lines.append(f"    - how much of the base adapts: none (Model 1) {networks['frozen'][0]:.3f}, the upper block "
+                     f"(Model 2) {networks['adapted'][0]:.3f}, every layer {networks['fine_tuned'][0]:.3f}: "
+                     + ("the more adapts, the better." if ordered else "not in that order."))
+beats = outcomes["transfer_beats_scratch"]
+if beats:
+    held = [size for size, value in beats.items() if value]
+    lines.append(f"- **Few labels (≤ {outcomes['few_labels']} images):** the fine-tuned network beats the same network "
+                 "from scratch by more than the spread over seeds at "
+                 + (", ".join(f"{size}" for size in held) + " images" if held else "no size")
+                 + (f", not at {', '.join(str(size) for size in beats if size not in held)}" if len(held) < len(beats)
+                    else "") + ".")
+gaps = {size: networks["fine_tuned"][0] - networks["scratch"][0] for size, networks in outcomes["by_size"].items()
+        if {"fine_tuned", "scratch"} <= set(networks)}
+if len(gaps) > 1:
+    fewest, most = min(gaps), max(gaps)
     lines.append(f"- **Value of transfer against the number of labels:** pretrained minus random weights is "
-                 f"{gap_few:+.3f} with {sizes[-1]} images and {gap_many:+.3f} with {sizes[0]}: fewer labels move "
-                 "the comparison in favour of the " + ("pretrained" if gap_few > gap_many else "random") + " weights.")
+                 f"{gaps[fewest]:+.3f} with {fewest} images and {gaps[most]:+.3f} with {most}: fewer labels move "
+                 "the comparison in favour of the " + ("pretrained" if gaps[fewest] > gaps[most] else "random")
+                 + " weights.")
 display(Markdown("\n".join(lines)))
 
 # %% [markdown]
@@ -337,9 +357,8 @@ display(Markdown("\n".join(lines)))
 #
 # - **Frozen vs adapted vs every layer.** Model 1 can only combine the features the source task learned; Model 2
 #   re-trains the upper block; the fine-tuned network re-trains everything. The lecture's rule is that the further
-#   the new task is from the source task, the more of the network must adapt. In the quick profile the source
-#   features were learned on items on a black background, and localization has to separate an item from a photo:
-#   the lower layers are asked to do something new too.
+#   the new task is from the source task, the more of the network must adapt: a classifier's features say *what*
+#   is in the image, a box needs *where*.
 # - **Pretrained vs random weights.** The fine-tuned and the scratch networks differ only in where training
 #   starts, and every run had the same budget of optimizer steps. The lecture lists three possible benefits of
 #   transfer: a higher start, a higher slope, a higher asymptote. The "start" lines above and the training curves
@@ -348,14 +367,10 @@ display(Markdown("\n".join(lines)))
 #   has few labels, and that with many, a network trained from scratch catches up. The right-hand panel of the
 #   learning-curve figure tests that expectation; the last line above says which way it went here.
 # - **When transfer does not pay.** A pretrained start can end *below* random weights: negative transfer. It
-#   happens when the source task is far from the target task and the target task is easy to learn from its own
-#   data. Here, the pretrained filters come from a small network that classified centred 28-pixel items on black
-#   backgrounds; nothing in that task needed them to tell an item from a cluttered photo or to say where it is,
-#   while the pasted items' sharp edges give a randomly initialised network a strong signal to learn from even on
-#   a few hundred images. A larger, more general source (ImageNet VGG19 in the `full` profile) and a harder target
-#   (real pet heads) are the setting the lecture has in mind.
-# - **MSE vs GIoU.** MSE treats the four coordinates as independent numbers; GIoU scores the box as a whole, with
-#   the metric the task is judged by.
+#   happens when the source's images are far from the target's (a network that never saw an object on a photo
+#   has little to give to a task that must find one there) and the target task is easy to learn from its own data.
+# - **MSE vs GIoU vs CIoU.** MSE treats the four coordinates as independent numbers; GIoU and CIoU score the box as
+#   a whole, with the overlap the task is judged by.
 #
 # The worst cases above are the place to look next: are they small objects, objects that look like their
 # background, objects cut by the border? The `quick` and `full` profiles train every network with three seeds, for a

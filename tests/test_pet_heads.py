@@ -24,9 +24,10 @@ def test_smoke_run_end_to_end(data_dir, tmp_path):
     result = pet_heads.run("smoke", output_dir=tmp_path / "out", verbose=0)
     config = pet_heads.CONFIGS["smoke"]
     runs = pet_heads.plan("smoke")
-    # the whole split: every network with the main loss, frozen also with MSE; the subset: adapted and scratch
+    # the whole split: every network with the main loss, frozen also with MSE and CIoU; the subset: adapted, scratch
     assert runs == [
-        ("frozen", "mse", 48), ("frozen", "giou", 48), ("adapted", "giou", 48), ("finetuned", "giou", 48),
+        ("frozen", "mse", 48), ("frozen", "giou", 48), ("frozen", "ciou", 48), ("adapted", "giou", 48),
+        ("fine_tuned", "giou", 48),
         ("scratch", "giou", 48), ("adapted", "giou", 16), ("scratch", "giou", 16),
     ]
     assert [row["model"] for row in result.rows] == [f"{name}/{loss}/n{size}" for name, loss, size in runs]
@@ -50,11 +51,11 @@ def test_smoke_run_end_to_end(data_dir, tmp_path):
         by_network.setdefault(row["network"], []).append(row)
     assert all(row["trainable_params"] == 4 * 4 * 64 * 4 + 4 for row in by_network["frozen"])
     assert all(row["frozen_params"] > 0 for row in by_network["adapted"])
-    assert all(row["frozen_params"] == 0 for row in by_network["finetuned"] + by_network["scratch"])
+    assert all(row["frozen_params"] == 0 for row in by_network["fine_tuned"] + by_network["scratch"])
     # Model 1 and Model 2 trained on the outputs of their frozen layers, the others on images
     assert {row["cached_features"] for row in by_network["frozen"]} == {"backbone"}
     assert {row["cached_features"] for row in by_network["adapted"]} == {"backbone_to_block2_pool"}
-    assert {row["cached_features"] for row in by_network["scratch"] + by_network["finetuned"]} == {None}
+    assert {row["cached_features"] for row in by_network["scratch"] + by_network["fine_tuned"]} == {None}
     assert set(result.metadata["feature_extraction"]) == {"backbone", "backbone_to_block2_pool"}
     assert result.metadata["sizes"]["test"] == config["test_size"] and result.metadata["train_sizes"] == [48, 16]
     loaded = ExperimentResult.load(tmp_path / "out")
@@ -63,7 +64,12 @@ def test_smoke_run_end_to_end(data_dir, tmp_path):
     curves = pet_heads.learning_curves(loaded)
     assert [size for size, _, _ in curves["adapted"]] == [16, 48] and [size for size, _, _ in curves["frozen"]] == [48]
     whole = pet_heads.at_train_size(loaded)
-    assert {row["train_size"] for row in whole.rows} == {48} and len(whole.histories) == 5
+    assert {row["train_size"] for row in whole.rows} == {48} and len(whole.histories) == 6
+    outcomes = result.metadata["outcomes"]
+    assert set(outcomes["by_size"]) == {16, 48} and set(outcomes["ordered"]) == {48}  # no Model 1 on 16 images
+    means = {row["network"]: row["mean_iou"] for row in result.rows if row["model"].endswith("giou/n48")}
+    assert outcomes["by_size"][48]["adapted"] == [means["adapted"], 0.0]
+    assert json.loads(json.dumps(result.metadata["outcomes"]))  # stored as JSON
 
 
 def test_runs_are_deterministic_for_a_seed(data_dir, tmp_path):
@@ -78,17 +84,17 @@ def test_runs_are_deterministic_for_a_seed(data_dir, tmp_path):
     assert first.histories == second.histories
 
 
-def test_finetuned_starts_from_the_pretrained_weights_and_scratch_does_not(data_dir):
+def test_fine_tuned_starts_from_the_pretrained_weights_and_scratch_does_not(data_dir):
     from keras_transfer import models as kt_models
 
     config = pet_heads.CONFIGS["smoke"]
-    source = kt_models.pretrained_source_network("smoke", verbose=0)
+    source = kt_models.pretrained_source_network("smoke", domain=config["source_domain"], verbose=0)
     pretrained = source.get_layer("block2_conv1").get_weights()[0]
-    built = {name: pet_heads._build(name, "smoke", config, 0, source) for name in pet_heads.MODELS}
+    built = {name: pet_heads._build(name, config, 0, source) for name in pet_heads.MODELS}
     for name, model in built.items():
         kernel = backbones.base_layer(model).get_layer("block2_conv1").get_weights()[0]
         assert np.array_equal(kernel, pretrained) == (name != "scratch"), name
-    trained = localization.trainable_layer_names(built["finetuned"])
+    trained = localization.trainable_layer_names(built["fine_tuned"])
     assert trained == localization.trainable_layer_names(built["scratch"]) and trained[0] == "block1_conv1"
 
 
@@ -175,38 +181,34 @@ def test_learning_curves_and_tables_by_training_set_size():
 
 def test_cached_features_are_flipped_like_the_images():
     # Model 1 trains on cached features: each epoch draws each example or its mirror, as RandomFlip would.
+    from keras_transfer.models import features as kt_features
+
     count = 64
-    cached = {
-        "features": np.arange(count, dtype=np.float32)[:, None].repeat(3, axis=1),
-        "mirror_features": -1.0 - np.arange(count, dtype=np.float32)[:, None].repeat(3, axis=1),
-        "boxes": np.tile([[0.1, 0.2, 0.4, 0.6]], (count, 1)).astype(np.float32),
-    }
-    _, cached["mirror_boxes"] = localization.flip_horizontally(np.zeros((count, 1, 1, 1)), cached["boxes"])
+    features = np.arange(count, dtype=np.float32)[:, None].repeat(3, axis=1)
+    mirror_features = -1.0 - features
+    boxes = np.tile([[0.1, 0.2, 0.4, 0.6]], (count, 1)).astype(np.float32)
+    _, mirror_boxes = localization.flip_horizontally(np.zeros((count, 1, 1, 1)), boxes)
 
-    def epochs(seed, training=True, augment="flip"):
-        dataset = pet_heads._feature_pipeline(cached, 16, seed, training, augment)
-        features, boxes = [], []
-        for _ in range(2):
-            batches = list(dataset.as_numpy_iterator())
-            features.append(np.concatenate([f for f, _ in batches]))
-            boxes.append(np.concatenate([b for _, b in batches]))
-        return features, boxes
+    def epochs(seed, shuffle=True, mirror=True):
+        pair = (mirror_features, mirror_boxes) if mirror else None
+        dataset = kt_features._feature_pipeline(features, boxes, 16, shuffle, seed, pair)
+        batches = list(dataset.take(2 * count // 16).as_numpy_iterator())  # two epochs of the repeating pipeline
+        drawn = np.concatenate([f for f, _ in batches]).reshape(2, count, 3)
+        drawn_boxes = np.concatenate([b for _, b in batches]).reshape(2, count, 4)
+        return drawn, drawn_boxes
 
-    features, boxes = epochs(seed=3)
-    for epoch_features, epoch_boxes in zip(features, boxes):
+    drawn, drawn_boxes = epochs(seed=3)
+    for epoch_features, epoch_boxes in zip(drawn, drawn_boxes):
         index = np.where(epoch_features[:, 0] >= 0, epoch_features[:, 0], -1.0 - epoch_features[:, 0]).astype(int)
         assert sorted(index) == list(range(count))  # each example once per epoch, original or mirror
         mirrored = epoch_features[:, 0] < 0
         assert 10 < mirrored.sum() < count - 10
-        np.testing.assert_allclose(epoch_boxes[mirrored], cached["mirror_boxes"][index[mirrored]])
-        np.testing.assert_allclose(epoch_boxes[~mirrored], cached["boxes"][index[~mirrored]])
-    assert not np.array_equal(features[0], features[1])  # new flips and order every epoch
-    again, _ = epochs(seed=3)
-    np.testing.assert_array_equal(again[0], features[0])
-    plain, _ = epochs(seed=3, augment=None)
-    assert (plain[0][:, 0] >= 0).all()
-    ordered, _ = epochs(seed=3, training=False)
-    np.testing.assert_array_equal(ordered[0], cached["features"])
+        np.testing.assert_allclose(epoch_boxes[mirrored], mirror_boxes[index[mirrored]])
+        np.testing.assert_allclose(epoch_boxes[~mirrored], boxes[index[~mirrored]])
+    assert not np.array_equal(drawn[0], drawn[1])  # new flips and order every epoch
+    np.testing.assert_array_equal(epochs(seed=3)[0], drawn)
+    assert (epochs(seed=3, mirror=False)[0] >= 0).all()
+    np.testing.assert_array_equal(epochs(seed=3, shuffle=False, mirror=False)[0][0], features)
 
 
 def _extract(fixture, folder):

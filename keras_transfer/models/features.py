@@ -3,8 +3,10 @@
 When a backbone is frozen and called with `training=False`, and no random augmentation runs through it, its output
 for an image never changes during training. Computing it once and training only the head on those outputs gives
 the same training as the keras-io guide's "base inside the model" way, at the cost of one forward pass instead of
-one per epoch. What it costs: no augmentation can run through the base (every epoch sees the same features), and
-the features of the whole set are held in memory (and, with `cache=True`, on disk).
+one per epoch. What it costs: no random augmentation can run through the base (a horizontal flip can:
+`extract_mirrored_features` computes the mirror images' features too, and `fit_on_features(..., mirror=...)` draws
+one of the two per example and epoch), and the features of the whole set are held in memory (and, with
+`cache=True`, on disk).
 """
 
 import hashlib
@@ -105,15 +107,58 @@ def extract_features(base, data, *, batch_size=64, cache=False, verbose=0):
     return features
 
 
-def _feature_pipeline(features, labels, batch_size, shuffle, seed):
+def _feature_pipeline(features, labels, batch_size, shuffle, seed, mirror=None):
+    """Repeating batches of cached features; with `mirror=(features, labels)` of the mirrored inputs, each example of
+    each pass is drawn from the original or the mirror with probability 1/2 (a random flip on cached features)."""
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices((features, labels)).cache()
+    if mirror is None:
+        dataset = tf.data.Dataset.from_tensor_slices((features, labels)).cache()
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices(((features, mirror[0]), (labels, mirror[1]))).cache()
     if shuffle:
         dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    if mirror is not None:
+        coins = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+
+        def pick(pair, coin):
+            (original, mirrored), (label, mirrored_label) = pair
+            flip = tf.equal(coin % 2, 1)
+            return tf.where(flip, mirrored, original), tf.where(flip, mirrored_label, label)
+
+        dataset = tf.data.Dataset.zip((dataset, coins)).map(pick)
     # Batch, then repeat: every pass over the data ends with its own (possibly short) last batch, so `steps`
     # batches are exactly one epoch, and fit() keeps one iterator for the whole training.
     return dataset.batch(batch_size).repeat().prefetch(tf.data.AUTOTUNE)
+
+
+def extract_mirrored_features(base, data, flip_labels, *, verbose=0):
+    """`extract_features` of a dataset of `(images, labels)` batches, and of the same images mirrored left to right.
+
+    A random horizontal flip cannot run through a frozen base whose outputs are computed once; computing the
+    outputs of each image and of its mirror image, and drawing one of the two per example and epoch
+    (`fit_on_features(..., mirror=...)`), is exactly that flip.
+
+    Args:
+        base: keras.Model. The frozen layers, from `(batch, H, W, C)` images to features.
+        data: `tf.data.Dataset` of `(images, labels)` batches, in a fixed order (no random augmentation).
+        flip_labels: callable. The labels of the mirrored images from the labels (e.g. boxes moved with the image:
+            `localization.flip_boxes_horizontally`; for class labels, `lambda labels: labels`).
+        verbose: int. 0 silent, 1 a progress bar.
+
+    Returns:
+        A dict of float32 arrays: `features`, `labels`, `mirror_features`, `mirror_labels`.
+    """
+    features, labels = extract_features(base, data, verbose=verbose)
+    mirrored = data.map(lambda images, targets: (images[:, :, ::-1], targets))  # (batch, H, W, C): W is axis 2
+    mirror_features, _ = extract_features(base, mirrored, verbose=verbose)
+    labels = np.asarray(labels, np.float32)
+    return {
+        "features": features,
+        "labels": labels,
+        "mirror_features": mirror_features,
+        "mirror_labels": np.asarray(flip_labels(labels), np.float32),
+    }
 
 
 def _check_pair(name, pair):
@@ -128,7 +173,19 @@ def _check_pair(name, pair):
     return features, labels
 
 
-def fit_on_features(head, train, validation=None, *, batch_size=32, epochs=1, callbacks=None, seed=None, verbose=0):
+def fit_on_features(
+    head,
+    train,
+    validation=None,
+    *,
+    batch_size=32,
+    epochs=1,
+    callbacks=None,
+    seed=None,
+    mirror=None,
+    steps_per_epoch=None,
+    verbose=0,
+):
     """Trains `head` on cached features: `fit()` on repeating tf.data pipelines that are built once.
 
     With a head this small, most of the time of `head.fit(features, labels, validation_data=...)` on arrays goes
@@ -148,6 +205,11 @@ def fit_on_features(head, train, validation=None, *, batch_size=32, epochs=1, ca
         callbacks: list of keras.callbacks.Callback or None.
         seed: int or None. The shuffling seed (None: from TensorFlow's global seed, which
             `keras.utils.set_random_seed` sets).
+        mirror: tuple `(features, labels)` or None. The features and labels of the mirrored training inputs, in
+            the order of `train` (`extract_mirrored_features`): each example of each epoch is drawn from `train`
+            or from `mirror` with probability 1/2, a random horizontal flip on cached features.
+        steps_per_epoch: int or None. Batches per epoch; None: one pass over the training features. A fixed number
+            gives every training-set size the same optimizer steps per epoch (a small set is repeated).
         verbose: int. Keras's `fit()` verbosity.
 
     Returns:
@@ -169,9 +231,20 @@ def fit_on_features(head, train, validation=None, *, batch_size=32, epochs=1, ca
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
     features, labels = _check_pair("train", train)
+    if mirror is not None:
+        mirror = _check_pair("mirror", mirror)
+        if mirror[0].shape != features.shape:
+            raise ValueError(
+                f"`mirror` must match `train` example for example. Received: features of shape {features.shape} "
+                f"and mirror features of shape {mirror[0].shape}"
+            )
+    if steps_per_epoch is None:
+        steps_per_epoch = math.ceil(len(labels) / batch_size)
+    elif isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int) or steps_per_epoch < 1:
+        raise ValueError(f"`steps_per_epoch` must be None or a positive integer. Received: {steps_per_epoch=}")
     arguments = {
-        "x": _feature_pipeline(features, labels, batch_size, True, seed),
-        "steps_per_epoch": math.ceil(len(labels) / batch_size),
+        "x": _feature_pipeline(features, labels, batch_size, True, seed, mirror),
+        "steps_per_epoch": steps_per_epoch,
     }
     if validation is not None:
         features, labels = _check_pair("validation", validation)
