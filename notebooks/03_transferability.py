@@ -181,11 +181,13 @@ if "AnB" in comparison:
     if drops:
         drop, start, end = min(drops)
         print(
-            f"AnB's largest single step is from n={start} to n={end}: {100 * drop:+.2f} points. "
-            "That is where base A's features turn specific to A on this data."
+            f"AnB's steepest step down is from n={start} to n={end} ({100 * drop:+.2f} points): where base A's "
+            "features turn specific to A on this data."
+            if drop < 0
+            else "AnB never loses accuracy from one n to the next here."
         )
 if PROFILE == "quick":
-    names_b = ", ".join(metadata["class_names_b"])
+    names_b = ", ".join(metadata["class_names"]["b"])
     per_class = metadata["config"]["train_per_class_b"]
     print(
         f"In this quick stand-in, B is {names_b}, with {per_class} training images per class for every network "

@@ -72,7 +72,7 @@ def test_smoke_grid_is_interrupted_then_resumes_without_retraining(tmp_path, mon
     assert result.metadata["runs_trained"] == len(grid) - len(first_session)
     assert result.metadata["runs_resumed"] == 2 + len(first_session)
     assert result.metadata["base_accuracy"]["B"] == [result.rows[0]["test_accuracy"]]
-    assert result.metadata["class_names_b"] == ["Pullover", "Coat", "Sandal", "Shirt", "Ankle boot"]
+    assert result.metadata["class_names"]["b"] == ["Pullover", "Coat", "Sandal", "Shirt", "Ankle boot"]
     assert result.metadata["train_size"] == {"a": 150, "b": 50} and result.metadata["validation_size"] == {"b": 50}
     assert all(0.0 <= row["validation_accuracy"] <= 1.0 for row in result.rows)
     assert set(result.histories) == {"baseA-seed0", *(row["run_id"] for row in result.rows)}
@@ -160,9 +160,9 @@ def test_full_profile_reads_cifar100_halves_through_tfds(tmp_path, monkeypatch):
             run_eagerly=True,
         )
     split = result.metadata
-    assert len(split["classes_a"]) == len(split["classes_b"]) == 50
-    assert not set(split["classes_a"]) & set(split["classes_b"])
-    assert split["class_names_b"][0] == names[split["classes_b"][0]]
+    assert len(split["classes"]["a"]) == len(split["classes"]["b"]) == 50
+    assert not set(split["classes"]["a"]) & set(split["classes"]["b"])
+    assert split["class_names"]["b"][0] == names[split["classes"]["b"][0]]
     assert split["train_size"]["a"] + split["train_size"]["b"] == 120
     assert [row["family"] for row in result.rows] == ["baseB", "AnB+"]
     assert result.rows[1]["n"] == 3 and result.rows[1]["source"] == "baseA"

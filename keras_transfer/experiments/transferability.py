@@ -15,8 +15,7 @@ Profiles:
   (`split_seed=0`) base B reached 92-93% validation accuracy with 10 or 20 images per class, too near its ceiling
   for a gain to show; on `split_seed=7` it reached 73.7%, still rising from 30 epochs (71.6%) to 40, hence
   `epochs_b=40`.
-- `full`: CIFAR-100 halves of 50 classes (tensorflow-datasets `cifar100`, downloaded on first use), a wider
-  network, three seeds: meant for a GPU.
+- `full`: CIFAR-100 halves of 50 classes (tensorflow-datasets, downloaded once), a wider network: for a GPU.
 
 The grid resumes (`RunJournal`): each finished run, and each base network's weights, is saved in `output_dir` as
 soon as it ends, keyed by a fingerprint of the settings that change a run's outcome. Rerunning trains only the runs
@@ -116,7 +115,8 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
           networks?
     """
     config = _check_config(profiles.select(CONFIGS, profile, overrides), seeds)
-    output_dir = pathlib.Path(output_dir) if output_dir is not None else paths.results_dir(NAME, profile)
+    output_dir = pathlib.Path(output_dir or paths.results_dir(NAME, profile))
+    output_dir.mkdir(parents=True, exist_ok=True)
     fingerprint = config_fingerprint(config, RUN_KEYS)
     journal = RunJournal(output_dir / RUNS_FILE, fingerprint)
     finished = journal.finished() if config["resume"] else {}
@@ -126,8 +126,8 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
     cells = [(family, n) for n in config["n_values"] for family in config["families"]]
     identifiers = [f"base{half}-seed{seed}" for seed in config["seeds"] for half in "AB"]
     identifiers += [run_id(family, n, seed) for seed in config["seeds"] for family, n in cells]
-    todo = [identifier for identifier in identifiers if identifier not in finished]
-    progress = tqdm(total=len(identifiers), initial=len(identifiers) - len(todo), desc=NAME, unit="run",
+    progress = tqdm(total=len(identifiers), initial=sum(identifier in finished for identifier in identifiers),
+                    desc=NAME, unit="run",
                     disable=not verbose, dynamic_ncols=True)
 
     def record(entry):
@@ -135,8 +135,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         finished[entry["run_id"]] = {**entry, "resumed": False}
         progress.update(1)
         if verbose >= 2:
-            progress.write(f"{entry['run_id']}: test accuracy {entry['test_accuracy']:.4f} "
-                           f"({entry['cpu_time_s']:.1f} CPU-s)")
+            progress.write(f"{entry['run_id']}: test accuracy {entry['test_accuracy']:.4f}")
 
     with progress:
         for seed in config["seeds"]:
@@ -151,7 +150,8 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
                     continue
                 progress.set_postfix_str(f"base{half.upper()}-seed{seed}")
                 bases[half], entry = train_base(half, seed, data, config)
-                _save_weights(bases[half], path)
+                bases[half].save_weights(path.with_name(f"partial-{path.name}"))  # whole, or not there at all
+                path.with_name(f"partial-{path.name}").replace(path)
                 record(entry)
             for family, n in pending:
                 progress.set_postfix_str(run_id(family, n, seed))
@@ -169,11 +169,8 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         "config": jsonable(config),
         "config_fingerprint": fingerprint,
         "backend": keras.backend.backend(),
-        "layers": list(LAYER_NAMES),
-        "classes_a": list(data["split"].classes_a),
-        "classes_b": list(data["split"].classes_b),
-        "class_names_a": list(data["names"]["a"]),
-        "class_names_b": list(data["names"]["b"]),
+        "classes": {half: list(data["split"].classes(half)) for half in "ab"},
+        "class_names": {half: list(data["names"][half]) for half in "ab"},
         "train_size": {half: len(data[half]["train"][1]) for half in "ab"},
         "validation_size": {"b": len(data["b"]["validation"][1]) if "validation" in data["b"] else 0},
         "test_size": {half: len(data[half]["test"][1]) for half in "ab"},
@@ -271,13 +268,6 @@ def train_transfer_run(family, n, seed, bases, data, config):
     entry = {"run_id": run_id(family, n, seed), "model": f"{family}-n{n}", "family": family, "n": int(n),
              "seed": int(seed), "source": f"base{source.upper()}", "fine_tuned": fine_tuned}
     return {**entry, **_train(model, "b", data, config, init_seed("transfer", seed))}
-
-
-def _save_weights(model, path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"partial-{path.name}")
-    model.save_weights(partial)
-    partial.replace(path)
 
 
 def _check_config(config, seeds):

@@ -9,7 +9,8 @@
 - `fit_on_features(head, train, validation)`: trains a head on cached features without per-epoch iterator costs.
 - `pretrained_source_network(profile)`, `to_source_input(x)`, `source_backbone(model)`: the "ImageNet VGG19" of the
   quick profile (a small VGG trained on half of Fashion-MNIST) and how to feed and cut it.
-- Submodules `transfer` (Yosinski et al.'s layer transfer) and `dann` (domain-adversarial networks).
+- Submodules `transfer` (Yosinski et al.'s layer transfer), `yosinski` (the networks of their experiment, built from
+  a profile's settings) and `dann` (domain-adversarial networks).
 """
 
 from keras_transfer.models.backbones import backbone_layers
