@@ -42,7 +42,8 @@
 #
 # The paper's schedules: with `p` the training progress from 0 to 1, the reversal strength
 # `λ_p = 2 / (1 + exp(-10 p)) - 1` rises from 0 to 1 (the domain classifier learns first) and the learning rate
-# `μ_p = 0.01 / (1 + 10 p) ** 0.75` decays; SGD with momentum 0.9, batches of 64 source and 64 target images.
+# `μ_p = μ0 / (1 + 10 p) ** 0.75` decays (`μ0 = 0.01`); SGD with momentum 0.9, batches of 64 source and 64 target
+# images.
 #
 # The paper's Table 1 reports three numbers per task, each an accuracy on the target test set: a network trained on
 # the source only (the lower bound), DANN, and a network trained on the labelled target (the upper bound). On
@@ -86,7 +87,8 @@ print(f"The results below come from the {PROFILE!r} profile (settings: experimen
 print(f"Data: {mnist_m.DESCRIPTIONS[config['source']]}.")
 print(
     f"{config['validation_size']:,} training digits held out for validation; {config['steps']:,} steps of "
-    f"{config['batch_size'] // 2} source + {config['batch_size'] // 2} target images per network; seeds "
+    f"{config['batch_size'] // 2} source + {config['batch_size'] // 2} target images per network, "
+    f"μ0 = {config['learning_rate']}; seeds "
     f"{list(SEEDS or config['seeds'])}; Keras backend {keras.backend.backend()}."
 )
 

@@ -97,11 +97,12 @@ def test_profiles_and_overrides():
     configs = experiment.CONFIGS
     assert configs["full"]["source"] == "mnist" and configs["quick"]["source"] == "mnist_5k"
     for config in configs.values():
-        # the paper's schedules, optimizer and batches of 64 + 64 outside smoke
-        assert (config["learning_rate"], config["alpha"], config["beta"]) == (0.01, 10.0, 0.75)
+        # the paper's schedules, optimizer and batches of 64 + 64 outside smoke; quick's μ0 chosen on validation
+        assert (config["alpha"], config["beta"]) == (10.0, 0.75)
         assert (config["gamma"], config["max_strength"], config["momentum"]) == (10.0, 1.0, 0.9)
         assert config["steps"] % config["evaluations"] == 0
     assert configs["quick"]["batch_size"] == configs["full"]["batch_size"] == 128
+    assert configs["full"]["learning_rate"] == 0.01 and configs["quick"]["learning_rate"] == 0.03
     assert len(configs["quick"]["seeds"]) >= 3 and configs["quick"]["validation_size"] > 0
     with pytest.raises(ValueError, match="epochs=3"):
         experiment.run("smoke", verbose=0, epochs=3)
