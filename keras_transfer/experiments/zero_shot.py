@@ -130,7 +130,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
                 settings, validation_accuracy = choose_settings(method, table, features, config["grids"][method])
                 model = METHODS[method](table.signatures, **settings).fit(*features["train"])
                 row, confusion = evaluate(model, features, split)
-                rows.append({"model": method, "split": index, "seed": seed,
+                rows.append({"model": method, "split": str(index), "seed": seed,
                              "unseen_classes": ", ".join(table.class_names[c] for c in split.unseen), **row,
                              "validation_accuracy": validation_accuracy, "settings": settings})
                 confusions[-1]["methods"][method] = confusion
