@@ -355,3 +355,35 @@ def test_chain_thaw_under_mirrored_strategy_matches_one_device():
     for a, b in zip(mirrored.get_weights(), single.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-5)
     assert not all(np.array_equal(a, b) for a, b in zip(initial, single.get_weights()))
+
+
+@pytest.mark.multibackend
+def test_fit_cut_short_leaves_the_model_as_compiled():
+    x, y = _data()
+    # ChainThaw stopped after two of its six steps: the original flags, and a fresh optimizer at the compiled rate.
+    model = _tiny_model()
+    _layer(model, "b3").trainable = False  # frozen by the user before fit()
+    flags = {name: _layer(model, name).trainable for name in ALL_LAYERS}
+    model.compile(optimizer=keras.optimizers.Adam(5e-3), loss="mse")
+    chain_thaw = ChainThaw(new_layers=HEAD_LAYERS, epochs_per_step=1, verbose=0)
+    with pytest.warns(UserWarning, match="not run"):
+        model.fit(x, y, validation_data=(x, y), epochs=2, batch_size=8, verbose=0, callbacks=[chain_thaw])
+    assert {name: _layer(model, name).trainable for name in ALL_LAYERS} == flags
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(5e-3)
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 0
+    recorder = _Recorder(ALL_LAYERS)
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[recorder])
+    assert recorder.records[0]["trainable"] == {"b1", "bn", "b2", "head1", "out"}
+    _check_only_trainable_changed(recorder.records)
+
+    # GradualUnfreezing stopped with one group of three unfrozen: the optimizer keeps its state, as at an unfreezing.
+    model = _tiny_model()
+    model.compile(optimizer=keras.optimizers.Adam(5e-3), loss="mse")
+    unfreezing = GradualUnfreezing([["b1", "bn"], ["b2", "b3"], HEAD_LAYERS], verbose=0)
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[unfreezing])
+    assert all(_layer(model, name).trainable for name in ALL_LAYERS)
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 4
+    recorder = _Recorder(ALL_LAYERS)
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[recorder])
+    assert recorder.records[0]["trainable"] == set(ALL_LAYERS)
+    _check_only_trainable_changed(recorder.records)
