@@ -1,0 +1,262 @@
+"""Multitask learning: does a box task with many labels help a class task with few, when both share one base?
+
+Three networks of the same architecture (`keras_transfer.models.multitask`: a small convolutional base, a class
+head and a box head), trained from scratch on the same images for the same number of steps:
+
+- `class_only`: the class head on the images whose class is labelled (the label budget: `budget` per class);
+- `box_only`: the box head on every training image's box (the boxes are plentiful; independent of the budget);
+- `multitask`: both heads on one base, the box loss on every image, the class loss on the labelled images only
+  (sample weight 0 on the others), the total loss `class loss + box_weight · box loss`.
+
+Each row is one network, budget and seed: `test_accuracy` (class head) and `test_mean_iou` (box head), where the
+network has the head. `metadata["sharing"]` holds, per budget, the multitask network's gain in test accuracy over
+`class_only` per seed, its mean and std, and the verdict: "helped" when the gain is positive for every seed, "hurt"
+when negative for every seed, else "no clear difference".
+
+Profiles:
+
+- `smoke`: a few hundred images, 2 epochs, 2 seeds: seconds.
+- `quick`: pasted objects (`load_pasted_objects`: Fashion-MNIST items of half B pasted on photo crops, 32x32,
+  exact boxes), 1,200 training images, class budgets 5, 20 and 60 per class, 3 seeds.
+- `full`: Oxford-IIIT Pet, breed and head box (`load_oxford_pet_heads`, downloads), at 128x128. Not run here.
+
+How the `quick` settings were chosen: the number of epochs and the box loss weight were compared on the validation
+images (never the test images) at the 20-per-class budget; see the report in the notebook 08 for the run's numbers.
+
+Reference:
+    R. Caruana, Multitask Learning, Machine Learning 28, 1997.
+"""
+
+import statistics
+import time
+
+import keras
+import numpy as np
+
+from keras_transfer import paths
+from keras_transfer import profiles
+from keras_transfer.experiments.base import ExperimentResult
+from keras_transfer.experiments.base import check_seeds
+from keras_transfer.experiments.base import jsonable
+from keras_transfer.models import localization
+from keras_transfer.models import multitask
+
+NAME = "multitask"
+
+# model -> the heads it has
+MODELS = {"class_only": ("class",), "box_only": ("box",), "multitask": ("class", "box")}
+
+# box_weight: the Huber loss of relative coordinates is about 20 times smaller than the cross-entropy of 5 classes
+# at the start (0.08 against ln 5), so a weight of 20 makes the two tasks pull about equally at first; not tuned.
+_COMMON = {"box_weight": 20.0, "learning_rate": 1e-3, "batch_size": 32, "head_units": 128, "dropout": 0.2}
+
+CONFIGS = {
+    "smoke": {**_COMMON, "data": "pasted_objects", "image_size": 32, "train_size": 200, "validation_size": 50,
+              "test_size": 100, "budgets": (5,), "epochs": 2, "filters": (8, 16), "seeds": (0, 1)},
+    "quick": {**_COMMON, "data": "pasted_objects", "image_size": 32, "train_size": 1200, "validation_size": 500,
+              "test_size": 1000, "budgets": (5, 20, 60), "epochs": 12, "filters": (16, 32, 64), "seeds": (0, 1, 2)},
+    "full": {**_COMMON, "data": "oxford_pet", "image_size": 128, "train_size": None, "validation_size": None,
+             "test_size": None, "budgets": (5, 20, 60), "epochs": 30, "filters": (32, 64, 128, 256),
+             "seeds": (0, 1, 2)},
+}
+
+
+def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides):
+    """Trains the single-task and multitask networks at every class budget and seed; one row per network.
+
+    Args:
+        profile: str. `"smoke"`, `"quick"` or `"full"`.
+        seeds: sequence of int or None. Seeds (initialisation, batch order, which images are labelled).
+        output_dir: path or None. Where `result.json` goes (default `paths.results_dir("multitask", profile)`).
+        verbose: int. 0 silent, 1 a line per network.
+        **overrides: settings of the profile to change, e.g. `budgets=(10,)`, `box_weight=0.5`.
+
+    Returns:
+        An `ExperimentResult` with rows `{"model" (network and budget, e.g. `"multitask · 5/class"`), "network",
+        "budget", "seed", "test_accuracy", "test_mean_iou",
+        "validation_accuracy", "validation_mean_iou", "class_labels", "box_labels", "steps", "wall_time_s",
+        "cpu_time_s"}`, the histories, and `metadata["sharing"]`.
+    """
+    start_wall, start_cpu = time.perf_counter(), time.process_time()
+    config = profiles.select(CONFIGS, profile, overrides)
+    seeds = check_seeds(config["seeds"] if seeds is None else seeds)
+    config["seeds"] = seeds
+    data, class_names = LOADERS[config["data"]](config)
+    steps = config["epochs"] * -(-len(data["train"][0]) // config["batch_size"])
+    if verbose:
+        print(f"[multitask] profile={profile!r}: {len(data['train'][0])} training images, {len(class_names)} classes, "
+              f"budgets {list(config['budgets'])} labels per class, {steps} steps per network, seeds {list(seeds)}")
+
+    rows, histories = [], {}
+    for seed in seeds:
+        for budget in config["budgets"]:
+            labelled = labelled_mask(data["train"][1], budget, seed)
+            for model_name, tasks in MODELS.items():
+                if model_name == "box_only" and budget != config["budgets"][0]:
+                    continue  # the box network does not depend on the class budget: once per seed
+                row, history = train_one(model_name, tasks, data, labelled, len(class_names), config, seed)
+                budget_of_row = int(budget) if "class" in tasks else None
+                label = model_name if budget_of_row is None else f"{model_name} · {budget_of_row}/class"
+                row = {"model": label, "network": model_name, "budget": budget_of_row, "seed": seed, **row}
+                rows.append(row)
+                histories[f"{model_name}/budget{budget}/seed{seed}"] = history
+                if verbose:
+                    print(f"[multitask] {label:>22}, seed {seed}: test accuracy "
+                          f"{_text(row['test_accuracy'])}, test mean IoU {_text(row['test_mean_iou'])} "
+                          f"({row['cpu_time_s']:.0f} s CPU)")
+
+    metadata = {
+        "config": jsonable(config),
+        "class_names": list(class_names),
+        "sizes": {split: int(len(values[0])) for split, values in data.items()},
+        "sharing": sharing(rows),
+        "backend": keras.backend.backend(),
+        "wall_time_s": time.perf_counter() - start_wall,
+        "cpu_time_s": time.process_time() - start_cpu,
+    }
+    result = ExperimentResult(name=NAME, profile=profile, rows=rows, histories=histories, metadata=metadata)
+    result.save(output_dir if output_dir is not None else paths.results_dir(NAME, profile))
+    if verbose:
+        print(sharing_markdown(result))
+    return result
+
+
+def labelled_mask(labels, budget, seed):
+    """A bool mask with `budget` randomly chosen `True` entries per class (the class labels we may use)."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(len(labels), bool)
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        if budget > len(members):
+            raise ValueError(f"`budgets` asks for {budget} labels of class {label}, which has {len(members)} images.")
+        mask[rng.choice(members, budget, replace=False)] = True
+    return mask
+
+
+def train_one(model_name, tasks, data, labelled, num_classes, config, seed):
+    """Trains one network for `config["epochs"]` epochs of `len(train)` images; returns its row and history."""
+    start_wall, start_cpu = time.perf_counter(), time.process_time()
+    keras.utils.set_random_seed(seed)
+    x, y, boxes = data["train"]
+    labels_used = int(labelled.sum())
+    if tasks == ("class",):  # a class-only network sees only the labelled images, repeated to a full epoch
+        chosen = np.resize(np.flatnonzero(labelled), len(x))
+        x, y, boxes, labelled = x[chosen], y[chosen], boxes[chosen], labelled[chosen]
+    targets = {"class": y, "box": boxes}
+    # Keras averages a weighted loss over the batch, not over the weights: scaling the labelled images' weights by
+    # (images / labelled images) makes the class loss the mean over labelled images, as for the class-only network.
+    weights = {"class": labelled.astype("float32") * len(x) / labelled.sum(), "box": np.ones(len(x), "float32")}
+    model = multitask.build_multitask_network(x.shape[1:], num_classes, tasks=tasks, filters=tuple(config["filters"]),
+                                              head_units=config["head_units"], dropout=config["dropout"])
+    multitask.compile_multitask(model, box_weight=config["box_weight"], learning_rate=config["learning_rate"])
+    epochs = config["epochs"]
+    fit = model.fit(x, {task: targets[task] for task in tasks}, sample_weight={task: weights[task] for task in tasks},
+                    batch_size=config["batch_size"], epochs=epochs, verbose=0)
+    scores = {}
+    for split in ("validation", "test"):
+        scores.update({f"{split}_{key}": value for key, value in evaluate(model, tasks, data[split]).items()})
+    row = {**scores, "class_labels": labels_used if "class" in tasks else 0,
+           "box_labels": int(len(x)) if "box" in tasks else 0, "steps": int(epochs * -(-len(x) // config["batch_size"])),
+           "wall_time_s": time.perf_counter() - start_wall, "cpu_time_s": time.process_time() - start_cpu}
+    return row, {key: [float(value) for value in values] for key, values in fit.history.items()}
+
+
+def evaluate(model, tasks, split):
+    """`{"accuracy", "mean_iou"}` of a network on `(images, labels, boxes)`; None for a head it lacks."""
+    x, y, boxes = split
+    predicted = model.predict(x, batch_size=256, verbose=0)
+    accuracy = float(np.mean(np.argmax(predicted["class"], axis=1) == y)) if "class" in tasks else None
+    mean_iou = None
+    if "box" in tasks:
+        corners = np.asarray(predicted["box"])
+        ordered = np.concatenate([np.minimum(corners[:, :2], corners[:, 2:]), np.maximum(corners[:, :2], corners[:, 2:])],
+                                 axis=1)
+        mean_iou = float(np.mean(localization.box_ious(boxes, ordered)))
+    return {"accuracy": accuracy, "mean_iou": mean_iou}
+
+
+def sharing(rows):
+    """Per budget: the multitask network's test accuracy minus `class_only`'s, per seed, mean, std and verdict."""
+    by_key = {(row["network"], row["budget"], row["seed"]): row["test_accuracy"] for row in rows}
+    table = {}
+    for budget in sorted({row["budget"] for row in rows if row["budget"] is not None}):
+        gains = {seed: by_key[("multitask", budget, seed)] - by_key[("class_only", budget, seed)]
+                 for (model, row_budget, seed) in by_key if model == "multitask" and row_budget == budget
+                 and ("class_only", budget, seed) in by_key}
+        values = list(gains.values())
+        if all(gain > 0 for gain in values):
+            verdict = "helped"
+        elif all(gain < 0 for gain in values):
+            verdict = "hurt"
+        else:
+            verdict = "no clear difference"
+        table[str(budget)] = {
+            "per_seed": {str(seed): gain for seed, gain in gains.items()},
+            "mean": statistics.fmean(values) if values else None,
+            "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "verdict": verdict if values else None,
+        }
+    return table
+
+
+def sharing_markdown(result):
+    """The gain of sharing per budget as Markdown: class-only and multitask accuracy, the gain, the verdict."""
+    summary = dict(_summary_by_network_and_budget(result.rows))
+    lines = ["| labels per class | class only | multitask | gain (mean ± std over seeds) | verdict |",
+             "|---|---|---|---|---|"]
+    for budget, entry in result.metadata["sharing"].items():
+        alone, shared = summary[("class_only", int(budget))], summary[("multitask", int(budget))]
+        lines.append(f"| {budget} | {alone[0]:.3f} ± {alone[1]:.3f} | {shared[0]:.3f} ± {shared[1]:.3f} | "
+                     f"{entry['mean']:+.3f} ± {entry['std']:.3f} | {entry['verdict']} |")
+    return "\n".join(lines)
+
+
+def _summary_by_network_and_budget(rows):
+    groups = {}
+    for row in rows:
+        if row["test_accuracy"] is not None:
+            groups.setdefault((row["network"], row["budget"]), []).append(row["test_accuracy"])
+    return [(key, (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0))
+            for key, values in groups.items()]
+
+
+def _text(value):
+    return "–" if value is None else f"{value:.3f}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Data per profile: `{"train", "validation", "test"}` of `(images float32, class labels 0..K-1, boxes rel_xyxy)`.
+
+
+def pasted_objects(config):
+    """The quick data: Fashion-MNIST items of half B pasted on photo crops (exact boxes)."""
+    from keras_transfer import datasets
+
+    data = datasets.load_pasted_objects(config["train_size"], config["validation_size"], config["test_size"],
+                                        image_size=(config["image_size"],) * 2)
+    classes = np.unique(data.train.labels)
+    splits = {}
+    for split in ("train", "validation", "test"):
+        part = getattr(data, split)
+        splits[split] = (part.images.astype("float32"), np.searchsorted(classes, part.labels).astype("int32"),
+                         part.boxes.astype("float32"))
+    return splits, tuple(data.class_names)
+
+
+def oxford_pet(config):
+    """The full data: Oxford-IIIT Pet images with breed and head box (downloads)."""
+    from keras_transfer import datasets
+
+    pets = datasets.load_oxford_pet_heads(image_size=(config["image_size"],) * 2)
+    splits = {}
+    for split in ("train", "validation", "test"):
+        images, labels, boxes = [], [], []
+        for image, target in getattr(pets, split).as_numpy_iterator():
+            images.append(image)
+            labels.append(target["breed"])
+            boxes.append(target["boxes"])
+        splits[split] = (np.stack(images), np.asarray(labels, "int32"), np.stack(boxes).astype("float32"))
+    return splits, tuple(pets.breed_names)
+
+
+LOADERS = {"pasted_objects": pasted_objects, "oxford_pet": oxford_pet}

@@ -1,0 +1,102 @@
+"""Multitask learning: the shared network, masked class labels, and the experiment's rows and verdicts."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from keras_transfer.models import multitask
+
+
+def test_networks_have_the_heads_asked_for_and_share_one_base():
+    shared = multitask.build_multitask_network((16, 16, 3), 4, filters=(4, 8), head_units=8)
+    assert set(shared.output) == {"class", "box"}
+    assert shared.output["class"].shape[-1] == 4 and shared.output["box"].shape[-1] == 4
+    assert shared.name == "multitask"
+    alone = multitask.build_multitask_network((16, 16, 3), 4, tasks=("box",), filters=(4, 8), head_units=8)
+    assert set(alone.output) == {"box"} and alone.name == "box_only"
+    base_weights = [layer.name for layer in shared.layers if layer.name.startswith("block") and layer.weights]
+    assert base_weights == ["block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2"]
+    # the shared network has exactly the weights of the two single-task networks minus one copy of the base
+    single = {task: multitask.build_multitask_network((16, 16, 3), 4, tasks=(task,), filters=(4, 8), head_units=8)
+              for task in ("class", "box")}
+    base = sum(int(np.prod(w.shape)) for layer in shared.layers if layer.name in base_weights for w in layer.weights)
+    assert shared.count_params() == single["class"].count_params() + single["box"].count_params() - base
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="tasks"):
+        multitask.build_multitask_network((16, 16, 3), 4, tasks=("class", "segmentation"))
+    with pytest.raises(ValueError, match="num_classes"):
+        multitask.build_multitask_network((16, 16, 3), 1)
+    model = multitask.build_multitask_network((16, 16, 3), 3, filters=(4,), head_units=4)
+    with pytest.raises(ValueError, match="box_weight"):
+        multitask.compile_multitask(model, box_weight=-1.0)
+
+
+def test_unlabelled_images_do_not_move_the_class_head():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (32, 16, 16, 3)).astype("float32")
+    labels = rng.integers(0, 3, 32)
+    boxes = np.sort(rng.uniform(0, 1, (32, 2, 2)), axis=1).transpose(0, 2, 1).reshape(32, 4).astype("float32")
+    model = multitask.build_multitask_network((16, 16, 3), 3, filters=(4,), head_units=4, dropout=0.0)
+    multitask.compile_multitask(model, box_weight=0.0, learning_rate=0.01)
+    before = [w.copy() for w in model.get_layer("class").get_weights()]
+    model.fit(x, {"class": labels, "box": boxes}, sample_weight={"class": np.zeros(32, "float32"),
+                                                                 "box": np.ones(32, "float32")},
+              batch_size=8, epochs=1, verbose=0)
+    assert all(np.allclose(a, b) for a, b in zip(before, model.get_layer("class").get_weights()))
+    model.fit(x, {"class": labels, "box": boxes}, sample_weight={"class": np.ones(32, "float32"),
+                                                                 "box": np.ones(32, "float32")},
+              batch_size=8, epochs=1, verbose=0)
+    assert not all(np.allclose(a, b) for a, b in zip(before, model.get_layer("class").get_weights()))
+
+
+def test_labelled_mask_takes_the_budget_of_every_class():
+    from keras_transfer.experiments import multitask as experiment
+
+    labels = np.repeat([0, 1, 2], 10)
+    mask = experiment.labelled_mask(labels, 4, seed=0)
+    assert np.bincount(labels[mask]).tolist() == [4, 4, 4]
+    assert np.array_equal(mask, experiment.labelled_mask(labels, 4, seed=0))
+    with pytest.raises(ValueError, match="budgets"):
+        experiment.labelled_mask(labels, 11, seed=0)
+
+
+def test_sharing_verdicts_come_from_the_rows():
+    from keras_transfer.experiments import multitask as experiment
+
+    def rows(gains):
+        out = []
+        for seed, gain in enumerate(gains):
+            out.append({"network": "class_only", "budget": 5, "seed": seed, "test_accuracy": 0.5})
+            out.append({"network": "multitask", "budget": 5, "seed": seed, "test_accuracy": 0.5 + gain})
+        return out
+
+    assert experiment.sharing(rows([0.1, 0.05, 0.02]))["5"]["verdict"] == "helped"
+    assert experiment.sharing(rows([-0.1, -0.05, -0.02]))["5"]["verdict"] == "hurt"
+    table = experiment.sharing(rows([0.1, -0.05, 0.02]))
+    assert table["5"]["verdict"] == "no clear difference"
+    assert table["5"]["mean"] == pytest.approx(0.07 / 3)
+
+
+def test_smoke_run_has_single_task_and_multitask_rows(data_dir, tmp_path):
+    from keras_transfer.experiments import multitask as experiment
+    from keras_transfer.plotting import multitask as plots
+
+    result = experiment.run("smoke", output_dir=tmp_path, verbose=0, seeds=(0,))
+    networks = [row["network"] for row in result.rows]
+    assert networks == ["class_only", "box_only", "multitask"]
+    by_network = {row["network"]: row for row in result.rows}
+    assert by_network["class_only"]["class_labels"] == 5 * 5 and by_network["class_only"]["test_mean_iou"] is None
+    assert by_network["multitask"]["class_labels"] == 5 * 5
+    assert by_network["multitask"]["box_labels"] == experiment.CONFIGS["smoke"]["train_size"]
+    assert by_network["box_only"]["test_accuracy"] is None and 0 <= by_network["box_only"]["test_mean_iou"] <= 1
+    assert abs(by_network["class_only"]["steps"] - by_network["multitask"]["steps"]) <= by_network["multitask"]["steps"] // 2
+    assert result.metadata["sharing"]["5"]["per_seed"]["0"] == pytest.approx(
+        by_network["multitask"]["test_accuracy"] - by_network["class_only"]["test_accuracy"])
+    json.loads((tmp_path / "result.json").read_text())
+    assert plots.plot_multitask_curves(result).axes
+    assert "multitask" in result.to_markdown()
+    keras.backend.clear_session()
