@@ -18,6 +18,7 @@ EXPERIMENTS = {
     "off-the-shelf": "keras_transfer.experiments.off_the_shelf",
     "full-network-embedding": "keras_transfer.experiments.full_network_embedding",
     "zero-shot": "keras_transfer.experiments.zero_shot",
+    "multitask": "keras_transfer.experiments.multitask",
 }
 
 
