@@ -28,13 +28,17 @@
 # Training a deep network needs many labelled images. Often we have a few dozen per class. The simplest way out
 # is also one of the most effective: take a network already trained on a large dataset for a *different* task,
 # run our images through it, and use the outputs of one or more of its layers as **generic features** for a new
-# *shallow* model, a linear SVM or a softmax. The network is frozen; only the shallow model learns. In 2014 this
-# "off-the-shelf" recipe matched or beat the hand-made state of the art on PASCAL VOC, Oxford flowers, CUB birds,
-# MIT indoor scenes and on image retrieval benchmarks (Razavian et al.). On Oxford 102 flowers, a CNN with a
-# linear SVM reached 74.7% (86.8% with augmentation), against 80.7% for the best hand-made features.
+# *shallow* model, a linear SVM or a softmax. The network is frozen; only the shallow model learns. This is the
+# "Off-the-shelf" slide of the lecture *Transfer learning and domain adaptation* (Deep Learning for Computer
+# Vision, UPC TelecomBCN 2016): "use outputs of one or more layers of a network trained on a different task as
+# generic feature detectors; train a new shallow model on these features". In 2014 this recipe matched or beat the
+# hand-made state of the art on PASCAL VOC, Oxford flowers, CUB birds, MIT indoor scenes and on image retrieval
+# benchmarks (Razavian et al., 2014; the lecture's slide "Off-the-shelf features"). On Oxford 102 flowers, a CNN
+# with a linear SVM reached 74.7% (86.8% with augmentation), against 80.7% for the best hand-made features.
 #
-# Which layer should we take? Zeiler & Fergus tapped the features of every layer of an AlexNet-style network
-# trained on ImageNet and trained a linear SVM (and a softmax) on Caltech-101 with 30 images per class:
+# Which layer should we take? Zeiler & Fergus (2014) tapped the features of every layer of an AlexNet-style
+# network trained on ImageNet and trained a linear SVM (and a softmax) on Caltech-101 with 30 images per class
+# (the slide "Tapping off Features at each Layer" of the lecture *ConvNets as Deep Neural Networks for Vision*):
 #
 # | layer | 1 | 2 | 3 | 4 | 5 | 7 |
 # |---|---|---|---|---|---|---|
@@ -46,9 +50,10 @@
 # `keras_transfer.experiments.off_the_shelf`. Its profiles differ in data, not in code: the `full` profile (a GPU)
 # transfers Keras's ImageNet VGG19 to Oxford-17 flowers; the `quick` profile (a laptop CPU, a few minutes) plays
 # the same game with a small network the project pretrains itself and Caltech-101's budget of 30 training images
-# per class. The cell after the parameters says which source network and target task this run uses.
+# per class. The cell after the experiment says which source network and target task this run used.
 #
-# We also use the same features for **retrieval**: rank a gallery of images by cosine similarity to a query.
+# We also use the same features for **retrieval** (the lecture's slide "Transfer as generic features"): rank a
+# gallery of images by cosine similarity to a query.
 
 # %% [markdown]
 # ## Setup
@@ -58,60 +63,49 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import matplotlib.pyplot as plt
-from IPython.display import Markdown
-from IPython.display import display
+import matplotlib.pyplot as plt  # noqa: E402
+from IPython.display import Markdown  # noqa: E402
+from IPython.display import display  # noqa: E402
 
-from keras_transfer import embeddings
-from keras_transfer.embeddings import tasks
-from keras_transfer.experiments import off_the_shelf
-from keras_transfer.plotting import features as feature_plots
+import keras_transfer as kt  # noqa: E402
+from keras_transfer.embeddings import tasks  # noqa: E402
+from keras_transfer.experiments import off_the_shelf  # noqa: E402
+from keras_transfer.plotting import features as feature_plots  # noqa: E402
 
 # %% tags=["parameters"]
-PROFILE = "quick"  # "smoke" (seconds), "quick" (a few minutes on 2 CPU cores), "full" (VGG19 on Oxford-17, a GPU)
-SEEDS = None  # None: the profile's seeds (quick: 3 draws of the 30 training images per class)
-
-# %%
-config = off_the_shelf.CONFIGS[PROFILE]
-print(f"The results below come from the {PROFILE} profile (settings: off_the_shelf.CONFIGS[{PROFILE!r}]).")
-print(tasks.describe_task(config))
+PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU
+RESULTS = os.environ.get("KT_RESULTS", "auto")   # "auto": load a saved result of the same settings if there is one, else train; "train": always train
+LIVE = os.environ.get("KT_LIVE", "") == "1"      # True: one seed, the smallest settings that still show the lesson (for a live demo)
+SEEDS = None  # None: the profile's seeds (quick: 3 draws of the 30 training images per class; live: the first)
 
 # %% [markdown]
-# ## The source network and its layers
-#
-# `off_the_shelf.prepare` loads the pretrained network of the profile and the target task's images, as the
-# experiment does. The features of a convolutional layer are its output maps averaged over the image (one number
-# per channel); a dense layer's outputs are used as they are. `embeddings.default_layers` picks every
-# convolutional layer and every dense layer except the output (the source task's classifier, useless for new
-# classes).
-
-# %%
-prepared = off_the_shelf.prepare(PROFILE, seeds=(0,), verbose=1)
-source = prepared["model"]
-widths = {name: part.stop - part.start for name, part in embeddings.feature_slices(source, prepared["layers"]).items()}
-print(f"Source network: {source.name}, {source.count_params():,} parameters")
-print("Tapped layers and their number of features:", widths)
-
-# %% [markdown]
-# One forward pass of `embeddings.tap_model(source, layers)` computes all of them at once; the pooling runs
-# inside the model, so only the pooled features of each batch leave it. `embeddings.extract_layer_features`
-# runs it over a dataset in batches and, with `cache=True`, keeps the features on disk keyed by the weights, the
-# layers and the images, so running this notebook again skips the network.
-
-# %% [markdown]
-# ## A linear SVM and a softmax on every layer
+# ## The experiment
 #
 # For each layer and each seed (a new draw of the small training set), the experiment trains a linear SVM
 # (`embeddings.linear_svm`) and a multinomial logistic regression, the "softmax" (`embeddings.softmax_classifier`),
 # on standardised features, and tests them on the test images of the new task. For retrieval, it ranks a separate
 # gallery of labelled images by cosine similarity to each test image (`embeddings.nearest_neighbors`), and reports
 # precision@k: the share of the k nearest gallery images that have the query's class.
+#
+# The features of a convolutional layer are its output maps averaged over the image (one number per channel); a
+# dense layer's outputs are used as they are. `embeddings.default_layers` picks every convolutional layer and every
+# dense layer except the output (the source task's classifier, useless for new classes). One forward pass of
+# `embeddings.tap_model(source, layers)` computes all of them at once; `embeddings.extract_layer_features` runs it
+# over the images in batches and, with `cache=True`, keeps the features on disk, so a second run skips the network.
+#
+# `kt.experiments.run` loads the saved result of the same settings when there is one (`RESULTS = "auto"`), and
+# otherwise trains; the line under the progress says which it did.
 
 # %%
-result = off_the_shelf.run(PROFILE, seeds=SEEDS)
+result = kt.experiments.run("off-the-shelf", PROFILE, results=RESULTS, live=LIVE, seeds=SEEDS)
+print(kt.experiments.base.provenance(result))
 
 metadata = result.metadata
-print(f"Profile: {result.profile}; backend: {metadata['backend']}; seeds: {metadata['seeds']}")
+config = metadata["config"]
+print(f"The results below come from the {PROFILE} profile{' in live mode' if LIVE else ''} "
+      f"(settings: off_the_shelf.CONFIGS[{PROFILE!r}]{' and off_the_shelf.LIVE' if LIVE else ''}).")
+print(tasks.describe_task(config))
+print(f"Backend: {metadata['backend']}; seeds: {metadata['seeds']}")
 print(f"Classes of the new task: {', '.join(metadata['class_names'])}")
 print(f"Images: {metadata['sizes']}")
 print(
@@ -120,9 +114,18 @@ print(
 )
 
 # %% [markdown]
+# ## The source network and its layers
+
+# %%
+parameters = metadata.get("source_parameters")
+print(f"Source network: {metadata['source_model']}" + (f", {parameters:,} parameters" if parameters else ""))
+print("Tapped layers and their number of features:",
+      {entry["layer"]: round(entry["features"]) for entry in metadata["by_layer"]})
+
+# %% [markdown]
 # ## Accuracy against depth
 #
-# Our table (test accuracy in %, mean ± standard deviation over seeds), then seed 004's.
+# Our table (test accuracy in %, mean ± standard deviation over seeds), then Zeiler & Fergus's.
 
 # %%
 print(feature_plots.layer_table(result))
@@ -134,8 +137,8 @@ figure = feature_plots.plot_accuracy_by_depth(result)
 plt.show()
 
 # %% [markdown]
-# Does our curve have the shape of the paper's? Each line below is a property of seed 004's table, checked on the
-# paper's numbers and on ours by the experiment.
+# Does our curve have the shape of the paper's? Each line below is a property of Zeiler & Fergus's table, checked
+# on the paper's numbers and on ours by the experiment.
 
 # %%
 print(feature_plots.shape_table(result))
@@ -152,13 +155,13 @@ lines = [
     f"- **Best layer:** {findings['best_layer']} (depth {findings['best_depth']} of {len(metadata['layers'])}), "
     f"{100 * findings['best_svm_accuracy']:.1f}% with the SVM; chance is {100 * findings['chance']:.1f}%.",
     f"- **Layer 1** ({findings['first_layer']}): {100 * findings['first_svm_accuracy']:.1f}%, "
-    + ("the weakest layer, as in seed 004." if shape["layer 1 is the weakest"]
-       else "not the weakest layer, unlike seed 004, where layer 1 is far below the rest."),
+    + ("the weakest layer, as in Zeiler & Fergus's table." if shape["layer 1 is the weakest"]
+       else "not the weakest layer, unlike Zeiler & Fergus's table, where layer 1 is far below the rest."),
     f"- **Top layer** ({findings['top_layer']}): {100 * findings['top_svm_accuracy']:.1f}%, "
     f"{100 * findings['top_below_best']:.1f} points below the best layer"
-    + (": flat near the top, as in seed 004." if findings["top_below_best"] <= off_the_shelf.SHAPE_TOLERANCE
+    + (": flat near the top, as in Zeiler & Fergus's table." if findings["top_below_best"] <= off_the_shelf.SHAPE_TOLERANCE
        else f": more than {100 * off_the_shelf.SHAPE_TOLERANCE:g} points, the top layers are too specific to the "
-            "source task (Yosinski et al.'s specificity, notebook 03)."),
+            "source task (Yosinski et al.'s specificity, 2014; notebook 03)."),
 ]
 if config["dataset"] == "fashion_mnist_half_b" and findings["first_svm_accuracy"] > paper_first / 100:
     lines.append(
@@ -177,16 +180,16 @@ display(Markdown("\n".join(lines)))
 # %% [markdown]
 # ## SVM or softmax?
 #
-# In seed 004 the two classifiers are close on the top layer (Caltech-101: 85.5 for the SVM, 85.4 for the
-# softmax on layer 7). The difference per layer in our run, in accuracy points (softmax minus SVM, means over
-# seeds):
+# In Zeiler & Fergus's table the two classifiers are close on the top layer (Caltech-101: 85.5 for the SVM, 85.4
+# for the softmax on layer 7). The difference per layer in our run, in accuracy points (softmax minus SVM, means
+# over seeds):
 
 # %%
 for entry in metadata["by_layer"]:
     print(f"{entry['layer']:>14}: {100 * (entry['softmax_accuracy'] - entry['svm_accuracy']):+5.1f}")
 top_gap = 100 * findings["top_softmax_minus_svm"]
 print(f"At the top layer the two are {abs(top_gap):.1f} points apart: "
-      + ("as close as in seed 004." if abs(top_gap) <= 100 * off_the_shelf.SHAPE_TOLERANCE else
+      + ("as close as in Zeiler & Fergus's table." if abs(top_gap) <= 100 * off_the_shelf.SHAPE_TOLERANCE else
          f"the {'softmax' if top_gap > 0 else 'SVM'} is clearly ahead here."))
 
 # %% [markdown]
@@ -194,7 +197,7 @@ print(f"At the top layer the two are {abs(top_gap):.1f} points apart: "
 #
 # Each row is a test image (the query) followed by its nearest gallery images by cosine similarity of the last
 # hidden layer's features: a green frame is a hit of the query's class, a red one a miss. The table above holds
-# precision@k for every layer.
+# precision@k for every layer. The images come from `retrieval_examples.npz`, saved beside the result.
 
 # %%
 examples = off_the_shelf.retrieval_examples(result)
@@ -220,3 +223,20 @@ print(f"In this run ({result.profile} profile) the best trade-off for classifica
 # The next notebook, `02_full_network_embedding`, stops choosing: the Full-Network Embedding uses every layer at
 # once. To see the paper's setting, run the `full` profile (ImageNet VGG19 on Oxford-17, a GPU); to see how stable
 # the curve is, pass more seeds.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise is one call with a changed setting; with `LIVE = True` it takes about a minute on a laptop. The
+# `output_dir` keeps your run apart from the notebook's saved result. Worked answers: `notebooks/solutions/01_off_the_shelf.md`.
+#
+# 1. **Fewer images.** Run
+#    `kt.experiments.run("off-the-shelf", PROFILE, live=True, train_per_class=5, output_dir=kt.paths.results_dir("exercises", "01-five-per-class"))`
+#    and print `feature_plots.layer_table(...)`. With 5 training images per class instead of 30, which layer is
+#    best now, and how far does each layer's SVM accuracy fall? Which layers lose the most?
+# 2. **Retrieval from the first layer.** Pass `retrieval_layer="block1_conv1"` (smoke/quick network; for `full`,
+#    `"block1_conv1"` too) and draw `feature_plots.plot_retrieval(off_the_shelf.retrieval_examples(...))`. What do
+#    the neighbours share with the query when the features are edges and blobs: its class, or its brightness and
+#    outline?
+# 3. **Regularisation.** Pass `svm_c=0.01, softmax_c=0.01` (100 times stronger regularisation). Does the gap
+#    between the SVM and the softmax at the top layer change, and does the best layer move?

@@ -31,7 +31,8 @@
 # the last ones strong but task-specific ones.
 #
 # The **Full-Network Embedding** ([Garcia-Gasulla et al., 2017](https://arxiv.org/abs/1705.07706)) keeps them
-# all, in three steps:
+# all, in three steps (the slide "Full-Network Embedding Recipe" of the lecture *Transfer learning*, Barcelona
+# Supercomputing Center):
 #
 # 1. **Spatial average pooling** of every convolutional layer's output (one value per channel), plus the fully
 #    connected layers except the output layer, concatenated. For VGG16 that is 12,416 features.
@@ -56,76 +57,75 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import matplotlib.pyplot as plt
-import numpy as np
-from IPython.display import Markdown
-from IPython.display import display
-from sklearn.pipeline import make_pipeline
-from sklearn.svm import LinearSVC
+import matplotlib.pyplot as plt  # noqa: E402
+from IPython.display import Markdown  # noqa: E402
+from IPython.display import display  # noqa: E402
 
-from keras_transfer import embeddings
-from keras_transfer.embeddings import tasks
-from keras_transfer.experiments import full_network_embedding
-from keras_transfer.experiments import off_the_shelf
-from keras_transfer.plotting import features as feature_plots
+import keras_transfer as kt  # noqa: E402
+from keras_transfer.embeddings import tasks  # noqa: E402
+from keras_transfer.plotting import features as feature_plots  # noqa: E402
 
 # %% tags=["parameters"]
-PROFILE = "quick"  # "smoke" (seconds), "quick" (a few minutes on 2 CPU cores), "full" (VGG19 on Oxford-17, a GPU)
-SEEDS = None  # None: the profile's seeds (quick: 3 draws of the 30 training images per class)
-
-# %%
-config = full_network_embedding.CONFIGS[PROFILE]
-print(f"The results below come from the {PROFILE} profile (settings: full_network_embedding.CONFIGS[{PROFILE!r}]).")
-print(tasks.describe_task(config))
+PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU
+RESULTS = os.environ.get("KT_RESULTS", "auto")   # "auto": load a saved result of the same settings if there is one, else train; "train": always train
+LIVE = os.environ.get("KT_LIVE", "") == "1"      # True: one seed, the smallest settings that still show the lesson (for a live demo)
+SEEDS = None  # None: the profile's seeds (quick: 3 draws of the 30 training images per class; live: the first)
 
 # %% [markdown]
 # ## The embedding as a scikit-learn transformer
 #
 # `FullNetworkEmbedding(model)` is a scikit-learn transformer: `fit` computes the pooled features of the training
 # images and keeps their mean and standard deviation, `transform` embeds any images with those *training*
-# statistics. In a `Pipeline` with a `LinearSVC` it is the paper's whole method. Here it is on one draw of the
-# profile's training set (`off_the_shelf.prepare` loads the source network and the target task's images, the
-# same ones the experiment below uses).
-
-# %%
-prepared = off_the_shelf.prepare(PROFILE, seeds=(0,), verbose=0)
-source = prepared["model"]
-x_train, y_train = prepared["inputs"]["train"][0], prepared["data"]["train"][0][1]
-x_test, y_test = prepared["inputs"]["test"], prepared["data"]["test"][1]
-
-embedding = embeddings.FullNetworkEmbedding(source, cache=True)
-classifier = make_pipeline(embedding, LinearSVC())
-classifier.fit(x_train, y_train)
-print(embedding)
-print(f"{embedding.n_features_out_} features from {len(embedding.layers_)} layers: {embedding.layers_}")
-print(f"Training images: {len(y_train)}, test images: {len(y_test)}")
-print(f"Test accuracy of FNE + linear SVM (seed 0): {classifier.score(x_test, y_test):.4f}")
-
-# %% [markdown]
-# The embedding of the training images holds only -1, 0 and 1. How sparse is it?
-
-# %%
-codes = embedding.transform(x_train)
-values, counts = np.unique(codes, return_counts=True)
-print({float(value): f"{count / codes.size:.1%}" for value, count in zip(values, counts)})
-
-# %% [markdown]
-# ## One layer against the full embedding, step by step
+# statistics. In a `Pipeline` with a `LinearSVC` it is the paper's whole method, three lines on your own images:
 #
-# The experiment trains the same `LinearSVC` on five representations, each a `Pipeline(FullNetworkEmbedding(...),
-# LinearSVC())` over the same training images, for every seed:
+# ```python
+# from sklearn.pipeline import make_pipeline
+# from sklearn.svm import LinearSVC
+#
+# classifier = make_pipeline(kt.embeddings.FullNetworkEmbedding(source_network), LinearSVC())
+# classifier.fit(x_train, y_train)
+# classifier.score(x_test, y_test)
+# ```
+#
+# The experiment below trains the same `LinearSVC` on five representations, each such a pipeline over the same
+# training images (the off-the-shelf experiment's source network and task), for every seed:
 #
 # - the last two hidden layers alone (the paper's `fc6` and `fc7` baselines), standardised;
 # - every layer, pooled and concatenated, nothing more (`FNE: pooling`);
 # - plus standardisation with the training statistics (`FNE: + standardisation`);
 # - plus discretisation (`FNE: + discretisation`, the full method).
+#
+# `kt.experiments.run` loads the saved result of the same settings when there is one (`RESULTS = "auto"`), and
+# otherwise trains; the line after the run says which it did.
 
 # %%
-result = full_network_embedding.run(PROFILE, seeds=SEEDS)
+result = kt.experiments.run("full-network-embedding", PROFILE, results=RESULTS, live=LIVE, seeds=SEEDS)
+print(kt.experiments.base.provenance(result))
+
 metadata = result.metadata
-print(f"Profile: {result.profile}; backend: {metadata['backend']}; seeds: {metadata['seeds']}")
-print(f"Images: {metadata['sizes']}; total time {metadata['wall_time_s']:.0f} s")
-print()
+config = metadata["config"]
+print(f"The results below come from the {PROFILE} profile{' in live mode' if LIVE else ''} (settings: "
+      f"full_network_embedding.CONFIGS[{PROFILE!r}]{' and full_network_embedding.LIVE' if LIVE else ''}).")
+print(tasks.describe_task(config))
+print(f"Backend: {metadata['backend']}; seeds: {metadata['seeds']}; images: {metadata['sizes']}; "
+      f"total time {metadata['wall_time_s']:.0f} s")
+
+# %% [markdown]
+# What the full embedding of the first seed's training images looked like: its layers, its width, and how sparse
+# the discretised codes are (the share of -1, 0 and 1).
+
+# %%
+embedded = next(row for row in result.rows
+                if row["step"] == "discretisation" and row["seed"] == metadata["seeds"][0])
+print(f"{embedded['features']} features from {len(embedded['layers'])} layers: {embedded['layers']}")
+print(f"Training images: {embedded['train_images']}, test images: {metadata['sizes']['test']}")
+print(f"Test accuracy of FNE + linear SVM (seed {embedded['seed']}): {embedded['test_accuracy']:.4f}")
+print("Values of the embedding:", {value: f"{share:.1%}" for value, share in metadata["value_fractions"].items()})
+
+# %% [markdown]
+# ## One layer against the full embedding, step by step
+
+# %%
 print(feature_plots.fne_table(result))
 
 # %%
@@ -159,8 +159,9 @@ plt.show()
 # ## Conclusion
 #
 # The Full-Network Embedding is a forward pass, a mean and standard deviation per feature, and two thresholds:
-# no training of the network and no choice of layer. In the paper it is the more robust of the simple recipes
-# when the new task and domain differ from the source's and the data is small. What this run says:
+# no training of the network and no choice of layer. In the paper (and in the lecture's summary slide) it is the
+# more robust of the simple recipes when the new task and domain differ from the source's and the data is small.
+# What this run says:
 
 # %%
 lines = []
@@ -170,15 +171,14 @@ for verdict in metadata["verdicts"]:
         f"- {verdict['claim']}: **{'yes' if verdict['ours'] else 'no'}**, {verdict['points']:+.1f} points"
         + (f", within the seeds' spread ({verdict['spread']:.1f})" if within else "")
         + ("" if verdict["paper"] is None else
-           f"; seed 003: {'yes' if verdict['paper'] else 'no'}, {verdict['paper_note']}")
+           f"; Garcia-Gasulla et al.: {'yes' if verdict['paper'] else 'no'}, {verdict['paper_note']}")
         + "."
     )
 if config["dataset"] == "fashion_mnist_half_b":
-    embedded = next(entry for entry in metadata["by_method"] if entry["model"].endswith("discretisation"))
     paper_fc7 = [fc7 for fc7, _ in metadata["paper"]["fc7_to_fne"].values()]
     one_layer = max(entry["test_accuracy"] for entry in metadata["by_method"] if entry["model"].endswith("+ SVM"))
     lines.append(
-        f"- **The stand-in's scale:** our embedding has {round(embedded['features'])} features from "
+        f"- **The stand-in's scale:** our embedding has {embedded['features']} features from "
         f"{len(metadata['layers'])} layers (VGG16's has 12,416), and a single hidden layer already reaches "
         f"{100 * one_layer:.1f}% on our {len(metadata['class_names'])} classes (the paper's fc7 baselines: "
         f"{min(paper_fc7)}% to {max(paper_fc7)}%)."
@@ -187,5 +187,23 @@ display(Markdown("\n".join(lines)))
 
 # %% [markdown]
 # The spread over seeds beside each difference says how much of it another draw of the small training set could
-# change; pass more seeds to narrow it. For the paper's setting run the `full` profile (ImageNet VGG19 on Oxford-17 flowers, a GPU).
-# `FullNetworkEmbedding` drops into any scikit-learn pipeline, so the same three lines embed your own images.
+# change; pass more seeds to narrow it. For the paper's setting run the `full` profile (ImageNet VGG19 on Oxford-17
+# flowers, a GPU). `FullNetworkEmbedding` drops into any scikit-learn pipeline, so the same three lines embed your
+# own images.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise is one call with a changed setting; with `live=True` it takes about a minute on a laptop. The
+# `output_dir` keeps your run apart from the notebook's saved result. Worked answers:
+# `notebooks/solutions/02_full_network_embedding.md`.
+#
+# 1. **Other thresholds.** Run
+#    `kt.experiments.run("full-network-embedding", PROFILE, live=True, thresholds=(-1.0, 1.0), output_dir=kt.paths.results_dir("exercises", "02-thresholds"))`
+#    and compare its `metadata["value_fractions"]` and `feature_plots.fne_table(...)` with the run above. How much
+#    sparser is the embedding, and what does discretisation now do to the accuracy?
+# 2. **Less data.** Pass `train_per_class=5` (instead of 30). The paper says the embedding "works with little
+#    data": does the full embedding's gain over the last hidden layer (`metadata["gains"]`) grow or shrink?
+# 3. **Which layers matter?** Pass `layers=["block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2"]` (the
+#    embedding of the first two blocks only). How close does the embedding of the early layers come to the last
+#    hidden layer alone?

@@ -21,7 +21,7 @@ import time
 
 import keras
 import numpy as np
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from keras_transfer import embeddings
 from keras_transfer import paths
@@ -62,10 +62,16 @@ CONFIGS = {
              "retrieval_queries": 6, "retrieval_hits": 8, "batch_size": 32},
 }
 
+# Live mode (`kt.experiments.run(..., live=True)`): the first seed only, nothing else smaller. The curve needs every
+# layer and a test set large enough to rank them; quick live measured 7 CPU-s inside run() with a cold feature cache
+# (13 CPU-s with the imports), once the source network is cached (its first training: about 90 CPU-s). Full keeps
+# Oxford-17's official split (one seed already): its cost is one VGG19 pass over the split's images.
+LIVE = {"smoke": {}, "quick": {}, "full": {}}
+
 # Seed 004 (Zeiler & Fergus 2014, Table 6; FACTS.md): an 8-layer AlexNet-style network trained on ImageNet, features
 # of layer n + a linear SVM or a softmax, accuracy in %: (Caltech-101 with 30 images per class, Caltech-256 with 60).
 PAPER_CALTECH = {
-    "source": "Zeiler & Fergus 2014 via seed 004: AlexNet-style network pretrained on ImageNet",
+    "source": "Zeiler & Fergus, 2014: AlexNet-style network pretrained on ImageNet",
     "datasets": ("Caltech-101 (30/class)", "Caltech-256 (60/class)"),
     "svm": {1: (44.8, 24.6), 2: (66.2, 39.6), 3: (72.3, 46.0), 4: (76.6, 51.3), 5: (86.2, 65.6), 7: (85.5, 71.7)},
     "softmax": {5: (82.9, 65.7), 7: (85.4, 72.6)},
@@ -91,7 +97,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         seeds: sequence of int or None. Each seed draws another training set and seeds the SVM; None: the profile's.
         output_dir: path or None. Where `result.json` and `retrieval_examples.npz` go (default
             `paths.results_dir("off-the-shelf", profile)`).
-        verbose: int. 0 silent; 1 progress bars and a line per layer.
+        verbose: int. 0 silent; 1 one progress bar over the layers and a line per layer.
         **overrides: settings of `CONFIGS[profile]`, e.g. `train_per_class=10`, `layers=["block1_conv1", "fc2"]`,
             `source_model="vgg19.keras"`, `path="/data/oxford17"`, `cache=False`.
 
@@ -125,7 +131,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
 
     def features_of(x):
         return embeddings.extract_layer_features(model, x, layers, batch_size=config["batch_size"],
-                                                 cache=config["cache"], verbose=verbose)
+                                                 cache=config["cache"], verbose=0)  # seconds: no Keras bars
 
     train_features = {seed: features_of(inputs["train"][seed]) for seed in seeds}
     test_features, gallery_features = features_of(inputs["test"]), features_of(inputs["gallery"])
@@ -172,6 +178,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         "seeds": list(seeds),
         "layers": layers,
         "source_model": model.name,
+        "source_parameters": int(model.count_params()),
         "class_names": list(data["class_names"]),
         "sizes": {"train_per_seed": int(len(data["train"][seeds[0]][1])), "test": int(len(y_test)),
                   "gallery": int(len(y_gallery))},

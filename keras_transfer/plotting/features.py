@@ -11,7 +11,7 @@ def plot_accuracy_by_depth(result, *, paper=True, retrieval=True, title=None):
 
     Args:
         result: ExperimentResult. What `keras_transfer.experiments.off_the_shelf.run` returned.
-        paper: bool. Draw seed 004's Caltech-101/256 table (Zeiler & Fergus) in a second panel beside ours.
+        paper: bool. Draw Zeiler & Fergus's (2014) Caltech-101/256 table in a second panel beside ours.
         retrieval: bool. Also draw retrieval precision@1 per layer (dotted).
         title: str or None. The title of our panel (default names the profile).
 
@@ -72,7 +72,7 @@ def _draw_caltech(ax, table):
     ax.set_ylabel("test accuracy %")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize="x-small")
-    ax.set_title("Seed 004 (Zeiler & Fergus 2014), ImageNet network", fontsize="medium")
+    ax.set_title("Zeiler & Fergus, 2014: ImageNet network", fontsize="medium")
 
 
 def plot_retrieval(examples, *, class_names=None, title=None):
@@ -131,7 +131,7 @@ def plot_fne_comparison(result, *, paper=True, title=None):
 
     Args:
         result: ExperimentResult. What `keras_transfer.experiments.full_network_embedding.run` returned.
-        paper: bool. Draw the paper's numbers (seed 003) in a second panel.
+        paper: bool. Draw the paper's numbers (Garcia-Gasulla et al., 2017) in a second panel.
         title: str or None. The title of our panel.
 
     Returns:
@@ -172,7 +172,7 @@ def plot_fne_comparison(result, *, paper=True, title=None):
         paper_ax.set_ylabel("accuracy %")
         paper_ax.grid(axis="y", alpha=0.3)
         paper_ax.legend(loc="upper right", fontsize="small")
-        paper_ax.set_title("Seed 003 (Garcia-Gasulla et al. 2017), VGG16", fontsize="medium")
+        paper_ax.set_title("Garcia-Gasulla et al., 2017: VGG16", fontsize="medium")
     return figure
 
 
@@ -207,7 +207,7 @@ def layer_table(result):
 
 
 def caltech_table(result):
-    """Markdown: seed 004's Caltech table as stored in an off-the-shelf result (accuracy % per classifier/layer)."""
+    """Markdown: Zeiler & Fergus's Caltech table as stored in an off-the-shelf result (accuracy % per classifier/layer)."""
     paper = result.metadata["paper"]
     lines = [[f"{title} ({layer})", *values]
              for kind, title in (("svm", "SVM"), ("softmax", "Softmax")) for layer, values in paper[kind].items()]
@@ -218,7 +218,7 @@ def shape_table(result):
     """Markdown: `metadata["shape_comparison"]` of an off-the-shelf result (yes / no per column)."""
     lines = [[entry["property"], _WORDS[entry["caltech101"]], _WORDS[entry["caltech256"]], _WORDS[entry["ours"]]]
              for entry in result.metadata["shape_comparison"]]
-    return _markdown(["property", "Caltech-101 (seed 004)", "Caltech-256 (seed 004)", "ours"], lines)
+    return _markdown(["property", "Caltech-101 (Zeiler & Fergus)", "Caltech-256 (Zeiler & Fergus)", "ours"], lines)
 
 
 def fne_table(result):
@@ -246,8 +246,8 @@ def fne_paper_table(result):
 
 
 def verdict_table(result):
-    """Markdown: `metadata["verdicts"]` of a Full-Network Embedding result: each claim, what seed 003 reports,
+    """Markdown: `metadata["verdicts"]` of a Full-Network Embedding result: each claim, what the paper reports,
     and our difference in points beside the larger standard deviation over seeds."""
     lines = [[entry["claim"], f"{_WORDS[entry['paper']]} ({entry['paper_note']})", _WORDS[entry["ours"]],
               f"{entry['points']:+.1f} (std {entry['spread']:.1f})"] for entry in result.metadata["verdicts"]]
-    return _markdown(["claim", "seed 003", "ours", "our difference, points"], lines)
+    return _markdown(["claim", "Garcia-Gasulla et al., 2017", "ours", "our difference, points"], lines)
