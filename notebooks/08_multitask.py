@@ -105,7 +105,7 @@ model.summary()
 # ## Class only, box only, multitask
 #
 # For every seed and class budget: which images are labelled is drawn per seed; the three networks get the same
-# number of gradient steps (the class-only network, with fewer images, runs more epochs).
+# number of gradient steps (the class-only network repeats its few labelled images to fill each epoch).
 
 # %%
 result = kt.experiments.run("multitask", PROFILE, seeds=SEEDS, output_dir=OUTPUT_DIR, verbose=1, **overrides)

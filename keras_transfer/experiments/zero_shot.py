@@ -28,7 +28,8 @@ Profiles:
   classes (2 of the 7 seen ones for validation). The image features come from a small VGG trained, for each split,
   on the seen classes only: the project's pretrained quick source network was trained on half A of Fashion-MNIST,
   so for most splits it has seen some unseen classes, which zero-shot learning forbids. Only splits whose unseen
-  classes the seen classes' attributes tell apart are drawn (`zero_shot_splits`). About 3 minutes on 2 cores.
+  classes the seen classes' attributes tell apart are drawn (`zero_shot_splits`). About 290 CPU-seconds (3.5 minutes on an
+  idle 2-core machine).
 - `full`: AwA2 with Xian et al.'s proposed split and their ResNet-101 features (`load_awa2`, downloads
   `xlsa17.zip`); settings chosen on the split's 13 validation classes. Not run here; the paper's numbers for the same
   methods are kept in `metadata["paper"]`.
