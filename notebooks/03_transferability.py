@@ -186,6 +186,16 @@ if "AnB" in comparison:
             if drop < 0
             else "AnB never loses accuracy from one n to the next here."
         )
+if "BnB+" in comparison:
+    bnb_plus = comparison["BnB+"]["differences"]
+    above = [entry["n"] for entry in bnb_plus if entry["mean"] > max(0.005, entry["std"])]
+    if len(above) > len(bnb_plus) / 2:
+        print(
+            f"BnB+ beats base B at {len(above)} of {len(bnb_plus)} n: a network whose lower layers start from base B's "
+            f"and train for another {metadata['config']['epochs_b']} epochs ends better than base B itself, so base B "
+            "is not at its best after one training; AnB+ against BnB+, which train equally long, is then the fairer "
+            "test of what transfer from A adds."
+        )
 if PROFILE == "quick":
     names_b = ", ".join(metadata["class_names"]["b"])
     per_class = metadata["config"]["train_per_class_b"]

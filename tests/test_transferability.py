@@ -226,6 +226,8 @@ def test_report_states_the_measured_figures_beside_the_paper():
     anb = next(line for line in lines if line.startswith("AnB:"))
     assert "loses 8.50 ± 0.00 points from n=3 to n=7" in anb and "as in the paper" in anb
     assert "dip" in next(line for line in lines if line.startswith("BnB:"))
+    fair = next(line for line in lines if line.startswith("AnB+ against BnB+"))
+    assert "at 7 of 7 n" in fair and "n=3: +1.80 ± 0.00" in fair  # 0.642 - 0.624, paired by seed and n
     assert lines[-1] == "Of the paper's 4 family patterns, 4 hold here (BnB, AnB, BnB+, AnB+)."
     flat = {key: ([0.625] * 7 if key != "baseB" else 0.625) for key in PAPER_LIKE}
     assert transferability.report(_synthetic_result(flat))[-1] == (

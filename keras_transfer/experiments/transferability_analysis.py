@@ -30,13 +30,18 @@ def _by_seed(rows, family):
     return dict(sorted(table.items()))
 
 
-def differences_from_base(rows, family):
-    """`{n: [accuracy - base B's accuracy, one per seed]}`, each network paired with base B of its own seed."""
-    base = _by_seed(rows, "baseB").get(0, {})
-    return {
-        n: [accuracy - base[seed] for seed, accuracy in by_seed.items() if seed in base]
-        for n, by_seed in _by_seed(rows, family).items()
-    }
+def differences(rows, family, reference="baseB"):
+    """`{n: [accuracy - the reference's accuracy, one per seed]}`, paired by seed (and by n for a family).
+
+    With `reference="baseB"` each network is compared with base B of its own seed; with a family, e.g.
+    `differences(rows, "AnB+", "BnB+")`, with that family's network of the same seed and n.
+    """
+    reference_by_seed = _by_seed(rows, reference)
+    table = {}
+    for n, by_seed in _by_seed(rows, family).items():
+        other = reference_by_seed.get(0 if reference == "baseB" else n, {})
+        table[n] = [accuracy - other[seed] for seed, accuracy in by_seed.items() if seed in other]
+    return table
 
 
 def _points(mean, std, runs):
@@ -64,10 +69,10 @@ def compare_with_paper(rows, tolerance=0.005):
     """
     comparison = []
     for family, paper in PAPER_PATTERN.items():
-        differences = differences_from_base(rows, family)
-        if not differences:
+        gaps = differences(rows, family)
+        if not gaps:
             continue
-        stats = {n: (*mean_std(values), len(values)) for n, values in differences.items()}
+        stats = {n: (*mean_std(values), len(values)) for n, values in gaps.items()}
         margin = {n: max(tolerance, std) for n, (_, std, _) in stats.items()}
         points = "; ".join(f"n={n}: {_points(*stats[n])}" for n in stats)
         entry = {"family": family, "paper": paper, "agrees": None,
@@ -151,6 +156,15 @@ def report(result):
         if family in comparison:
             entry = comparison[family]
             lines.append(f"{family}: {entry['ours']} — {said[entry['agrees']]} ({entry['paper']}).")
+    fair = {n: (*mean_std(values), len(values)) for n, values in differences(result.rows, "AnB+", "BnB+").items()}
+    if any(stats[2] for stats in fair.values()):
+        above = [n for n, (mean, std, _) in fair.items() if mean > max(0.005, std)]
+        lines.append(
+            f"AnB+ against BnB+ (equal training, only the copied layers' source differs): above by more than the "
+            f"seed spread at {len(above)} of {len(fair)} n; points: "
+            + "; ".join(f"n={n}: {_points(*stats)}" for n, stats in fair.items())
+            + " (the paper: above at every n, BnB+ being about base B)."
+        )
     held = [family for family, entry in comparison.items() if entry["agrees"]]
     missed = [family for family, entry in comparison.items() if entry["agrees"] is False]
     lines.append(
