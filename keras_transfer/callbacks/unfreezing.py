@@ -128,7 +128,11 @@ class _Thawer:
                 )
             # The template of every fresh optimizer: the compiled class and configuration.
             self.optimizer_class = type(optimizer)
-            self.optimizer_config = optimizer.get_config()
+            with warnings.catch_warnings():
+                # On JAX, Keras's `get_config` reads a built optimizer's learning rate with `np.array(variable)`,
+                # a NumPy DeprecationWarning (`__array__` without `copy=`) at every `fit()` that is not ours to fix.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.optimizer_config = optimizer.get_config()
 
         self.layers = []  # every layer reached, containers included, in order
         self.leaves = []  # the layers that own weights and are frozen or thawed as one
