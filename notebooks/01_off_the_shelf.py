@@ -227,8 +227,10 @@ print(f"In this run ({result.profile} profile) the best trade-off for classifica
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise is one call with a changed setting; with `LIVE = True` it takes about a minute on a laptop. The
-# `output_dir` keeps your run apart from the notebook's saved result. Worked answers: `notebooks/solutions/01_off_the_shelf.md`.
+# Each exercise is one call with a changed setting in live mode (`live=True`: one seed), well under a minute on a
+# laptop once the source network is on disk (if the result above was loaded, not trained, the first exercise may
+# train it first: about a minute more in `quick`). The `output_dir` keeps your run apart from the notebook's saved result, which a
+# later `RESULTS = "auto"` run still loads. Worked answers: `notebooks/solutions/01_off_the_shelf.md`.
 #
 # 1. **Fewer images.** Run
 #    `kt.experiments.run("off-the-shelf", PROFILE, live=True, train_per_class=5, output_dir=kt.paths.results_dir("exercises", "01-five-per-class"))`

@@ -194,9 +194,10 @@ display(Markdown("\n".join(lines)))
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise is one call with a changed setting; with `live=True` it takes about a minute on a laptop. The
-# `output_dir` keeps your run apart from the notebook's saved result. Worked answers:
-# `notebooks/solutions/02_full_network_embedding.md`.
+# Each exercise is one call with a changed setting in live mode (`live=True`: one seed), well under a minute on a
+# laptop once the source network is on disk (if the result above was loaded, not trained, the first exercise may
+# train it first: about a minute more in `quick`). The `output_dir` keeps your run apart from the notebook's saved result, which a
+# later `RESULTS = "auto"` run still loads. Worked answers: `notebooks/solutions/02_full_network_embedding.md`.
 #
 # 1. **Other thresholds.** Run
 #    `kt.experiments.run("full-network-embedding", PROFILE, live=True, thresholds=(-1.0, 1.0), output_dir=kt.paths.results_dir("exercises", "02-thresholds"))`
