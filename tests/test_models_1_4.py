@@ -135,6 +135,8 @@ def test_unknown_settings_are_refused(data_dir):
         models_1_4.run("smoke", learning_rates=1e-3)
     with pytest.raises(ValueError, match="models"):
         models_1_4.run("smoke", models=("scratch", "model6"))
+    with pytest.raises(ValueError, match="compare_models"):
+        models_1_4.run("smoke", compare_models=("frozen", "model6"))
     with pytest.raises(ValueError, match="seeds"):
         models_1_4.run("smoke", seeds=(-1,))
 

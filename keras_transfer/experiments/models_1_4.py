@@ -345,6 +345,8 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
     config = profiles.select(CONFIGS, profile, overrides)
     if not config["models"] or any(name not in TRAINERS for name in config["models"]):
         raise ValueError(f"`models` must name some of {MODELS}. Received: models={tuple(config['models'])!r}")
+    if any(name not in TRAINERS for name in config["compare_models"]):
+        raise ValueError(f"`compare_models` must name some of {MODELS}. Received: {tuple(config['compare_models'])!r}")
     seeds = base.check_seeds(config["seeds"] if seeds is None else seeds)
     start, cpu_start = time.perf_counter(), time.process_time()
     arms = [(config["source_domain"], config["labels_per_class"], config["models"])]
