@@ -175,6 +175,9 @@ if config["dataset"] == "fashion_mnist_half_b" and findings["top_below_best"] > 
         "- **Why the top can bend here:** our source network learned only five classes, so its last layers are far "
         "more specific to them than an ImageNet network's are to a thousand."
     )
+if len(metadata["seeds"]) == 1:
+    lines.append("- **One seed:** another draw of the training images could move each layer's accuracy and swap "
+                 "close layers; run the profile's seeds (`LIVE = False`) to see the spread.")
 display(Markdown("\n".join(lines)))
 
 # %% [markdown]

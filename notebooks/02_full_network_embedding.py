@@ -169,7 +169,7 @@ for verdict in metadata["verdicts"]:
     within = abs(verdict["points"]) <= verdict["spread"]
     lines.append(
         f"- {verdict['claim']}: **{'yes' if verdict['ours'] else 'no'}**, {verdict['points']:+.1f} points"
-        + (f", within the seeds' spread ({verdict['spread']:.1f})" if within else "")
+        + (f", within the seeds' spread ({verdict['spread']:.1f})" if within and len(metadata["seeds"]) > 1 else "")
         + ("" if verdict["paper"] is None else
            f"; Garcia-Gasulla et al.: {'yes' if verdict['paper'] else 'no'}, {verdict['paper_note']}")
         + "."
@@ -183,6 +183,9 @@ if config["dataset"] == "fashion_mnist_half_b":
         f"{100 * one_layer:.1f}% on our {len(metadata['class_names'])} classes (the paper's fc7 baselines: "
         f"{min(paper_fc7)}% to {max(paper_fc7)}%)."
     )
+if len(metadata["seeds"]) == 1:
+    lines.append("- **One seed:** these differences have no spread over seeds beside them, and another draw of the "
+                 "training images could move them; run the profile's seeds (`LIVE = False`) to see by how much.")
 display(Markdown("\n".join(lines)))
 
 # %% [markdown]

@@ -247,7 +247,9 @@ def fne_paper_table(result):
 
 def verdict_table(result):
     """Markdown: `metadata["verdicts"]` of a Full-Network Embedding result: each claim, what the paper reports,
-    and our difference in points beside the larger standard deviation over seeds."""
+    and our difference in points beside the larger standard deviation over seeds (none for a single seed)."""
+    seeds = len(result.metadata["seeds"])
     lines = [[entry["claim"], f"{_WORDS[entry['paper']]} ({entry['paper_note']})", _WORDS[entry["ours"]],
-              f"{entry['points']:+.1f} (std {entry['spread']:.1f})"] for entry in result.metadata["verdicts"]]
+              f"{entry['points']:+.1f}" + (f" (std {entry['spread']:.1f})" if seeds > 1 else " (one seed)")]
+             for entry in result.metadata["verdicts"]]
     return _markdown(["claim", "Garcia-Gasulla et al., 2017", "ours", "our difference, points"], lines)
