@@ -19,9 +19,9 @@
 # **Author:** keras-transfer contributors<br>
 # **Date created:** 2026-11-22<br>
 # **Last modified:** 2026-12-01<br>
-# **Description:** A base pretrained to classify, transferred to box regression (seed 002's "different
-# task"): frozen (Model 1), adapted (Model 2), fully fine-tuned and from scratch, on training sets from a hundred
-# to a few thousand labelled images, with MSE, GIoU and CIoU losses.
+# **Description:** A base pretrained to classify, transferred to box regression (the transfer-learning
+# lecture's "different task"): frozen (Model 1), adapted (Model 2), fully fine-tuned and from scratch, on training
+# sets from a hundred to a few thousand labelled images, with MSE, GIoU and CIoU losses.
 
 # %% [markdown]
 # ## Introduction

@@ -28,6 +28,7 @@ Profiles (per-profile behaviour is the config keys `data` and `backbone`):
 - `smoke`: the quick profile's code on a few dozen images (seconds).
 """
 
+import collections
 import time
 
 import keras
@@ -211,25 +212,12 @@ def _check_config(config):
             raise ValueError(f"`{key}` must be one of {allowed}. Received: {key}={config[key]!r}")
 
 
-class LocalizationData:
-    """The unbatched `(image, box)` datasets of a profile, with what the plots and tables need.
-
-    Attributes:
-        train, validation, test: unbatched `tf.data.Dataset`s of `(image, box)`: uint8 images (pasted objects: at
-            `image_size` already; Oxford-IIIT Pet: each photo's own size, resized by the pipeline) and float32
-            `"rel_xyxy"` boxes.
-        class_names: tuple of str. The classes of the objects (pasted items, or the 37 pet breeds).
-        sizes: dict. Examples per split.
-        resize: None or `(height, width)`. What the pipeline resizes the images to.
-    """
-
-    def __init__(self, train, validation, test, class_names, sizes, resize):
-        self.train = train
-        self.validation = validation
-        self.test = test
-        self.class_names = tuple(class_names)
-        self.sizes = sizes
-        self.resize = resize
+# train, validation, test: unbatched `tf.data.Dataset`s of `(image, box)`: uint8 images (pasted objects: at
+# `image_size` already; Oxford-IIIT Pet: each photo's own size, resized by the pipeline) and float32 `"rel_xyxy"`
+# boxes; class_names: the objects' classes; sizes: examples per split; resize: None or what the pipeline resizes to.
+LocalizationData = collections.namedtuple(
+    "LocalizationData", ["train", "validation", "test", "class_names", "sizes", "resize"]
+)
 
 
 def load_data(profile="quick", *, verbose=0, **overrides):
@@ -256,7 +244,7 @@ def load_data(profile="quick", *, verbose=0, **overrides):
         )
         splits = [datasets.to_box_regression(split) for split in (pets.train, pets.validation, pets.test)]
         sizes = {name: int(split.cardinality()) for name, split in zip(("train", "validation", "test"), splits)}
-        return LocalizationData(*splits, pets.breed_names, sizes, tuple(config["image_size"]))
+        return LocalizationData(*splits, tuple(pets.breed_names), sizes, tuple(config["image_size"]))
     pasted = datasets.load_pasted_objects(
         config["train_size"],
         config["validation_size"],
@@ -267,7 +255,7 @@ def load_data(profile="quick", *, verbose=0, **overrides):
     parts = (pasted.train, pasted.validation, pasted.test)
     splits = [tf.data.Dataset.from_tensor_slices((part.images, part.boxes)) for part in parts]
     sizes = {name: int(len(part.boxes)) for name, part in zip(("train", "validation", "test"), parts)}
-    return LocalizationData(*splits, pasted.class_names, sizes, None)
+    return LocalizationData(*splits, tuple(pasted.class_names), sizes, None)
 
 
 def subset_indices(total, size, seed=0):
@@ -579,14 +567,7 @@ def outcomes(result, few_labels=250):
     their two standard deviations); `ordered` (`{size: bool}`: frozen < adapted < fine_tuned); and `first_epoch`
     (`{size: {network: [mean, std]}}` of the validation IoU after one epoch, the "higher start").
     """
-    main_loss = result.metadata["config"]["main_loss"]
-    by_size, first = {}, {}
-    for row in result.rows:
-        if row["loss"] == main_loss:
-            by_size.setdefault(row["train_size"], {}).setdefault(row["network"], []).append(row["mean_iou"])
-            first.setdefault(row["train_size"], {}).setdefault(row["network"], []).append(row["first_val_iou"])
-    summary = {size: {name: list(mean_std(values)) for name, values in networks.items()}
-               for size, networks in sorted(by_size.items())}
+    summary, first = (_by_size(learning_curves(result, metric=metric)) for metric in ("mean_iou", "first_val_iou"))
     beats, ordered = {}, {}
     for size, networks in summary.items():
         if {"fine_tuned", "scratch"} <= set(networks) and size <= few_labels:
@@ -600,9 +581,17 @@ def outcomes(result, few_labels=250):
         "few_labels": few_labels,
         "transfer_beats_scratch": beats,
         "ordered": ordered,
-        "first_epoch": {size: {name: list(mean_std(values)) for name, values in networks.items()}
-                        for size, networks in sorted(first.items())},
+        "first_epoch": first,
     }
+
+
+def _by_size(curves):
+    """`learning_curves`' `{network: [(size, mean, std), ...]}` as `{size: {network: [mean, std]}}`, sizes ascending."""
+    table = {}
+    for name, points in curves.items():
+        for size, mean, std in points:
+            table.setdefault(size, {})[name] = [mean, std]
+    return dict(sorted(table.items()))
 
 
 def at_train_size(result, train_size=None):
@@ -643,10 +632,5 @@ def learning_curves(result, loss=None, metric="mean_iou"):
             curves.setdefault(row["network"], {}).setdefault(row["train_size"], []).append(float(row[metric]))
     if not curves:
         raise ValueError(f"No runs with loss {loss!r} in the result. Received: loss={loss!r}")
-    return {
-        name: [
-            (size, float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0)
-            for size, values in sorted(by_size.items())
-        ]
-        for name, by_size in curves.items()
-    }
+    return {name: [(size, *mean_std(values)) for size, values in sorted(by_size.items())]
+            for name, by_size in curves.items()}
