@@ -54,3 +54,17 @@ def test_results_mode_is_checked():
     module, _ = _fake_experiment()
     with pytest.raises(ValueError, match="results"):
         base.run_or_load(module, "fake", "smoke", results="load")
+
+
+def test_changed_settings_are_saved_apart_and_loaded_from_there(tmp_path, monkeypatch):
+    monkeypatch.setenv("KT_RESULTS_DIR", str(tmp_path))
+    module, calls = _fake_experiment()
+    base.run_or_load(module, "fake", "smoke", results="auto", verbose=0)
+    exercise = base.run_or_load(module, "fake", "smoke", results="auto", verbose=0, epochs=7)
+    folders = sorted(path.name for path in (tmp_path / "fake").iterdir())
+    assert folders[0] == "smoke" and len(folders) == 2 and folders[1].startswith("smoke-")
+    plain = base.ExperimentResult.load(tmp_path / "fake" / "smoke")
+    assert plain.metadata["request"]["config"]["epochs"] == 3, "the exercise replaced the profile's result"
+    again = base.run_or_load(module, "fake", "smoke", results="auto", verbose=0, epochs=7)
+    assert len(calls) == 2 and again.metadata["loaded_from"].startswith(str(tmp_path / "fake" / folders[1]))
+    assert exercise.rows == again.rows

@@ -281,7 +281,9 @@ def run_or_load(module, name, profile="quick", *, results="train", live=False, s
         results: str. `"auto"` loads `output_dir/result.json` when it answers this request, else trains;
             `"train"` always trains (and saves).
         live: bool. One seed and the module's `LIVE` settings, for running during a talk; saved apart (in
-            `<profile>-live`) so it never replaces a full pre-run.
+            `<profile>-live`) so it never replaces a full pre-run. A run with other settings (`overrides`, or
+            `seeds` given explicitly) is saved in a folder of its own, `<profile>[-live]-<hash of the request>`,
+            so an exercise never replaces the profile's saved result either.
         seeds, output_dir, verbose, overrides: passed to the experiment's `run()`.
 
     Returns:
@@ -297,10 +299,14 @@ def run_or_load(module, name, profile="quick", *, results="train", live=False, s
         if seeds is None:
             configured = module.CONFIGS[profile].get("seeds") if hasattr(module, "CONFIGS") else None
             seeds = tuple(configured[:1]) if configured else None
+    custom = bool(overrides) or seeds is not None  # beyond the profile's own settings (live's are its own too)
+    if live:
+        custom = any(key not in getattr(module, "LIVE", {}).get(profile, {}) for key in overrides)
     request = request_of(module, name, profile, seeds, overrides)
-    directory = pathlib.Path(output_dir) if output_dir is not None else paths.results_dir(
-        name, f"{profile}-live" if live else profile
-    )
+    folder = f"{profile}-live" if live else profile
+    if custom:  # an exercise's changed setting: its own folder, so it never replaces the profile's saved result
+        folder += "-" + hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()[:8]
+    directory = pathlib.Path(output_dir) if output_dir is not None else paths.results_dir(name, folder)
     saved_path = directory / "result.json"
     if results == "auto" and saved_path.exists():
         try:
