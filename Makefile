@@ -33,7 +33,7 @@ data: $(STAMP)
 	@bash data/install-offline-data.sh
 
 demo: data
-	$(PY) -m keras_transfer run models-1-4 --profile quick
+	$(PY) -m keras_transfer run models-1-4 --profile quick --live
 
 unit-tf: data
 	KERAS_BACKEND=tensorflow $(PY) -m pytest -q -m "not notebook" tests

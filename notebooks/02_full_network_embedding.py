@@ -68,7 +68,7 @@ from keras_transfer.plotting import features as feature_plots  # noqa: E402
 # %% tags=["parameters"]
 PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU
 RESULTS = os.environ.get("KT_RESULTS", "auto")   # "auto": load a saved result of the same settings if there is one, else train; "train": always train
-LIVE = os.environ.get("KT_LIVE", "") == "1"      # True: one seed, the smallest settings that still show the lesson (for a live demo)
+LIVE = os.environ.get("KT_LIVE", "0") in ("1",)      # True: one seed, the smallest settings that still show the lesson (for a live demo)
 SEEDS = None  # None: the profile's seeds (quick: 3 draws of the 30 training images per class; live: the first)
 
 # %% [markdown]
