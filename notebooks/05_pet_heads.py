@@ -342,7 +342,8 @@ if beats:
                  + (", ".join(f"{size}" for size in held) + " images" if held else "no size")
                  + (f", not at {', '.join(str(size) for size in beats if size not in held)}" if len(held) < len(beats)
                     else "") + ".")
-gaps = {size: networks["fine_tuned"][0] - networks["scratch"][0] for size, networks in outcomes["by_size"].items()
+gaps = {int(size): networks["fine_tuned"][0] - networks["scratch"][0]  # int: a loaded result has str keys
+        for size, networks in outcomes["by_size"].items()
         if {"fine_tuned", "scratch"} <= set(networks)}
 if len(gaps) > 1:
     fewest, most = min(gaps), max(gaps)
