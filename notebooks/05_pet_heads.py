@@ -79,6 +79,7 @@ import numpy as np
 from IPython.display import Markdown
 from IPython.display import display
 
+import keras_transfer as kt
 from keras_transfer import datasets
 from keras_transfer import plotting
 from keras_transfer import models
@@ -86,12 +87,15 @@ from keras_transfer.experiments import pet_heads
 from keras_transfer.models import localization
 
 # %% tags=["parameters"]
-PROFILE = "quick"  # "smoke" (seconds), "quick" (about eight minutes on 2 CPU cores), "full" (Oxford-IIIT Pet, a GPU)
-SEEDS = None  # None: the profile's seeds; e.g. (0, 1, 2) for a mean over three runs
+PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU
+RESULTS = os.environ.get("KT_RESULTS", "auto")   # "auto": load a saved result of the same settings if there is one, else train; "train": always train
+LIVE = os.environ.get("KT_LIVE", "0") in ("1",)  # True: one seed, the smallest settings that still show the lesson (for a live demo)
+SEEDS = None  # None: the profile's seeds (quick: three; live: the first); e.g. (0, 1, 2) for a mean over three runs
 
 # %%
-print(f"The results below come from the {PROFILE} profile (settings: pet_heads.CONFIGS[{PROFILE!r}]).")
-config = pet_heads.CONFIGS[PROFILE]
+print(f"The results below come from the {PROFILE} profile{' in live mode' if LIVE else ''} "
+      f"(settings: pet_heads.CONFIGS[{PROFILE!r}]{' and pet_heads.LIVE' if LIVE else ''}).")
+config = {**pet_heads.CONFIGS[PROFILE], **(pet_heads.LIVE[PROFILE] if LIVE else {})}
 print(
     f"Images {config['image_size'][0]}x{config['image_size'][1]}; networks {', '.join(config['models'])}; "
     f"losses {', '.join(config['losses'])}; training subsets of {', '.join(map(str, config['few_label_sizes']))} "
@@ -169,9 +173,13 @@ plt.show()
 #   one on the whole split;
 # - the learning rates were chosen on the validation split, never on the test split.
 #   Counting epochs as passes over the data would stop the slow starters early on a small subset.
+#
+# `kt.experiments.run` loads the saved result of the same settings when there is one (`RESULTS = "auto"`), and
+# otherwise trains; the line under the progress says which it did.
 
 # %%
-result = pet_heads.run(PROFILE, seeds=SEEDS)
+result = kt.experiments.run("pet-heads", PROFILE, results=RESULTS, live=LIVE, seeds=SEEDS)
+print(kt.experiments.base.provenance(result))
 runs = [tuple(entry) for entry in result.metadata["runs"]]
 sizes = result.metadata["train_sizes"]  # largest first: the whole training split, then the subsets
 main_loss = result.metadata["config"]["main_loss"]
@@ -375,6 +383,25 @@ display(Markdown("\n".join(lines)))
 #
 # The worst cases above are the place to look next: are they small objects, objects that look like their
 # background, objects cut by the border? The `quick` and `full` profiles train every network with three seeds, for a
-# mean and a spread; `SEEDS = (0,)` runs one, in a third of the time. In the `full` profile (a GPU;
+# mean and a spread; `LIVE = True` runs one seed of Model 1, the fine-tuned and the scratch network on the smallest
+# subset and the whole split, with the main loss only. In the `full` profile (a GPU;
 # `PROFILE = "full"`, with the Oxford-IIIT Pet archives downloaded once, about 800 MB), the same code trains VGG19 with block 5 fine-tuned, fully fine-tuned, and from
 # scratch on pet heads.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise is one call with a changed setting in live mode (`live=True`: one seed, a few minutes on a laptop
+# CPU in `quick`). A changed setting is saved in a folder of its own, so the notebook's saved result still loads.
+# Worked answers: `notebooks/solutions/05_pet_heads.md`.
+#
+# 1. **Where does Model 2 land?** Run
+#    `adapted = kt.experiments.run("pet-heads", PROFILE, live=True, models=("frozen", "adapted", "fine_tuned", "scratch"))`
+#    and print `pet_heads.learning_curves(adapted)`. With 100 and with all the training images, is the
+#    adapted network (upper block re-trained) closer to the frozen one or to the one fine-tuned everywhere?
+# 2. **A higher start?** Run it with `max_epochs=3` (three epochs instead of up to fifteen). Does the gap between
+#    the pretrained and the random weights grow or shrink when training is cut short, and what does that say about
+#    the "higher start" against the "higher asymptote"?
+# 3. **Which loss?** Run it with `losses=("mse", "giou"), loss_comparison_models=("frozen", "fine_tuned")` and
+#    compare the test mean IoU of each network trained with MSE and with GIoU on the whole training split. Does
+#    the loss that scores the box's overlap help both networks, or only one?

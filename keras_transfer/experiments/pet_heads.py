@@ -148,6 +148,16 @@ CONFIGS = {
     },
 }
 
+# Live mode (one seed): Model 1, fine-tuned and scratch on 100 and all 2,000 images, the main loss only; still shows
+# the lesson (pretrained over random weights, most with few labels; frozen far below).
+LIVE = {
+    "smoke": {},
+    "quick": {"models": ("frozen", "fine_tuned", "scratch"), "losses": ("giou",), "loss_comparison_models": (),
+              "few_label_sizes": (100,)},
+    "full": {"models": ("frozen", "fine_tuned", "scratch"), "losses": ("giou",), "loss_comparison_models": (),
+             "max_epochs": 10},
+}
+
 
 def _loss(name):
     """keras-cv's IoU-family losses (they run on TensorFlow and JAX with Keras 3; `keras_transfer.losses.GIoULoss`
