@@ -104,6 +104,12 @@ def test_profiles_and_overrides():
     assert configs["quick"]["batch_size"] == configs["full"]["batch_size"] == 128
     assert configs["full"]["learning_rate"] == 0.01 and configs["quick"]["learning_rate"] == 0.03
     assert len(configs["quick"]["seeds"]) >= 3 and configs["quick"]["validation_size"] > 0
+    # live mode: the profile's own keys, fewer steps, still a whole number of evaluations
+    assert set(experiment.LIVE) == set(configs)
+    for profile, live in experiment.LIVE.items():
+        config = {**configs[profile], **live}
+        assert set(live) <= set(configs[profile]) and config["steps"] % config["evaluations"] == 0
+        assert config["steps"] <= configs[profile]["steps"]
     with pytest.raises(ValueError, match="epochs=3"):
         experiment.run("smoke", verbose=0, epochs=3)
     with pytest.raises(ValueError, match="projection='umap'"):

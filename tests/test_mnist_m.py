@@ -106,6 +106,9 @@ def test_packaged_photos_split_is_disjoint():
     assert not (names[0] & names[1] or names[0] & names[2] or names[1] & names[2])
     # no photo serves two splits: all 14 are different arrays
     assert len({photo.tobytes() for photo in every}) == 14
+    assert mnist_m.validation_photos_apart("mnist_5k") and not mnist_m.validation_photos_apart("mnist")
+    with pytest.raises(ValueError, match="source='svhn'"):
+        mnist_m.validation_photos_apart("svhn")
 
 
 def test_offline_mnist_m_cache_and_corrupt_cache(data_dir, monkeypatch):

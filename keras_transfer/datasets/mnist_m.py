@@ -339,6 +339,13 @@ def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_pa
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
+def validation_photos_apart(source):
+    """Whether `load_domains(source)` blends its validation digits with photos of their own (see `SOURCES`)."""
+    if source not in SOURCES:
+        raise ValueError(f"`source` must be one of {tuple(SOURCES)}. Received: source={source!r}")
+    return SOURCES[source][1] in _VALIDATION_PHOTOS
+
+
 def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_size=None, data_seed=0, verbose=1):
     """MNIST → MNIST-M as a domain adaptation task: `{"<domain>_<split>": (images, labels)}`.
 

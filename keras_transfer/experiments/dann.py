@@ -93,6 +93,11 @@ CONFIGS = {
              "projection_points": 1000},
 }
 
+# profile -> overrides for a live demo (`kt.experiments.run(..., live=True)`, one seed): fewer steps, PCA instead of
+# t-SNE; the smallest run in which DANN still gains over source only
+LIVE = {"smoke": {}, "quick": {"steps": 800, "evaluations": 4, "projection": "pca"},
+        "full": {"steps": 5000, "evaluations": 10}}
+
 
 def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides):
     """Trains source only, DANN and train on target for every seed; returns one row per model and seed.
