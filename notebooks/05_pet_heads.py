@@ -84,6 +84,7 @@ from keras_transfer import datasets
 from keras_transfer import plotting
 from keras_transfer import models
 from keras_transfer.experiments import pet_heads
+from keras_transfer.experiments import pet_heads_analysis
 from keras_transfer.models import localization
 
 # %% tags=["parameters"]
@@ -211,7 +212,7 @@ for size in (sizes[0], sizes[-1]):
 # own loss, so it compares runs of the same loss only; `cpu_time_s` is the training's CPU time.
 
 # %%
-whole = pet_heads.at_train_size(result)
+whole = pet_heads_analysis.at_train_size(result)
 metrics = ["mean_iou", "iou_at_0_5", "test_loss", "epochs", "best_epoch", "cpu_time_s"]
 display(Markdown(whole.to_markdown(metrics=metrics)))
 for row in whole.rows[: len(whole.rows) // len(result.metadata["seeds"])]:
@@ -234,7 +235,7 @@ plt.show()
 # network minus the network trained from scratch on the same images: above the dashed line, transfer helped.
 
 # %%
-curves = pet_heads.learning_curves(result)
+curves = pet_heads_analysis.learning_curves(result)
 figure = plotting.plot_iou_by_train_size(curves, baseline="scratch" if "scratch" in curves else None, labels=labels,
                                         title=f"Test mean IoU against training images ({main_loss} loss)")
 plt.show()
@@ -397,7 +398,7 @@ display(Markdown("\n".join(lines)))
 #
 # 1. **Where does Model 2 land?** Run
 #    `adapted = kt.experiments.run("pet-heads", PROFILE, live=True, models=("frozen", "adapted", "fine_tuned", "scratch"))`
-#    and print `pet_heads.learning_curves(adapted)`. With 100 and with all the training images, is the
+#    and print `pet_heads_analysis.learning_curves(adapted)`. With 100 and with all the training images, is the
 #    adapted network (upper block re-trained) closer to the frozen one or to the one fine-tuned everywhere?
 # 2. **A higher start?** Run it with `max_epochs=3` (three epochs instead of up to fifteen). Does the gap between
 #    the pretrained and the random weights grow or shrink when training is cut short, and what does that say about

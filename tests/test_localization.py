@@ -354,3 +354,50 @@ def test_box_galleries_draw_every_box():
     with pytest.raises(ValueError, match="baseline='random'"):
         box_plots.plot_iou_by_train_size(curves, baseline="random")
     matplotlib.pyplot.close("all")
+
+
+def test_box_losses_by_name_and_testing_a_box_regressor():
+    import tensorflow as tf
+
+    true_boxes, pred_boxes = FIXED_TRUE[:3].astype(np.float32), FIXED_TRUE[1:4].astype(np.float32)
+    giou = localization.box_loss("giou")
+    assert float(giou(true_boxes, pred_boxes)) == pytest.approx(
+        float(losses.GIoULoss()(true_boxes, pred_boxes)), abs=1e-5)  # keras-cv's equals the dependency-free copy
+    assert float(localization.box_loss("mse")(true_boxes, true_boxes)) == 0.0
+    assert float(localization.box_loss("ciou")(true_boxes, true_boxes)) == pytest.approx(0.0, abs=1e-5)
+    with pytest.raises(ValueError, match="'l1'"):
+        localization.box_loss("l1")
+    # a model that always predicts one box: its scores and loss are those of that box against every true box
+    inputs = keras.Input((4, 4, 3))
+    outputs = keras.layers.Lambda(lambda x: keras.ops.zeros_like(x[:, 0, 0, :1]) + np.array([0.2, 0.2, 0.8, 0.8]))(
+        inputs)
+    model = keras.Model(inputs, outputs)
+    test = tf.data.Dataset.from_tensor_slices((np.zeros((3, 4, 4, 3), np.float32), true_boxes)).batch(2)
+    scores, test_loss, predicted = localization.test_box_regressor(model, test, "mse", threshold=0.5)
+    constant = np.tile([[0.2, 0.2, 0.8, 0.8]], (3, 1)).astype(np.float32)
+    np.testing.assert_allclose(predicted, constant, atol=1e-6)
+    assert scores == localization.localization_scores(true_boxes, constant)
+    assert test_loss == pytest.approx(float(np.mean((true_boxes - constant) ** 2)), abs=1e-5)
+
+
+def test_frozen_features_are_computed_once_per_frozen_part():
+    import tensorflow as tf
+
+    from keras_transfer.models import features as kt_features
+
+    inputs = keras.Input((4, 4, 3))
+    base = keras.Model(inputs, keras.layers.Flatten()(keras.layers.Conv2D(2, 3)(inputs)), name="frozen_part")
+    images = np.random.default_rng(0).random((5, 4, 4, 3)).astype(np.float32)
+    train = tf.data.Dataset.from_tensor_slices((images, FIXED_TRUE[:5].astype(np.float32))).batch(2)
+    memo = {}
+    cached = kt_features.frozen_features(base, train, train, flip_labels=localization.flip_boxes_horizontally,
+                                         memo=memo)
+    np.testing.assert_allclose(cached["train"]["features"], base.predict(images, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(cached["train"]["mirror_features"], base.predict(images[:, :, ::-1], verbose=0),
+                               atol=1e-6)
+    np.testing.assert_allclose(cached["train"]["mirror_labels"],
+                               localization.flip_boxes_horizontally(FIXED_TRUE[:5]), atol=1e-6)
+    assert cached["shape"] == [8] and list(memo) == ["frozen_part"]
+    assert kt_features.frozen_features(base, None, None, memo=memo) is cached  # reused, not computed again
+    plain = kt_features.frozen_features(base, train, train)
+    assert set(plain["train"]) == {"features", "labels"}

@@ -11,9 +11,11 @@ import keras
 import numpy as np
 import pytest
 
+from keras_transfer.datasets import boxes as box_data
 from keras_transfer.datasets import fixtures
 from keras_transfer.experiments import ExperimentResult
 from keras_transfer.experiments import pet_heads
+from keras_transfer.experiments import pet_heads_analysis
 from keras_transfer.models import backbones
 from keras_transfer.models import localization
 
@@ -61,9 +63,9 @@ def test_smoke_run_end_to_end(data_dir, tmp_path):
     loaded = ExperimentResult.load(tmp_path / "out")
     assert loaded.rows == result.rows
     assert "frozen/giou/n48" in result.to_markdown(metrics=["mean_iou", "iou_at_0_5"])
-    curves = pet_heads.learning_curves(loaded)
+    curves = pet_heads_analysis.learning_curves(loaded)
     assert [size for size, _, _ in curves["adapted"]] == [16, 48] and [size for size, _, _ in curves["frozen"]] == [48]
-    whole = pet_heads.at_train_size(loaded)
+    whole = pet_heads_analysis.at_train_size(loaded)
     assert {row["train_size"] for row in whole.rows} == {48} and len(whole.histories) == 6
     outcomes = result.metadata["outcomes"]
     assert set(outcomes["by_size"]) == {16, 48} and set(outcomes["ordered"]) == {48}  # no Model 1 on 16 images
@@ -133,19 +135,19 @@ def test_training_on_cached_features_equals_training_on_images():
 
 
 def test_training_subsets_are_nested_random_and_the_same_for_every_network():
-    small, large = pet_heads.subset_indices(2000, 250), pet_heads.subset_indices(2000, 500)
+    small, large = box_data.subset_indices(2000, 250), box_data.subset_indices(2000, 500)
     assert len(small) == 250 and len(np.unique(small)) == 250 and (np.diff(small) > 0).all()
     assert set(small) <= set(large)
     assert small.max() > 1000 and small.min() < 1000  # drawn from the whole split, not its first images
-    np.testing.assert_array_equal(small, pet_heads.subset_indices(2000, 250))
-    assert not np.array_equal(small, pet_heads.subset_indices(2000, 250, seed=1))
-    np.testing.assert_array_equal(pet_heads.subset_indices(30, 30), np.arange(30))
+    np.testing.assert_array_equal(small, box_data.subset_indices(2000, 250))
+    assert not np.array_equal(small, box_data.subset_indices(2000, 250, seed=1))
+    np.testing.assert_array_equal(box_data.subset_indices(30, 30), np.arange(30))
     with pytest.raises(ValueError, match="size=31"):
-        pet_heads.subset_indices(30, 31)
+        box_data.subset_indices(30, 31)
     import tensorflow as tf
 
     dataset = tf.data.Dataset.from_tensor_slices((np.arange(30), np.arange(30) * 10))
-    taken = pet_heads._take_indices(dataset, np.array([2, 5, 29]), 30)
+    taken = box_data.take_indices(dataset, np.array([2, 5, 29]), 30)
     assert int(taken.cardinality()) == 3
     assert [(int(a), int(b)) for a, b in taken.as_numpy_iterator()] == [(2, 20), (5, 50), (29, 290)]
 
@@ -162,21 +164,21 @@ def test_learning_curves_and_tables_by_training_set_size():
     ]
     histories = {f"{entry['model']}/seed{entry['seed']}": {"val_iou": [entry["mean_iou"]]} for entry in rows}
     result = ExperimentResult("pet-heads", "smoke", rows, histories, {"config": {"main_loss": "giou"}})
-    curves = pet_heads.learning_curves(result)
+    curves = pet_heads_analysis.learning_curves(result)
     assert list(curves) == ["adapted", "scratch"]
     assert curves["adapted"][0] == (25, 0.3, 0.0)
     assert curves["adapted"][1][:2] == (100, pytest.approx(0.6))
     assert curves["adapted"][1][2] == pytest.approx(0.1414, abs=1e-4)
-    assert pet_heads.learning_curves(result, loss="mse") == {"adapted": [(100, 0.1, 0.0)]}
-    whole = pet_heads.at_train_size(result)
+    assert pet_heads_analysis.learning_curves(result, loss="mse") == {"adapted": [(100, 0.1, 0.0)]}
+    whole = pet_heads_analysis.at_train_size(result)
     expected = ["adapted/giou/n100", "adapted/giou/n100", "adapted/mse/n100", "scratch/giou/n100"]
     assert [entry["model"] for entry in whole.rows] == expected
     assert sorted(whole.histories) == sorted(f"{entry['model']}/seed{entry['seed']}" for entry in whole.rows)
-    assert len(pet_heads.at_train_size(result, 25).rows) == 2
+    assert len(pet_heads_analysis.at_train_size(result, 25).rows) == 2
     with pytest.raises(ValueError, match="train_size=50"):
-        pet_heads.at_train_size(result, 50)
+        pet_heads_analysis.at_train_size(result, 50)
     with pytest.raises(ValueError, match="loss='l1'"):
-        pet_heads.learning_curves(result, loss="l1")
+        pet_heads_analysis.learning_curves(result, loss="l1")
 
 
 def test_cached_features_are_flipped_like_the_images():
@@ -289,3 +291,23 @@ def test_bad_settings_are_refused():
         pet_heads.plan("smoke", few_label_sizes=(48,))
     with pytest.raises(ValueError, match="learning_rates"):
         pet_heads.run("smoke", learning_rates={"frozen": 1e-3}, verbose=0)
+    with pytest.raises(ValueError, match="image_size"):
+        pet_heads.plan("smoke", image_size=(32,))
+    with pytest.raises(ValueError, match="epoch_size"):
+        pet_heads.plan("smoke", epoch_size=0)
+    with pytest.raises(ValueError, match="augment"):
+        pet_heads.plan("smoke", augment="rotate")
+    with pytest.raises(ValueError, match="data='coco'"):
+        box_data.load_localization_data({"data": "coco"})
+
+
+def test_live_settings_are_a_smaller_run_of_the_same_lesson():
+    for profile, live in pet_heads.LIVE.items():
+        runs = pet_heads.plan(profile, **live) if profile != "full" else None
+        if runs is not None:
+            assert len(runs) <= len(pet_heads.plan(profile))
+    quick = pet_heads.plan("quick", **pet_heads.LIVE["quick"])
+    # the fine-tuned and the scratch network on the fewest and the most images: the value of transfer at both ends
+    assert {(name, size) for name, _, size in quick} >= {("fine_tuned", 100), ("scratch", 100),
+                                                        ("fine_tuned", 2000), ("scratch", 2000)}
+    assert {loss for _, loss, _ in quick} == {pet_heads.CONFIGS["quick"]["main_loss"]}

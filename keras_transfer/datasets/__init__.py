@@ -10,6 +10,8 @@ from keras_transfer.datasets.oxford_pet import PetHeads, load_oxford_pet_heads, 
 from keras_transfer.datasets.oxford_pet import to_keras_detection  # noqa: F401
 from keras_transfer.datasets.pipeline import make_pipeline, numpy_pipeline  # noqa: F401
 from keras_transfer.datasets.pasted_objects import load_pasted_objects, paste_objects  # noqa: F401
+from keras_transfer.datasets.boxes import LocalizationData, load_localization_data, subset_indices  # noqa: F401
 from keras_transfer.datasets.photos import skimage_photos, sklearn_photos  # noqa: F401
 from keras_transfer.datasets.attributes import AttributeTable, fashion_mnist_attributes, load_awa2  # noqa: F401
 from keras_transfer.datasets.attributes import load_xlsa17, zero_shot_splits  # noqa: F401
+from keras_transfer.datasets.cifar100 import load_cifar100  # noqa: F401

@@ -28,7 +28,6 @@ Profiles (per-profile behaviour is the config keys `data` and `backbone`):
 - `smoke`: the quick profile's code on a few dozen images (seconds).
 """
 
-import collections
 import time
 
 import keras
@@ -37,9 +36,10 @@ import numpy as np
 from keras_transfer import metrics as kt_metrics
 from keras_transfer import paths
 from keras_transfer import profiles
+from keras_transfer.datasets import boxes as box_data
+from keras_transfer.experiments import pet_heads_analysis
 from keras_transfer.experiments.base import ExperimentResult
 from keras_transfer.experiments.base import check_seeds
-from keras_transfer.experiments.base import mean_std
 from keras_transfer.models import backbones
 from keras_transfer.models import features as kt_features
 from keras_transfer.models import localization
@@ -47,7 +47,7 @@ from keras_transfer.models import localization
 NAME = "pet-heads"
 
 MODELS = ("frozen", "adapted", "fine_tuned", "scratch")
-LOSSES = ("mse", "giou", "ciou")
+LOSSES = localization.BOX_LOSSES
 
 TITLES = {
     "frozen": "Model 1: pretrained base, frozen, + a 4-unit box output",
@@ -159,171 +159,56 @@ LIVE = {
 }
 
 
-def _loss(name):
-    """keras-cv's IoU-family losses (they run on TensorFlow and JAX with Keras 3; `keras_transfer.losses.GIoULoss`
-    is the dependency-free copy, tested equal to keras-cv's)."""
-    if name == "mse":
-        return keras.losses.MeanSquaredError(name="mse")
-    import keras_cv  # noqa: PLC0415 - slow to import, only the box losses need it
-
-    if name == "giou":
-        return keras_cv.losses.GIoULoss(bounding_box_format=localization.BOX_FORMAT)
-    if name == "ciou":
-        return keras_cv.losses.CIoULoss(bounding_box_format=localization.BOX_FORMAT)
-    raise ValueError(f"Unknown loss: expected one of {LOSSES}. Received: {name!r}")
+def _is_count(value):
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= 1
 
 
-def _is_count(value, minimum=1):
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= minimum
+NAME_LISTS = {"models": MODELS, "losses": LOSSES, "loss_comparison_models": MODELS, "few_label_models": MODELS,
+              "cache_features": MODELS}
+CHOICES = {"preprocess": ("vgg19", None), "augment": ("flip", None), "data": ("pasted_objects", "oxford_pet"),
+           "backbone": ("source", "vgg19")}
 
 
 def _check_config(config):
-    for key, allowed in (
-        ("models", MODELS),
-        ("losses", LOSSES),
-        ("loss_comparison_models", MODELS),
-        ("few_label_models", MODELS),
-        ("cache_features", MODELS),
-    ):
+    for key, allowed in NAME_LISTS.items():
         chosen = config[key]
-        if isinstance(chosen, str) or not isinstance(chosen, (tuple, list)):
+        if isinstance(chosen, str) or not isinstance(chosen, (tuple, list)) or any(n not in allowed for n in chosen) \
+                or (key in ("models", "losses") and not chosen):
             raise ValueError(f"`{key}` must be a tuple of names from {allowed}. Received: {key}={chosen!r}")
-        if any(name not in allowed for name in chosen) or (key in ("models", "losses") and not chosen):
-            raise ValueError(f"`{key}` must name some of {allowed}. Received: {key}={tuple(chosen)!r}")
-    if config["main_loss"] not in config["losses"]:
-        raise ValueError(
-            f"`main_loss` must be one of `losses` {tuple(config['losses'])}. "
-            f"Received: main_loss={config['main_loss']!r}"
-        )
-    missing = [name for name in config["models"] if name not in config["learning_rates"]]
-    if missing:
-        raise ValueError(
-            f"`learning_rates` must give a learning rate for every model; {missing} have none. "
-            f"Received: learning_rates={config['learning_rates']!r}"
-        )
-    size = tuple(config["image_size"])
-    if len(size) != 2 or not all(_is_count(side) for side in size):
-        raise ValueError(f"`image_size` must be (height, width). Received: image_size={config['image_size']!r}")
-    sizes = config["few_label_sizes"]
-    if not isinstance(sizes, (tuple, list)) or not all(_is_count(value) for value in sizes):
-        raise ValueError(
-            f"`few_label_sizes` must be a tuple of positive integers. Received: few_label_sizes={sizes!r}"
-        )
-    for key in ("max_epochs", "patience", "batch_size"):
-        if not _is_count(config[key]):
-            raise ValueError(f"`{key}` must be a positive integer. Received: {key}={config[key]!r}")
-    if config["epoch_size"] is not None and not _is_count(config["epoch_size"]):
-        raise ValueError(
-            f"`epoch_size` must be None or a positive integer. Received: epoch_size={config['epoch_size']!r}"
-        )
-    for key, allowed in (("preprocess", ("vgg19", None)), ("augment", ("flip", None)),
-                         ("data", ("pasted_objects", "oxford_pet")), ("backbone", ("source", "vgg19"))):
+    for key, allowed in CHOICES.items():
         if config[key] not in allowed:
             raise ValueError(f"`{key}` must be one of {allowed}. Received: {key}={config[key]!r}")
-
-
-# train, validation, test: unbatched `tf.data.Dataset`s of `(image, box)`: uint8 images (pasted objects: at
-# `image_size` already; Oxford-IIIT Pet: each photo's own size, resized by the pipeline) and float32 `"rel_xyxy"`
-# boxes; class_names: the objects' classes; sizes: examples per split; resize: None or what the pipeline resizes to.
-LocalizationData = collections.namedtuple(
-    "LocalizationData", ["train", "validation", "test", "class_names", "sizes", "resize"]
-)
+    if config["main_loss"] not in config["losses"]:
+        raise ValueError(f"`main_loss` must be one of `losses` {tuple(config['losses'])}. "
+                         f"Received: main_loss={config['main_loss']!r}")
+    missing = [name for name in config["models"] if name not in config["learning_rates"]]
+    if missing:
+        raise ValueError(f"`learning_rates` must give a learning rate for every model; {missing} have none. "
+                         f"Received: learning_rates={config['learning_rates']!r}")
+    counts = {"image_size": tuple(config["image_size"]), "few_label_sizes": config["few_label_sizes"],
+              **{key: (config[key],) for key in ("max_epochs", "patience", "batch_size")},
+              "epoch_size": () if config["epoch_size"] is None else (config["epoch_size"],)}
+    for key, values in counts.items():
+        if not isinstance(values, (tuple, list)) or not all(_is_count(value) for value in values) \
+                or (key == "image_size" and len(values) != 2):
+            raise ValueError(f"`{key}` must be positive integers (image_size: (height, width); epoch_size: or None). "
+                             f"Received: {key}={config[key]!r}")
 
 
 def load_data(profile="quick", *, verbose=0, **overrides):
-    """The data of `profile`, exactly as `run` uses it (see `LocalizationData`).
-
-    `data="pasted_objects"`: `load_pasted_objects(train_size, validation_size, test_size, image_size,
-    seed=data_seed)`. `data="oxford_pet"`: `load_oxford_pet_heads(image_size=None, path=path, seed=split_seed, ...)`
-    via `to_box_regression`.
-    """
-    import tensorflow as tf
-
-    from keras_transfer import datasets
-
+    """The data of `profile`, exactly as `run` uses it: `datasets.boxes.load_localization_data` of its config."""
     config = profiles.select(CONFIGS, profile, overrides)
     _check_config(config)
-    if config["data"] == "oxford_pet":
-        pets = datasets.load_oxford_pet_heads(
-            image_size=None,
-            path=config["path"],
-            validation_fraction=config["validation_fraction"],
-            test_fraction=config["test_fraction"],
-            seed=config["split_seed"],
-            verbose=verbose,
-        )
-        splits = [datasets.to_box_regression(split) for split in (pets.train, pets.validation, pets.test)]
-        sizes = {name: int(split.cardinality()) for name, split in zip(("train", "validation", "test"), splits)}
-        return LocalizationData(*splits, tuple(pets.breed_names), sizes, tuple(config["image_size"]))
-    pasted = datasets.load_pasted_objects(
-        config["train_size"],
-        config["validation_size"],
-        config["test_size"],
-        image_size=tuple(config["image_size"]),
-        seed=config["data_seed"],
-    )
-    parts = (pasted.train, pasted.validation, pasted.test)
-    splits = [tf.data.Dataset.from_tensor_slices((part.images, part.boxes)) for part in parts]
-    sizes = {name: int(len(part.boxes)) for name, part in zip(("train", "validation", "test"), parts)}
-    return LocalizationData(*splits, tuple(pasted.class_names), sizes, None)
-
-
-def subset_indices(total, size, seed=0):
-    """The training images of a subset of `size` out of `total`: a seeded random choice, in the split's order.
-
-    Subsets of one seed are nested (the 250 images are among the 1,000), and the same for every network and model
-    seed. `size == total` gives every index. Returns a sorted int64 array.
-    """
-    if not _is_count(size) or size > total:
-        raise ValueError(
-            f"A training subset must hold between 1 and the {total} training images. Received: size={size!r}"
-        )
-    if size == total:
-        return np.arange(total, dtype=np.int64)
-    return np.sort(np.random.default_rng(int(seed)).permutation(total)[:size]).astype(np.int64)
-
-
-def _take_indices(dataset, indices, total):
-    import tensorflow as tf
-
-    if len(indices) == total:
-        return dataset
-    keep = np.zeros(total, bool)
-    keep[indices] = True
-    keep = tf.constant(keep)
-
-    @tf.autograph.experimental.do_not_convert
-    def kept(index, example):
-        return tf.gather(keep, index)
-
-    @tf.autograph.experimental.do_not_convert
-    def drop_index(index, example):
-        return example
-
-    subset = dataset.enumerate().filter(kept).map(drop_index)
-    return subset.apply(tf.data.experimental.assert_cardinality(len(indices)))
+    return box_data.load_localization_data(config, verbose=verbose)
 
 
 def sample_images(profile="quick", split="test", count=None, **overrides):
-    """Images of one split as the models see them, before preprocessing, and their true boxes.
-
-    The test images come in the order of `result.metadata["test_predictions"]`. Returns `(images, boxes)`: uint8
-    `(N, H, W, 3)` at the models' input size and float32 `(N, 4)` `"rel_xyxy"` boxes.
-    """
-    from keras_transfer import datasets
-
+    """`(images, boxes)` of one split as the models see them (`datasets.boxes.box_images`): uint8 `(N, H, W, 3)`
+    and float32 `"rel_xyxy"` boxes; the test images in the order of `result.metadata["test_predictions"]`."""
     if split not in ("train", "validation", "test"):
         raise ValueError(f"`split` must be 'train', 'validation' or 'test'. Received: split={split!r}")
     data = load_data(profile, **overrides)
-    dataset = getattr(data, split)
-    if count is not None:
-        dataset = dataset.take(int(count))
-    pipeline = datasets.make_pipeline(dataset, batch_size=64, image_size=data.resize, boxes=True, cache=False)
-    images, boxes = [], []
-    for batch_images, batch_boxes in pipeline.as_numpy_iterator():
-        images.append(np.clip(np.round(batch_images), 0, 255).astype(np.uint8))
-        boxes.append(np.asarray(batch_boxes, np.float32))
-    return np.concatenate(images), np.concatenate(boxes)
+    return box_data.box_images(getattr(data, split), data.resize, count)
 
 
 def _pipeline(data, config, seed, split, indices=None):
@@ -334,7 +219,7 @@ def _pipeline(data, config, seed, split, indices=None):
                "boxes": True, "seed": seed}
     if indices is None:
         return datasets.make_pipeline(getattr(data, split), **options)
-    subset = _take_indices(data.train, indices, data.sizes["train"])
+    subset = box_data.take_indices(data.train, indices, data.sizes["train"])
     return datasets.make_pipeline(subset, training=True, augment=config["augment"],
                                   shuffle_buffer=config["shuffle_buffer"], **options)
 
@@ -368,27 +253,6 @@ def _build(name, config, seed, source):
     )
 
 
-def _frozen_features(prefix, data, config, seed, memo, verbose):
-    """The frozen layers' outputs for the training split (and its mirror images) and the validation split,
-    computed once per `run` and kept in `memo` under the name of the frozen layers' output."""
-    if prefix.name not in memo:
-        start, cpu_start = time.perf_counter(), time.process_time()
-        train = _pipeline(data, config, seed, "train")
-        if config["augment"]:
-            cached = kt_features.extract_mirrored_features(prefix, train, localization.flip_boxes_horizontally)
-        else:
-            features, labels = kt_features.extract_features(prefix, train)
-            cached = {"features": features, "labels": labels}
-        memo[prefix.name] = {
-            "train": cached,
-            "validation": kt_features.extract_features(prefix, _pipeline(data, config, seed, "validation")),
-            "shape": list(cached["features"].shape[1:]),
-            "wall_time_s": round(time.perf_counter() - start, 2),
-            "cpu_time_s": round(time.process_time() - cpu_start, 2),
-        }
-    return memo[prefix.name]
-
-
 def _fit(name, model, loss_name, indices, seed, data, config, memo, verbose):
     """Trains `model` on the training images `indices`; returns `(history, stopper, cached_features)`."""
     epoch_size = data.sizes["train"] if config["epoch_size"] is None else config["epoch_size"]
@@ -398,7 +262,7 @@ def _fit(name, model, loss_name, indices, seed, data, config, memo, verbose):
                                             restore_best_weights=True)
     trainable.compile(
         optimizer=keras.optimizers.Adam(learning_rate=config["learning_rates"][name], clipnorm=config["clipnorm"]),
-        loss=_loss(loss_name),
+        loss=localization.box_loss(loss_name),
         metrics=[kt_metrics.BoxIoU(name="iou")],
     )
     options = {"epochs": config["max_epochs"], "callbacks": [stopper], "verbose": 2 if verbose >= 2 else 0}
@@ -406,7 +270,10 @@ def _fit(name, model, loss_name, indices, seed, data, config, memo, verbose):
         history = trainable.fit(_pipeline(data, config, seed, "train", indices).repeat(), steps_per_epoch=steps,
                                 validation_data=_pipeline(data, config, seed, "validation"), shuffle=False, **options)
         return history, stopper, None
-    cached = _frozen_features(prefix, data, config, seed, memo, verbose)
+    cached = kt_features.frozen_features(
+        prefix, _pipeline(data, config, seed, "train"), _pipeline(data, config, seed, "validation"),
+        flip_labels=localization.flip_boxes_horizontally if config["augment"] else None, memo=memo,
+    )
     train = cached["train"]
     mirror = (train["mirror_features"][indices], train["mirror_labels"][indices]) if "mirror_labels" in train else None
     history = kt_features.fit_on_features(
@@ -424,14 +291,9 @@ def _train_one(name, loss_name, size, indices, seed, data, config, source, memo,
     history, stopper, cached_features = _fit(name, model, loss_name, indices, seed, data, config, memo, verbose)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     # Tested like every other model: the image-to-box model on the test images.
-    model.compile(loss=_loss(loss_name))
-    test = _pipeline(data, config, seed, "test")
-    test_loss = model.evaluate(test, verbose=0)
-    test_loss = float(test_loss[0] if isinstance(test_loss, list) else test_loss)
-    predictions = np.asarray(model.predict(test, verbose=0), np.float32)
-    true_boxes = np.concatenate([np.asarray(boxes) for _, boxes in test.as_numpy_iterator()])
-    threshold = config["iou_threshold"]
-    scores = localization.localization_scores(true_boxes, predictions, threshold=threshold)
+    scores, test_loss, predictions = localization.test_box_regressor(
+        model, _pipeline(data, config, seed, "test"), loss_name, config["iou_threshold"]
+    )
     counts = backbones.parameter_counts(model)
     per_epoch = {key: [float(value) for value in values] for key, values in history.history.items()}
     row = {
@@ -522,7 +384,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
     data = load_data(profile, verbose=verbose, **overrides)
     total = data.sizes["train"]
     runs = _plan(config, total)
-    indices = {size: subset_indices(total, size, config["subset_seed"]) for _, _, size in runs}
+    indices = {size: box_data.subset_indices(total, size, config["subset_seed"]) for _, _, size in runs}
     rows, histories, predictions, memo = [], {}, {}, {}
     for seed in seeds:
         keras.utils.set_random_seed(seed)  # tf.data's seeded ops also depend on the global seed
@@ -562,85 +424,9 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         "transfer is worth most when the target task has few labels",
     }
     result = ExperimentResult(NAME, profile, rows, histories, metadata)
-    result.metadata["outcomes"] = outcomes(result)
+    result.metadata["outcomes"] = pet_heads_analysis.outcomes(result)
     result.metadata["wall_time_s"] = round(time.perf_counter() - start, 2)
     result.metadata["cpu_time_s"] = round(time.process_time() - cpu_start, 2)
     result.save(output_dir if output_dir is not None else paths.results_dir(NAME, profile))
     return result
 
-
-def outcomes(result, few_labels=250):
-    """The lecture's expectations, checked on the main loss's runs (mean ± std over seeds per training-set size).
-
-    Returns a dict with `by_size` (`{size: {network: [mean, std]}}` of the test mean IoU); `transfer_beats_scratch`
-    (`{size: bool}` for every size `<= few_labels`: fine_tuned's mean minus scratch's is larger than the larger of
-    their two standard deviations); `ordered` (`{size: bool}`: frozen < adapted < fine_tuned); and `first_epoch`
-    (`{size: {network: [mean, std]}}` of the validation IoU after one epoch, the "higher start").
-    """
-    summary, first = (_by_size(learning_curves(result, metric=metric)) for metric in ("mean_iou", "first_val_iou"))
-    beats, ordered = {}, {}
-    for size, networks in summary.items():
-        if {"fine_tuned", "scratch"} <= set(networks) and size <= few_labels:
-            gap = networks["fine_tuned"][0] - networks["scratch"][0]
-            beats[size] = bool(gap > max(networks["fine_tuned"][1], networks["scratch"][1]))
-        if {"frozen", "adapted", "fine_tuned"} <= set(networks):
-            means = [networks[name][0] for name in ("frozen", "adapted", "fine_tuned")]
-            ordered[size] = bool(means[0] < means[1] < means[2])
-    return {
-        "by_size": summary,
-        "few_labels": few_labels,
-        "transfer_beats_scratch": beats,
-        "ordered": ordered,
-        "first_epoch": first,
-    }
-
-
-def _by_size(curves):
-    """`learning_curves`' `{network: [(size, mean, std), ...]}` as `{size: {network: [mean, std]}}`, sizes ascending."""
-    table = {}
-    for name, points in curves.items():
-        for size, mean, std in points:
-            table.setdefault(size, {})[name] = [mean, std]
-    return dict(sorted(table.items()))
-
-
-def at_train_size(result, train_size=None):
-    """The runs of `result` on one training-set size, as an `ExperimentResult` (for its tables and plots).
-
-    Args:
-        result: ExperimentResult. What `run` returned.
-        train_size: int or None. None: the whole training split (the largest size).
-    """
-    sizes = sorted({row["train_size"] for row in result.rows})
-    chosen = sizes[-1] if train_size is None else train_size
-    if chosen not in sizes:
-        raise ValueError(
-            f"`train_size` must be one of the sizes that ran, {sizes}. Received: train_size={train_size!r}"
-        )
-    rows = [row for row in result.rows if row["train_size"] == chosen]
-    histories = {key: value for key, value in result.histories.items() if key.split("/seed")[0] in
-                 {row["model"] for row in rows}}
-    return ExperimentResult(result.name, result.profile, rows, histories, result.metadata)
-
-
-def learning_curves(result, loss=None, metric="mean_iou"):
-    """`{network: [(train_size, mean, std), ...]}`: a metric against the number of training images, per network.
-
-    Args:
-        result: ExperimentResult. What `run` returned.
-        loss: str or None. The loss of the runs to use; None: the run's `main_loss`.
-        metric: str. A numeric column of the rows, e.g. `"mean_iou"` or `"iou_at_0_5"`.
-
-    Returns:
-        A dict in the order of the networks, each a list sorted by training-set size, with the mean and the
-        standard deviation over seeds (0 for one seed).
-    """
-    loss = result.metadata["config"]["main_loss"] if loss is None else loss
-    curves = {}
-    for row in result.rows:
-        if row["loss"] == loss:
-            curves.setdefault(row["network"], {}).setdefault(row["train_size"], []).append(float(row[metric]))
-    if not curves:
-        raise ValueError(f"No runs with loss {loss!r} in the result. Received: loss={loss!r}")
-    return {name: [(size, *mean_std(values)) for size, values in sorted(by_size.items())]
-            for name, by_size in curves.items()}

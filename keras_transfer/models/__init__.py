@@ -23,6 +23,7 @@ from keras_transfer.models.backbones import head_layers
 from keras_transfer.models.backbones import parameter_counts
 from keras_transfer.models.backbones import vgg19_backbone
 from keras_transfer.models.features import extract_features
+from keras_transfer.models.features import extract_mirrored_features
 from keras_transfer.models.features import fit_on_features
 from keras_transfer.models.training import choose_on_validation
 from keras_transfer.models.training import early_stopping
@@ -82,6 +83,7 @@ __all__ = [
     "build_vgg19_classifier",
     "classifier_head",
     "extract_features",
+    "extract_mirrored_features",
     "fit_on_features",
     "head_layers",
     "parameter_counts",

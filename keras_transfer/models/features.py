@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import os
+import time
 
 import keras
 import numpy as np
@@ -159,6 +160,35 @@ def extract_mirrored_features(base, data, flip_labels, *, verbose=0):
         "mirror_features": mirror_features,
         "mirror_labels": np.asarray(flip_labels(labels), np.float32),
     }
+
+
+def frozen_features(base, train, validation, *, flip_labels=None, memo=None):
+    """The outputs of frozen layers `base` for a training and a validation dataset of `(images, labels)` batches.
+
+    With `flip_labels`, also those of the mirrored training images (`extract_mirrored_features`). With `memo` (a
+    dict), they are computed once and kept under `base.name`, so every model that shares these frozen layers
+    reuses them.
+
+    Returns:
+        `{"train": dict of arrays (`features`, `labels`, and with `flip_labels` the `mirror_` pair),
+        "validation": (features, labels), "shape": list, "wall_time_s": float, "cpu_time_s": float}`.
+    """
+    memo = {} if memo is None else memo
+    if base.name not in memo:
+        start, cpu_start = time.perf_counter(), time.process_time()
+        if flip_labels is not None:
+            cached = extract_mirrored_features(base, train, flip_labels)
+        else:
+            features, labels = extract_features(base, train)
+            cached = {"features": features, "labels": labels}
+        memo[base.name] = {
+            "train": cached,
+            "validation": extract_features(base, validation),
+            "shape": list(cached["features"].shape[1:]),
+            "wall_time_s": round(time.perf_counter() - start, 2),
+            "cpu_time_s": round(time.process_time() - cpu_start, 2),
+        }
+    return memo[base.name]
 
 
 def _check_pair(name, pair):

@@ -44,6 +44,36 @@ from keras_transfer.models import backbones
 
 OUTPUT_ACTIVATIONS = ("sigmoid", "linear")
 BOX_FORMAT = "rel_xyxy"
+BOX_LOSSES = ("mse", "giou", "ciou")
+
+
+def box_loss(name):
+    """A box-regression loss by name: `"mse"` (Keras's), `"giou"` or `"ciou"` (keras-cv's `GIoULoss` and
+    `CIoULoss` on `"rel_xyxy"` boxes; they run on TensorFlow and JAX with Keras 3. `keras_transfer.losses.GIoULoss`
+    is the dependency-free copy, tested equal to keras-cv's)."""
+    if name == "mse":
+        return keras.losses.MeanSquaredError(name="mse")
+    if name not in BOX_LOSSES:
+        raise ValueError(f"Unknown loss: expected one of {BOX_LOSSES}. Received: {name!r}")
+    import keras_cv  # noqa: PLC0415 - slow to import, only the box losses need it
+
+    losses = {"giou": keras_cv.losses.GIoULoss, "ciou": keras_cv.losses.CIoULoss}
+    return losses[name](bounding_box_format=BOX_FORMAT)
+
+
+def test_box_regressor(model, test, loss, threshold=0.5):
+    """Tests an image-to-box model on batches of `(images, boxes)`.
+
+    Returns:
+        `(scores, test_loss, predictions)`: `localization_scores` of the predictions, the mean of `loss` (a name of
+        `BOX_LOSSES`) over the test batches, and the predicted boxes, float32 `(N, 4)` in the order of `test`.
+    """
+    model.compile(loss=box_loss(loss))
+    test_loss = model.evaluate(test, verbose=0)
+    test_loss = float(test_loss[0] if isinstance(test_loss, list) else test_loss)
+    predictions = np.asarray(model.predict(test, verbose=0), np.float32)
+    true_boxes = np.concatenate([np.asarray(batch_boxes) for _, batch_boxes in test.as_numpy_iterator()])
+    return localization_scores(true_boxes, predictions, threshold=threshold), test_loss, predictions
 
 
 def box_ious(true_boxes, predicted_boxes):

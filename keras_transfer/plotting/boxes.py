@@ -211,7 +211,7 @@ def plot_iou_by_train_size(curves, *, baseline=None, labels=None, ylabel="mean I
 
     Args:
         curves: dict. Network name -> list of `(train_size, mean, std)`, e.g.
-            `keras_transfer.experiments.pet_heads.learning_curves(result)`. A std above 0 (several seeds) is
+            `keras_transfer.experiments.pet_heads_analysis.learning_curves(result)`. A std above 0 (several seeds) is
             drawn as an error bar.
         baseline: str or None. A network of `curves` (e.g. `"scratch"`): a second panel draws every other network's
             mean minus the baseline's at the sizes both have, so a point above 0 is what transfer gained.
@@ -226,7 +226,7 @@ def plot_iou_by_train_size(curves, *, baseline=None, labels=None, ylabel="mean I
     Example:
 
     ```python
-    plot_iou_by_train_size(pet_heads.learning_curves(result), baseline="scratch")
+    plot_iou_by_train_size(pet_heads_analysis.learning_curves(result), baseline="scratch")
     ```
     """
     if not curves:
