@@ -53,7 +53,14 @@
 # hand, five random splits of the ten classes into seven seen and three unseen. The `full` profile is the
 # benchmark of Xian et al.: Animals with Attributes 2 (85 attributes, 50 classes, their proposed split of 40 seen
 # and 10 unseen classes) with their ResNet-101 features, downloaded. `smoke` runs the same code in seconds: its
-# numbers only show that everything runs.
+# numbers only show that everything runs. `RESULTS = "auto"` loads a saved run of the same settings (a
+# teacher's pre-run, say) instead of training; `LIVE = True` trains one seed on two splits, the smallest run that
+# still shows the lesson, for a live demo.
+#
+# This follows the slides "Transfer Learning - Overview" and "Zero-shot Learning" (representing each class by its
+# attributes; "What if we don't have attribute database"; "Attribute embedding") of the lecture *ConvNets as Deep
+# Neural Networks for Vision*; the lecture *Transfer learning and domain adaptation* (Giró-i-Nieto and McGuinness,
+# Deep Learning for Computer Vision, UPC 2016) places zero-shot learning in the same map.
 
 # %% [markdown]
 # ## Setup
@@ -72,13 +79,17 @@ from keras_transfer.experiments import zero_shot as experiment  # noqa: E402
 from keras_transfer.plotting import zero_shot as zero_shot_plots  # noqa: E402
 
 # %% tags=["parameters"]
-PROFILE = "quick"  # "smoke" (seconds), "quick" (a few minutes on 2 CPU cores), "full" (AwA2, downloads)
-SEEDS = None  # None: the profile's seeds of the feature network
-OUTPUT_DIR = None  # None: results/zero-shot/<profile>
+PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU
+RESULTS = os.environ.get("KT_RESULTS", "auto")   # "auto": load a saved result of the same settings if there is one, else train; "train": always train
+LIVE = os.environ.get("KT_LIVE", "0") in ("1",)  # True: one seed, the smallest settings that still show the lesson (for a live demo)
+SEEDS = None  # None: the profile's seeds of the feature network (the first one only when LIVE)
+OUTPUT_DIR = None  # None: results/zero-shot/<profile>[-live]
 
 # %%
-config = experiment.CONFIGS[PROFILE]
-print(f"Results below come from the {PROFILE!r} profile, Keras backend {keras.backend.backend()}.")
+config = {**experiment.CONFIGS[PROFILE], **(experiment.LIVE[PROFILE] if LIVE else {})}
+print(f"Results below come from the {PROFILE!r} profile{' in live mode' if LIVE else ''} "
+      f"(settings: experiment.CONFIGS[{PROFILE!r}]{f' with experiment.LIVE[{PROFILE!r}]' if LIVE else ''}), "
+      f"Keras backend {keras.backend.backend()}.")
 if config["data"] == "fashion_mnist":
     print(
         f"Fashion-MNIST: {config['splits']} random splits with {config['num_unseen']} unseen classes each "
@@ -117,8 +128,11 @@ if config["data"] == "fashion_mnist":
 # on them. The chosen settings are refitted on all seen classes and tested.
 
 # %%
-result = kt.experiments.run("zero-shot", PROFILE, seeds=SEEDS, output_dir=OUTPUT_DIR, verbose=1)
-print(f"{len(result.rows)} fitted models in {result.metadata['wall_time_s']:.0f} s "
+result = kt.experiments.run("zero-shot", PROFILE, results=RESULTS, live=LIVE, seeds=SEEDS, output_dir=OUTPUT_DIR,
+                            verbose=1)
+print(kt.experiments.base.provenance(result))
+print(f"{len(result.rows)} fitted models ({len(result.metadata['splits'])} split(s), seeds "
+      f"{result.metadata['config']['seeds']}) in {result.metadata['wall_time_s']:.0f} s "
       f"({result.metadata['cpu_time_s']:.0f} s of CPU time).")
 
 # %% [markdown]
@@ -128,6 +142,7 @@ print(f"{len(result.rows)} fitted models in {result.metadata['wall_time_s']:.0f}
 # %%
 columns = ["unseen_accuracy", "chance", "gzsl_seen_accuracy", "gzsl_unseen_accuracy", "harmonic_mean",
            "unseen_called_seen"]
+print(f"Mean ± std over {len(result.metadata['splits'])} seen/unseen split(s) and seeds {result.metadata['config']['seeds']}:")
 print(result.to_markdown(by="model", metrics=columns, digits=3))
 print()
 for row in result.rows:
@@ -213,3 +228,17 @@ if config["data"] != "awa2":
 # Object Categorization*, TPAMI 2014; B. Romera-Paredes and P. Torr, *An Embarrassingly Simple Approach to
 # Zero-Shot Learning*, ICML 2015; Y. Xian, C. H. Lampert, B. Schiele and Z. Akata, *Zero-Shot Learning — A
 # Comprehensive Evaluation of the Good, the Bad and the Ugly*, TPAMI 2018.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each is one call, minutes in live mode (`LIVE = True`); it saves its result apart, so the run above stays as it is.
+# Worked answers are in `notebooks/solutions/07_zero_shot.md` (for the teacher to hand out after).
+#
+# 1. **Weaker features.** Train the feature network on fewer images of the seen classes:
+#    `kt.experiments.run("zero-shot", PROFILE, results=RESULTS, live=LIVE, train_per_class=100)`.
+#    How much do the zero-shot accuracies fall, and which method suffers more? What does that say about where a
+#    zero-shot method's knowledge of the attributes comes from?
+# 2. **More unseen classes.** Hide four classes instead of three: `num_unseen=4` (chance falls from 1/3 to 1/4).
+#    Is each method still well above chance (compare the ratio to chance, not the accuracy), and does the generalized
+#    setting's harmonic mean move? Why does a larger unseen set also leave fewer seen classes to learn attributes from?

@@ -40,7 +40,14 @@
 # The `quick` profile runs offline on a CPU in a few minutes: objects pasted at random places on crops of colour
 # photos, so every box is exact and free (`keras_transfer.datasets.load_pasted_objects`), 32×32 pixels, five
 # classes, three seeds. The `full` profile is Oxford-IIIT Pet, breed and head box (downloaded). `smoke` runs the
-# same code in seconds: its numbers only show that everything runs.
+# same code in seconds: its numbers only show that everything runs. `RESULTS = "auto"` loads a saved run of the same settings (a
+# teacher's pre-run, say) instead of training; `LIVE = True` trains one seed at the smallest and the largest budget,
+# the smallest run that still shows the lesson, for a live demo.
+#
+# This is the "Multitask Learning" slide ("The multi-layer structure makes NN suitable for multitask learning") of
+# the lecture *Transfer learning and domain adaptation* (Giró-i-Nieto and McGuinness, Deep Learning for Computer
+# Vision, UPC 2016), in its "Transfer Learning - Overview" map; the lecture *ConvNets as Deep Neural Networks for
+# Vision* has the same slide.
 
 # %% [markdown]
 # ## Setup
@@ -59,18 +66,21 @@ from keras_transfer.models import multitask as multitask_models  # noqa: E402
 from keras_transfer.plotting import multitask as multitask_plots  # noqa: E402
 
 # %% tags=["parameters"]
-PROFILE = "quick"  # "smoke" (seconds), "quick" (a few minutes on 2 CPU cores), "full" (Oxford-IIIT Pet, GPU)
-SEEDS = None  # None: the profile's seeds (three in quick and full)
-OUTPUT_DIR = None  # None: results/multitask/<profile>
+PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU
+RESULTS = os.environ.get("KT_RESULTS", "auto")   # "auto": load a saved result of the same settings if there is one, else train; "train": always train
+LIVE = os.environ.get("KT_LIVE", "0") in ("1",)  # True: one seed, the smallest settings that still show the lesson (for a live demo)
+SEEDS = None  # None: the profile's seeds (three in quick and full; the first one only when LIVE)
+OUTPUT_DIR = None  # None: results/multitask/<profile>[-live]
 BOX_WEIGHT = None  # None: the profile's weight of the box loss in the multitask network's total loss
 
 # %%
-config = experiment.CONFIGS[PROFILE]
 overrides = {} if BOX_WEIGHT is None else {"box_weight": BOX_WEIGHT}
-print(f"Results below come from the {PROFILE!r} profile: {config['image_size']}x{config['image_size']} images, "
-      f"class budgets {list(config['budgets'])} labels per class, box loss weight "
-      f"{overrides.get('box_weight', config['box_weight'])}, seeds {list(SEEDS or config['seeds'])}, "
-      f"Keras backend {keras.backend.backend()}.")
+config = {**experiment.CONFIGS[PROFILE], **(experiment.LIVE[PROFILE] if LIVE else {}), **overrides}
+seeds = list(SEEDS or (config["seeds"][:1] if LIVE else config["seeds"]))
+print(f"Results below come from the {PROFILE!r} profile{' in live mode' if LIVE else ''} "
+      f"(settings: experiment.CONFIGS[{PROFILE!r}]{f' with experiment.LIVE[{PROFILE!r}]' if LIVE else ''}): "
+      f"{config['image_size']}x{config['image_size']} images, class budgets {list(config['budgets'])} labels per "
+      f"class, box loss weight {config['box_weight']}, seeds {seeds}, Keras backend {keras.backend.backend()}.")
 
 # %% [markdown]
 # ## The data: every image has a class and a box
@@ -108,7 +118,9 @@ model.summary()
 # number of gradient steps (the class-only network repeats its few labelled images to fill each epoch).
 
 # %%
-result = kt.experiments.run("multitask", PROFILE, seeds=SEEDS, output_dir=OUTPUT_DIR, verbose=1, **overrides)
+result = kt.experiments.run("multitask", PROFILE, results=RESULTS, live=LIVE, seeds=SEEDS, output_dir=OUTPUT_DIR,
+                            verbose=1, **overrides)
+print(kt.experiments.base.provenance(result))
 print(f"{len(result.rows)} networks trained in {result.metadata['wall_time_s']:.0f} s "
       f"({result.metadata['cpu_time_s']:.0f} s of CPU time).")
 
@@ -157,3 +169,16 @@ for budget in sorted({row["budget"] for row in result.rows if row["network"] == 
 # are this run's.
 #
 # Reference: R. Caruana, *Multitask Learning*, Machine Learning 28, 1997.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each is one call, minutes in live mode (`LIVE = True`); it saves its result apart, so the run above stays as it is.
+# Worked answers are in `notebooks/solutions/08_multitask.md` (for the teacher to hand out after).
+#
+# 1. **A light box loss.** Weigh the box loss as much as the class loss: set `BOX_WEIGHT = 1.0` in the parameters
+#    cell, or `kt.experiments.run("multitask", PROFILE, results=RESULTS, live=LIVE, box_weight=1.0)`. What happens to
+#    the multitask network's box mean IoU and to its gain over class only? Why does the box task need a large weight
+#    here (look at the size of the box loss in `result.histories`)?
+# 2. **Where sharing pays.** Give the class head very few labels: `budgets=(2,)`. Is the gain of the multitask
+#    network larger or smaller than at 5 or 60 labels per class? Which task lends features to which?

@@ -64,6 +64,10 @@ CONFIGS = {
              "seeds": (0, 1, 2)},
 }
 
+# The smallest run that still shows the lesson (for a live demo; `kt.experiments.run(..., live=True)` also keeps only
+# the first seed): the smallest and the largest class budget.
+LIVE = {"smoke": {}, "quick": {"budgets": (5, 60)}, "full": {"budgets": (5, 60)}}
+
 
 def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides):
     """Trains the single-task and multitask networks at every class budget and seed; one row per network.
