@@ -27,7 +27,9 @@
 # ## Introduction
 #
 # *Myth: you can't do deep learning unless you have a million labelled examples for your problem.* The lecture
-# answers it with one experiment. Oxford-17 has 17 kinds of UK flowers and 80 photographs of each; the official
+# "Transfer Learning" (Peerapon Vateekul, NVIDIA IVA workshop) answers it with one experiment, on its slides
+# "Example: Oxford 17 Flower Datasets" and "Model 1" to "Model 4: VGG (pre-trained weights) + 2 Dense layers +
+# Output layer". Oxford-17 has 17 kinds of UK flowers and 80 photographs of each; the official
 # splits keep 40 per class for training. The task is the one ImageNet networks were trained for (name the object
 # in a photograph), the domain is new (flowers, not ImageNet's thousand classes): **same task, different domain**.
 #
@@ -39,7 +41,7 @@
 # | **Model 1** | `scratch` | random | everything, from scratch |
 # | **Model 2** | `frozen` | pretrained | the new head only: the base is a fixed feature extractor |
 # | **Model 3** | `fine_tuned` | pretrained | the new head first, then every layer at a small learning rate |
-# | **Model 4** | `chain_thaw` | pretrained | the new head, then each base layer alone from first to last, then all (DeepMoji) |
+# | **Model 4** | `chain_thaw` | pretrained | the new head, then each base layer alone from first to last, then all (chain-thaw, Felbo et al., 2017) |
 #
 # The lecture expects **scratch < frozen < fine-tuned ≤ chain-thaw**, and the gap between pretrained and random
 # weights to be largest when labels are fewest. Model 3 trains the head before it unfreezes the base (keras-io's
@@ -47,13 +49,15 @@
 # once can end *below* the frozen model (measured for this design in `FACTS.md`'s design probe). Its learning rate
 # for the second stage is chosen on the validation data, never on the test data.
 #
-# Every model stops early on the validation loss and keeps its best epoch. Every model of a seed and budget sees the
+# Every model stops early on the validation accuracy and keeps its best epoch. Every model of a seed and budget sees the
 # same images and starts from the same head, so the models are compared in pairs.
 
 # %% [markdown]
 # ## Setup
 
 # %%
+import os
+
 import keras
 import matplotlib.pyplot as plt
 from IPython.display import Markdown
@@ -64,16 +68,16 @@ from keras_transfer.experiments import comparisons
 from keras_transfer.experiments import models_1_4
 
 # %% tags=["parameters"]
-PROFILE = "quick"  # "smoke" (seconds, tests), "quick" (minutes on a CPU), "full" (the lecture's setup, GPU)
-SEEDS = None  # None: the profile's seeds (quick and full: 0, 1, 2)
-COMPARE_DOMAIN = "black"  # quick and smoke: the strategy table's "different data" source; None skips it
+PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU
+RESULTS = os.environ.get("KT_RESULTS", "auto")   # "auto": load a saved result of the same settings if there is one, else train; "train": always train
+LIVE = os.environ.get("KT_LIVE", "0") in ("1",)  # True: one seed, the smallest settings that still show the lesson (for a live demo)
+SEEDS = None  # None: the profile's seeds (quick and full: 0, 1, 2; live mode: the first)
 
 # %%
-config = kt.profiles.select(models_1_4.CONFIGS, PROFILE)
+config = kt.profiles.select(models_1_4.CONFIGS, PROFILE, models_1_4.LIVE[PROFILE] if LIVE else {})
 QUICK = config["data"] == "pasted_objects"  # the CPU stand-in (quick, smoke) rather than Oxford-17 (full)
-if QUICK:
-    config["compare_domain"] = COMPARE_DOMAIN
-print(f"Results in this notebook come from the {PROFILE!r} profile: {models_1_4.DESCRIPTIONS[PROFILE]}.")
+print(f"Results in this notebook come from the {PROFILE!r} profile{' in live mode' if LIVE else ''}: "
+      f"{models_1_4.DESCRIPTIONS[PROFILE]}{models_1_4.LIVE_DESCRIPTIONS[PROFILE] if LIVE else ''}.")
 print(f"Keras {keras.__version__}, backend {keras.backend.backend()}.")
 
 # %% [markdown]
@@ -148,13 +152,15 @@ display(Markdown("\n".join(lines)))
 # %% [markdown]
 # ## Training
 #
-# `models_1_4.run` trains every model at every budget for every seed, tests it, prints a line per run and saves the
-# results (`python -m keras_transfer run models-1-4 --profile quick` does the same from a shell, without the
-# comparison source). With `compare_domain` it also trains Models 2 and 3 from the source trained on black, for the
-# strategy table at the end.
+# `kt.experiments.run("models-1-4", ...)` trains every model at every budget for every seed, tests it, prints a
+# line per run and saves the results; with `RESULTS = "auto"` it loads the saved result of the same settings
+# instead, when there is one (a teacher's pre-run: `python -m keras_transfer run models-1-4 --profile quick` from a
+# shell). With `compare_domain` (the quick profile's default) it also trains Models 2 and 3 from the source trained
+# on black, for the strategy table at the end; live mode skips it.
 
 # %%
-result = models_1_4.run(PROFILE, seeds=SEEDS, **({"compare_domain": COMPARE_DOMAIN} if QUICK else {}))
+result = kt.experiments.run("models-1-4", PROFILE, results=RESULTS, live=LIVE, seeds=SEEDS)
+print(kt.experiments.base.provenance(result))
 
 # %% [markdown]
 # ## Results
@@ -163,6 +169,7 @@ result = models_1_4.run(PROFILE, seeds=SEEDS, **({"compare_domain": COMPARE_DOMA
 
 # %%
 meta = result.metadata
+config = meta["config"]  # the settings of the run shown (trained now or loaded)
 print(f"Profile {PROFILE!r}; seeds {meta['seeds']}; total {meta['wall_time_s']:.0f} s wall, "
       f"{meta['cpu_time_s']:.0f} s CPU.")
 display(Markdown(result.to_markdown(metrics=["test_accuracy", "epochs", "cpu_time_s"], digits=3)))
@@ -219,6 +226,27 @@ if gain["holds"] is False:
 print("\nEvery claim holds in this run." if not failing else f"\nNot shown by this run: {'; '.join(failing)}. "
       "A step fails when its difference of means is below the seed spread: more seeds or a larger test set "
       "would narrow the spread, a design with a larger gap would widen the difference.")
+if len(meta["seeds"]) == 1:
+    print("One seed (live mode): there is no seed spread to compare with, so a step 'holds' here on the sign of its "
+          "difference alone; run the profile's seeds (LIVE = False) to see whether it stands beyond the spread.")
+# Why fine-tuning adds (or not) what the frozen base gives, read on the validation images every choice was made on
+reference = {name: [row for row in result.rows if row["network"] == name and row["labels_per_class"] ==
+                    order["labels_per_class"] and row["source"] == config["source_domain"]]
+             for name in ("frozen", "fine_tuned")}
+if all(reference.values()) and all("validation_accuracy" in row for row in reference["fine_tuned"]):
+    validation = {name: kt.experiments.base.mean_std([row["validation_accuracy"] for row in found])[0]
+                  for name, found in reference.items()}
+    rates = sorted({row["learning_rate"] for row in reference["fine_tuned"]})
+    decay = config["fine_tune_decay"]
+    print(
+        f"\nFine-tuning against the frozen base at {order['labels_per_class']} labels per class, on the validation "
+        f"images: {validation['fine_tuned']:.1%} against {validation['frozen']:.1%} (learning rate chosen there: "
+        f"{', '.join(f'{rate:g}' for rate in rates)}"
+        f"{f', each block below the head at the rate of the one above / {decay:g}' if decay else ', every layer'}). "
+        + ("Fine-tuning starts from the frozen model's weights, so what it adds is what the pretrained base still "
+           "had to adapt to the new photos and classes"
+           + (": on validation it adds little, and on the test images it stays within the seed spread."
+              if order["steps"][1]["holds"] is False else ".")))
 
 # %% [markdown]
 # ## Training curves
@@ -300,3 +328,24 @@ display(Markdown("\n".join(lines)))
 if QUICK:
     print("These numbers come from the CPU stand-in (Fashion-MNIST items pasted on photos, a small VGG); the "
           "`full` profile runs the lecture's ImageNet VGG19 on Oxford-17 on a GPU.")
+
+# %% [markdown]
+# ## Exercises
+#
+# Each is one call in live mode (the first seed; a few minutes on a laptop CPU). A run with changed settings is
+# saved in a folder of its own, so the notebook's own result still loads afterwards. Worked answers:
+# `notebooks/solutions/04_models_1_4.md`.
+#
+# 1. **When does scratch catch up?** Train only Models 1 and 2 at more budgets:
+#    `kt.experiments.run("models-1-4", PROFILE, live=True, models=("scratch", "frozen"), labels_per_class=(5, 10, 40))`.
+#    Print `result.to_markdown(metrics=["test_accuracy"])`. How does the gap between pretrained features and random
+#    weights change with the number of labels? What does that say about the lecture's myth?
+# 2. **A fine-tuning rate that is too large.** Fine-tune at a rate a hundred times the usual one:
+#    `kt.experiments.run("models-1-4", PROFILE, live=True, models=("frozen", "fine_tuned"), labels_per_class=(40,), fine_tune_learning_rates=(1e-2,))`.
+#    Does the fine-tuned model stay above the frozen one? Why does keras-io's recipe fine-tune at a small rate?
+# 3. **Different learning rates for different layers** ("Freeze or fine-tune?" in the lecture "Transfer learning and
+#    domain adaptation", UPC Deep Learning for Computer Vision, 2016; discriminative rates, Howard & Ruder, 2018):
+#    `kt.experiments.run("models-1-4", PROFILE, live=True, models=("frozen", "fine_tuned"), labels_per_class=(40,), fine_tune_decay=2.6, fine_tune_learning_rates=(3e-4, 1e-3))`.
+#    Each block below the head learns 2.6 times slower than the one above. Which rate does the validation data
+#    choose, and does fine-tuning now beat the frozen base? Compare `validation_accuracy` and `test_accuracy` in
+#    `result.rows`.

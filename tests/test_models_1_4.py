@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from keras_transfer import models
+from keras_transfer import optimizers as kt_optimizers
 from keras_transfer.experiments import ExperimentResult
 from keras_transfer.experiments import comparisons
 from keras_transfer.experiments import models_1_4
@@ -32,6 +33,8 @@ def test_smoke_profile_end_to_end(data_dir, tmp_path, capsys):
         history = result.histories[f"{row['model']}/seed0"]
         assert len(history["loss"]) == len(history["val_accuracy"]) == row["epochs"]
         assert 1 <= row["best_epoch"] <= row["epochs"]
+        # the validation accuracy every choice is made on: the kept epoch's, as the history recorded it
+        assert row["validation_accuracy"] == pytest.approx(history["val_accuracy"][row["best_epoch"] - 1])
     rows = {row["model"]: row for row in main}
     n = budgets[0]
     total = rows[f"scratch/n{n}"]["trainable_params"]
@@ -174,3 +177,26 @@ def test_full_profile_data_path_on_fixture_archives(data_dir, tmp_path):
     with pytest.raises(ValueError, match="40 training images per class"):
         models_1_4.run("full", seeds=(0,), output_dir=tmp_path / "x", verbose=0, path=str(fixture.directory),
                        weights=str(weights), image_size=(32, 32), labels_per_class=(10,))
+
+
+def test_live_settings_are_settings_of_the_profile():
+    for profile, overrides in models_1_4.LIVE.items():
+        assert set(overrides) <= set(models_1_4.CONFIGS[profile]), profile
+    quick = {**models_1_4.CONFIGS["quick"], **models_1_4.LIVE["quick"]}
+    # the lesson needs the smallest budget and the reference one (40 per class), and every model
+    assert min(quick["labels_per_class"]) == min(models_1_4.CONFIGS["quick"]["labels_per_class"])
+    assert quick["reference_labels_per_class"] in quick["labels_per_class"]
+    assert set(quick["models"]) == {"scratch", "frozen", "fine_tuned", "chain_thaw"}
+
+
+def test_fine_tuning_with_discriminative_rates_on_smoke(data_dir, tmp_path):
+    config = {**models_1_4.CONFIGS["smoke"], "fine_tune_decay": 2.6}
+    source = models.pretrained_source_network("smoke", domain="photos", verbose=0)
+    model = models_1_4.build_model("fine_tuned", config, source, 5, seed=0)
+    assert isinstance(models_1_4._fine_tune_optimizer(model, 1e-3, config), kt_optimizers.Discriminative)
+    plain = models_1_4._fine_tune_optimizer(model, 1e-3, {**config, "fine_tune_decay": None})
+    assert not isinstance(plain, kt_optimizers.Discriminative)
+    result = models_1_4.run("smoke", output_dir=tmp_path, verbose=0, models=("fine_tuned",), labels_per_class=(4,),
+                            compare_domain=None, fine_tune_decay=2.6, large_batch_size=8, large_batch_from=4)
+    (row,) = result.rows
+    assert row["learning_rate"] in config["fine_tune_learning_rates"] and 0.0 <= row["validation_accuracy"] <= 1.0

@@ -1,22 +1,24 @@
 """Same task, different domain: the lecture's Models 1-4 (and ULMFiT's recipe) at several label budgets.
 
-Seed 002 trains one network, a pretrained convolutional base with two new dense layers and an output layer, four
-ways on a small labelled set (Oxford-17 flowers, 40 training images per class):
+The lecture "Transfer Learning" (Peerapon Vateekul, NVIDIA IVA workshop; slides "Model 1" to "Model 4") trains one
+network, a pretrained convolutional base with two new dense layers and an output layer, four ways on a small
+labelled set (Oxford-17 flowers, 40 training images per class):
 
 - Model 1, `scratch`: random weights, everything trained.
 - Model 2, `frozen`: pretrained base frozen (a feature extractor); only the new head trains.
 - Model 3, `fine_tuned`: the new head first on the frozen base (Model 2's training), then every layer at a small
   learning rate chosen on the validation data (keras-io's recipe: a random head's large gradients would otherwise
   wreck the pretrained base).
-- Model 4, `chain_thaw`: DeepMoji's chain-thaw (`callbacks.ChainThaw`): the new layers (first to convergence on
+- Model 4, `chain_thaw`: chain-thaw (Felbo et al., 2017; `callbacks.ChainThaw`): the new layers (first to convergence on
   cached features, as Model 2), each base layer alone from the first to the last, then everything.
-- Beyond the seed, `ulmfit`: slanted triangular rate, discriminative rates (/2.6 per group) and gradual unfreezing.
+- Beyond the lecture, `ulmfit` (Howard & Ruder, 2018): slanted triangular rate, discriminative rates (/2.6 per
+  group) and gradual unfreezing.
 
 Each model is trained at every label budget of `labels_per_class`, for every seed; every model of a seed and budget
 sees the same images and starts from the same head initialisation, so models are compared in pairs. Every model
-stops early on the validation accuracy and keeps its best epoch; Model 3's learning rate is chosen on it too. Rows carry the budget (`labels_per_class`), the model
-(`network`) and the source network's domain (`source`); `model` is `"<network>/n<budget>"` (with the domain for
-the comparison source). `metadata["checks"]` holds the lecture's claims measured on this run, and
+stops early on the validation accuracy and keeps its best epoch (`validation_accuracy` in its row); Model 3's
+learning rate is chosen on it too. Rows carry the budget (`labels_per_class`), the model (`network`) and the source
+network's domain (`source`); `model` is `"<network>/n<budget>"` (with the domain for the comparison source). `metadata["checks"]` holds the lecture's claims measured on this run, and
 `metadata["strategy"]` the fine-tuning strategy table (similar vs different source data x small vs large target).
 
 Profiles (the differences are config keys: data, backbone, source, budgets):
@@ -26,9 +28,10 @@ Profiles (the differences are config keys: data, backbone, source, budgets):
   half A of Fashion-MNIST pasted on scikit-image's photos; the target is half B's items pasted on crops of other
   photos (scikit-learn's, `datasets.load_pasted_objects`): same task (classify the object of a photo), new classes
   and new photos. 5, 10 and 40 labels per class (40 is Oxford-17's), 20 validation images per class, 1,000 test
-  images on photo strips no training image touches, three seeds. With `compare_domain="black"` (notebook 04; not
-  in `make demo`, to keep it short) Models 2 and 3 also train from the same network trained on the items on black,
-  the "different data" of the strategy table.
+  images on photo strips no training image touches, three seeds. With `compare_domain="black"` (the default; live
+  mode drops it) Models 2 and 3 also train from the same network trained on the items on black, the "different
+  data" of the strategy table. Scratch waits `scratch_patience` epochs (its validation accuracy can sit at chance
+  for longer than `patience` before it climbs) and 40 per class trains in batches of `large_batch_size`.
 - `smoke`: the quick profile's code at a tiny size (seconds).
 """
 
@@ -64,6 +67,19 @@ DESCRIPTIONS = {
     "full": "ImageNet VGG19 at 224x224 on Oxford-17 split 1, 40 labels per class, as in the lecture (meant for a GPU)",
 }
 
+# Live mode (`kt.experiments.run(..., live=True)`, the first seed only): the two budgets that carry the lesson
+# (frozen far above scratch at 5 per class, the gap closing at 40) and no "different data" source.
+LIVE = {
+    "smoke": {},
+    "quick": {"labels_per_class": (5, 40), "compare_domain": None},
+    "full": {},
+}
+LIVE_DESCRIPTIONS = {
+    "smoke": "",
+    "quick": "; live: the first seed, 5 and 40 labels per class, no 'different data' source",
+    "full": "; live: the first seed",
+}
+
 _COMMON = {
     "models": ("scratch", "frozen", "fine_tuned", "chain_thaw"),
     "head_units": (256, 256),
@@ -72,6 +88,10 @@ _COMMON = {
     "monitor": "val_accuracy",  # early stopping and every choice (val_loss rises early and stops scratch at chance)
     "learning_rate": 1e-3,  # scratch and the new head
     "fine_tune_learning_rates": (1e-4, 3e-4),  # Model 3's second stage: candidates, chosen on `monitor`
+    "fine_tune_decay": None,  # Model 3's second stage: None one rate for all layers; d: rate / d per block below
+    "scratch_patience": None,  # None: `patience`; scratch's plateau at chance can be longer than the others'
+    "large_batch_size": None,  # None: `batch_size` at every budget; else the batch from `large_batch_from`/class on
+    "large_batch_from": 40,
     "chain_thaw_learning_rates": (1e-3, 1e-4),
     "ulmfit_max_learning_rate": 1e-3,
     "ulmfit_decay": 2.6,
@@ -95,12 +115,12 @@ CONFIGS = {
         "patience": 1, "fine_tune_max_epochs": 2, "fine_tune_patience": 1, "chain_thaw_epochs_per_step": 1,
         "chain_thaw_patience": 1, "ulmfit_epochs": 4,
     },
-    "quick": {  # `make demo` runs it as is; notebook 04 adds compare_domain="black" for the strategy table
-        **_COMMON, **_PASTED, "source_profile": "quick", "seeds": (0, 1, 2), "compare_domain": None,
+    "quick": {  # with the "different data" source (compare_domain="black") for notebook 04's strategy table
+        **_COMMON, **_PASTED, "source_profile": "quick", "seeds": (0, 1, 2),
         "labels_per_class": (5, 10, 40), "reference_labels_per_class": 40, "compare_labels_per_class": (5, 40),
         "validation_per_class": 20, "train_pool": 400, "test_size": 1000, "batch_size": 16, "max_epochs": 60,
-        "patience": 10, "fine_tune_max_epochs": 30, "fine_tune_patience": 5, "chain_thaw_epochs_per_step": 5,
-        "chain_thaw_patience": 2, "ulmfit_epochs": 15,
+        "patience": 10, "scratch_patience": 20, "large_batch_size": 32, "fine_tune_max_epochs": 30,
+        "fine_tune_patience": 5, "chain_thaw_epochs_per_step": 3, "chain_thaw_patience": 2, "ulmfit_epochs": 15,
     },
     "full": {
         **_COMMON, "data": "oxford17", "backbone": "vgg19", "weights": "imagenet", "source_domain": "imagenet",
@@ -190,9 +210,19 @@ def _adam(learning_rate, config):
     return keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=config["clipnorm"])
 
 
-def _train_whole(model, train, validation, config, learning_rate, verbose, epochs=None, patience=None):
-    model.compile(optimizer=_adam(learning_rate, config), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+def _fine_tune_optimizer(model, learning_rate, config):
+    """Adam at `learning_rate`; with `fine_tune_decay` d, ULMFiT's discriminative rates: the top block group (the
+    head) at the rate, each block below at the rate of the one above / d."""
+    adam = _adam(learning_rate, config)
+    if not config["fine_tune_decay"]:
+        return adam
+    groups = kt_models.block_groups(model)
+    return kt_optimizers.Discriminative(
+        adam, multipliers=kt_optimizers.geometric_multipliers(groups, decay=config["fine_tune_decay"]))
+
+
+def _train_whole(model, train, validation, config, optimizer, verbose, epochs=None, patience=None):
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     stopper = kt_models.early_stopping(patience or config["patience"], config["monitor"])
     history = kt_models.fit_classifier(model, train, validation, config["batch_size"], epochs or config["max_epochs"],
                                        [stopper], verbose)
@@ -200,7 +230,8 @@ def _train_whole(model, train, validation, config, learning_rate, verbose, epoch
 
 
 def train_scratch(model, train, validation, config, verbose):
-    history, best = _train_whole(model, train, validation, config, config["learning_rate"], verbose)
+    history, best = _train_whole(model, train, validation, config, _adam(config["learning_rate"], config), verbose,
+                                 patience=config["scratch_patience"])
     return {"history": history, "best_epoch": best}
 
 
@@ -218,8 +249,8 @@ def train_fine_tuned(model, train, validation, config, verbose):
     kt_models.base_layer(model).trainable = True
     trials = kt_models.choose_on_validation(
         model, config["fine_tune_learning_rates"],
-        lambda rate: _train_whole(model, train, validation, config, rate, verbose, config["fine_tune_max_epochs"],
-                                  config["fine_tune_patience"]),
+        lambda rate: _train_whole(model, train, validation, config, _fine_tune_optimizer(model, rate, config), verbose,
+                                  config["fine_tune_max_epochs"], config["fine_tune_patience"]),
         monitor=config["monitor"],
     )
     history, best = trials["chosen_result"]
@@ -270,6 +301,12 @@ def train_ulmfit(model, train, validation, config, verbose):
                                  verbose)
     log = [{"epoch": int(epoch), "step": f"top {count}/{len(groups)} groups"} for epoch, count in unfreezing.unfreeze_log]
     return {"history": {**history, "unfreezing_steps": log}, "best_epoch": stopper.best_epoch + 1}
+
+
+def _best_validation(outcome, monitor):
+    """`monitor` at the epoch whose weights were kept (what every choice of settings is made on), or None."""
+    values, best = outcome["history"].get(monitor), outcome["best_epoch"]
+    return float(values[best - 1]) if values and best else None
 
 
 # The rule the lectures draw (CS231n's transfer-learning notes, the slides): the models it recommends per cell.
@@ -360,12 +397,14 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         for domain, budgets, names in arms:
             for per_class in budgets:
                 train = budget_split(data, per_class, seed)
+                large = config["large_batch_size"] and per_class >= config["large_batch_from"]
+                budget_config = {**config, "batch_size": config["large_batch_size"]} if large else config
                 for name in names:
                     model = build_model(name, config, sources.get(domain), len(data["class_names"]), seed)
                     key = f"{name}/n{per_class}" if domain == config["source_domain"] else f"{name}/{domain}/n{per_class}"
                     run_start, run_cpu = time.perf_counter(), time.process_time()
                     with kt_models.quiet_retracing():
-                        outcome = TRAINERS[name](model, train, data["validation"], config, verbose)
+                        outcome = TRAINERS[name](model, train, data["validation"], budget_config, verbose)
                         wall, cpu = time.perf_counter() - run_start, time.process_time() - run_cpu
                         test = kt_models.evaluate_classifier(model, data["test"], config["sample_predictions"])
                     counts = kt_models.parameter_counts(model)
@@ -375,6 +414,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
                         "epochs": len(outcome["history"]["loss"]), "best_epoch": outcome["best_epoch"],
                         "wall_time_s": round(wall, 2), "cpu_time_s": round(cpu, 2),
                         "trainable_params": counts["trainable"], "frozen_params": counts["frozen"],
+                        "validation_accuracy": _best_validation(outcome, config["monitor"]),
                         **({"learning_rate": outcome["learning_rate"]} if "learning_rate" in outcome else {}),
                     })
                     histories[f"{key}/seed{seed}"] = outcome["history"]
