@@ -15,8 +15,8 @@ def test_the_report_checks_what_the_notebooks_need_and_measures_a_step():
         assert name in names
     assert all(check.status in ("ok", "warn", "fail") for check in checks)
     assert all(check.fix for check in checks if check.status == "fail")  # every failure says what to do
-    step = doctor.measure_step_seconds(steps=3)
-    assert 0 < step < 30
+    step, parallelism = doctor.measure_step(steps=3)
+    assert 0 < step < 30 and parallelism > 0
 
 
 def test_two_tensorflow_packages_block_and_name_the_fix(monkeypatch):
@@ -36,8 +36,10 @@ def test_missing_offline_data_makes_the_command_fail_with_the_fix(monkeypatch, c
 
 
 def test_estimates_scale_the_reference_times_by_the_measured_step():
-    reference = {"step_seconds": 0.1, "quick_seconds": {"01_a.ipynb": 60.0, "02_b.ipynb": 120.0}}
-    assert doctor.estimate_times(0.2, reference) == pytest.approx({"01_a.ipynb": 120.0, "02_b.ipynb": 240.0})
-    assert doctor.estimate_times(0.2, {"step_seconds": None, "quick_seconds": {}}) == {}
+    reference = {"step_cpu_seconds": 0.1, "quick_cpu_seconds": {"01_a.ipynb": 60.0, "02_b.ipynb": 120.0}}
+    # twice the CPU per step, two CPU-seconds per second: the same wall time as the reference's CPU time
+    assert doctor.estimate_times(0.2, 2.0, reference) == pytest.approx({"01_a.ipynb": 60.0, "02_b.ipynb": 120.0})
+    assert doctor.estimate_times(0.1, 1.0, reference) == pytest.approx({"01_a.ipynb": 60.0, "02_b.ipynb": 120.0})
+    assert doctor.estimate_times(0.2, 1.0, {"step_cpu_seconds": None, "quick_cpu_seconds": {}}) == {}
     text = doctor.format_report([doctor.Check("cpu", "ok", "2 cores")], {"01_a.ipynb": 90.0})
     assert "01_a.ipynb" in text and "1.5 min" in text and "Ready" in text
