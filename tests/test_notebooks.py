@@ -49,7 +49,8 @@ def test_there_are_notebooks_and_the_kernel_is_this_python():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_notebook_runs_in_the_smoke_profile(path, notebook_environment):
-    run = notebooks.execute_notebook(path, "smoke", output_dir=notebook_environment / "executed", timeout=900)
+    run = notebooks.execute_notebook(path, "smoke", output_dir=notebook_environment / "executed", timeout=900,
+                                     parameters={"RESULTS": "train"})
     assert run.status == "ok", f"{path.name} failed after {run.seconds:.0f} s: {run.error}"
     executed = nbformat.read(run.output, as_version=4)
     assert all(cell.get("execution_count") for cell in _code_cells(executed))  # every cell ran
@@ -72,7 +73,27 @@ def test_notebook_has_a_parameters_cell_with_profile(path):
     notebook = nbformat.read(path, as_version=4)
     cells = [cell for cell in _code_cells(notebook) if "parameters" in cell.metadata.get("tags", [])]
     assert len(cells) == 1, f"{path.name}: expected one code cell tagged 'parameters', found {len(cells)}"
-    assert re.search(r"^PROFILE\s*=", cells[0].source, re.MULTILINE), f"{path.name}: no `PROFILE = ...` there"
+    source = cells[0].source
+    assert re.search(r"^PROFILE\s*=", source, re.MULTILINE), f"{path.name}: no `PROFILE = ...` there"
+    # a room chooses without editing a cell: KT_PROFILE, KT_RESULTS and KT_LIVE are the defaults
+    for name, variable in (("PROFILE", "KT_PROFILE"), ("RESULTS", "KT_RESULTS"), ("LIVE", "KT_LIVE")):
+        assert re.search(rf"^{name}\s*=.*{variable}", source, re.MULTILINE), f"{path.name}: {name} does not read {variable}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_cites_lectures_and_papers_by_name_not_by_file_id(path):
+    text = path.with_suffix(".py").read_text()
+    found = re.findall(r"\bseeds? 0\d\d\b|\b00[0-4]_[0-9a-f]{6,}", text)
+    assert not found, f"{path.name} cites internal file ids {found}: cite the lecture's title or the paper"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_ends_with_exercises_whose_solutions_are_kept_apart(path):
+    notebook = nbformat.read(path, as_version=4)
+    markdown = [cell.source for cell in notebook.cells if cell.cell_type == "markdown"]
+    assert any(re.search(r"^#+\s*Exercises", text, re.MULTILINE) for text in markdown), f"{path.name}: no Exercises"
+    solutions = NOTEBOOKS_DIR / "solutions" / path.with_suffix(".md").name
+    assert solutions.is_file() and solutions.read_text().strip(), f"{path.name}: no worked solutions at {solutions}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -104,3 +125,25 @@ def test_notebook_defines_no_function_or_class(path):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
         ]
         assert not found, f"{path.name} code cell {index} defines {found}: put it in the package"
+
+
+def test_a_notebook_runs_under_jupyters_own_tools_and_loads_its_saved_result(notebook_environment, tmp_path):
+    """`jupyter nbconvert --execute`, as a student's Jupyter runs it (no papermill), twice: trains, then loads."""
+    import subprocess
+
+    path = NOTEBOOKS_DIR / "02_full_network_embedding.ipynb"
+    environment = {**os.environ, "KT_PROFILE": "smoke", "KT_RESULTS": "auto", "MPLBACKEND": notebooks.INLINE_BACKEND}
+    outputs = []
+    for attempt in (1, 2):
+        output = tmp_path / f"run{attempt}.ipynb"
+        completed = subprocess.run(
+            [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+             "--ExecutePreprocessor.timeout=600", "--ExecutePreprocessor.kernel_name=python3",
+             "--output", str(output), str(path)],
+            cwd=NOTEBOOKS_DIR, env=environment, capture_output=True, text=True, timeout=900,
+        )
+        assert completed.returncode == 0, completed.stderr[-3000:]
+        outputs.append(json.dumps([cell.get("outputs", []) for cell in _code_cells(nbformat.read(output, 4))]))
+    assert "smoke" in outputs[0] and "Trained now" in outputs[0] and "Traceback" not in outputs[0]
+    assert "Loaded from" in outputs[1], "the second run did not load the result the first one saved"
+    assert "image/png" in outputs[1]
