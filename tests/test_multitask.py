@@ -100,3 +100,15 @@ def test_smoke_run_has_single_task_and_multitask_rows(data_dir, tmp_path):
     assert plots.plot_multitask_curves(result).axes
     assert "multitask" in result.to_markdown()
     keras.backend.clear_session()
+
+
+def test_live_settings_keep_the_smallest_and_largest_budget():
+    from keras_transfer.experiments import multitask as experiment
+
+    assert set(experiment.LIVE) == set(experiment.CONFIGS)
+    for profile, overrides in experiment.LIVE.items():
+        assert set(overrides) <= set(experiment.CONFIGS[profile]), profile
+        budgets = overrides.get("budgets", experiment.CONFIGS[profile]["budgets"])
+        assert set(budgets) <= set(experiment.CONFIGS[profile]["budgets"]), profile
+    live, quick = experiment.LIVE["quick"]["budgets"], experiment.CONFIGS["quick"]["budgets"]
+    assert (min(live), max(live)) == (min(quick), max(quick)) and len(live) < len(quick)

@@ -236,3 +236,12 @@ def test_smoke_run_reports_unseen_accuracy_chance_and_harmonic_mean(data_dir, tm
                                                    table["signatures"], highlight=loaded.metadata["splits"][0]["unseen"]),
                    plots.plot_unseen_confusion(loaded), plots.plot_zero_shot_scores(loaded)):
         assert figure.axes
+
+
+def test_live_settings_are_a_smaller_run_of_each_profile():
+    from keras_transfer.experiments import zero_shot as experiment
+
+    assert set(experiment.LIVE) == set(experiment.CONFIGS)
+    for profile, overrides in experiment.LIVE.items():
+        assert set(overrides) <= set(experiment.CONFIGS[profile]), profile
+    assert 2 <= experiment.LIVE["quick"]["splits"] < experiment.CONFIGS["quick"]["splits"]
