@@ -1,4 +1,4 @@
-"""Box regressors: a classification backbone transferred to object localization (seed 002's "different task").
+"""Box regressors: a classification backbone transferred to object localization (the lecture's "Different Task").
 
 A localization model is a classification model whose output layer is replaced: instead of a softmax over classes
 it predicts one box, four numbers `[xmin, ymin, xmax, ymax]` relative to the image size (Keras's `"rel_xyxy"`).
