@@ -44,6 +44,11 @@
 # n = 4–5) and specificity (AnB falls further and further as n grows), and one pleasant surprise: AnB+, a
 # transferred and fine-tuned network, beats base B at every n, although both saw the same data from B.
 #
+# The lectures "Transfer learning and domain adaptation" (Deep Learning for Computer Vision, UPC TelecomBCN 2016) and
+# "Transfer Learning" (Vateekul, NVIDIA IVA workshop) summarise it on their slides "How transferable are features":
+# lower layers general, higher layers specific, and transfer plus fine-tuning often better than training from
+# scratch on the target data.
+#
 # This notebook runs that experiment through `keras_transfer.experiments.transferability`, draws the paper's figure
 # and compares the two. The `quick` profile is a stand-in that runs on a laptop CPU in minutes; `full` runs it on
 # CIFAR-100 halves of 50 classes on a GPU. The cell after the parameters says what the profile you run uses.
@@ -56,30 +61,53 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import math
+import math  # noqa: E402
 
-import matplotlib.pyplot as plt
+import matplotlib.pyplot as plt  # noqa: E402
 
-from keras_transfer.experiments import transferability
-from keras_transfer.models import transfer
-from keras_transfer.models import yosinski
-from keras_transfer.plotting import plot_transferability
+import keras_transfer as kt  # noqa: E402
+from keras_transfer.experiments import transferability  # noqa: E402
+from keras_transfer.models import transfer  # noqa: E402
+from keras_transfer.models import yosinski  # noqa: E402
+from keras_transfer.plotting import plot_transferability  # noqa: E402
 
 # %% tags=["parameters"]
-PROFILE = "quick"  # "smoke" (seconds), "quick" (minutes on 2 CPU cores), "full" (CIFAR-100, a GPU)
-SEEDS = None  # None: the profile's seeds, e.g. (0,) for one run per point
+PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU
+RESULTS = os.environ.get("KT_RESULTS", "auto")   # "auto": load a saved result of the same settings if there is one, else train; "train": always train
+LIVE = os.environ.get("KT_LIVE", "0") in ("1",)  # True: one seed, the smallest settings that still show the lesson (for a live demo)
+SEEDS = None  # None: the profile's seeds (live: the first), e.g. (0,) for one run per point
+
+# %% [markdown]
+# ## Running the grid
+#
+# Per seed: two base networks and up to 4 families × 7 values of n (live mode: n = 1, 3, 5, 7 and the two
+# families that transfer from A, AnB and AnB+). One progress bar covers the whole grid, and each finished run is
+# appended to `runs.jsonl` in the result's folder as soon as it ends: stop the notebook halfway, run it again, and
+# it continues where it stopped instead of starting over. With `RESULTS = "auto"` a saved result of the same settings
+# (a teacher's pre-run, say) is loaded instead of trained; the line under the progress says which it was.
 
 # %%
-config = transferability.CONFIGS[PROFILE]
-data = transferability.load_halves(config)
-print(f"The results below come from the {PROFILE} profile (settings: transferability.CONFIGS[{PROFILE!r}]).")
-print(f"Half A: {', '.join(data['names']['a'])}")
-print(f"Half B: {', '.join(data['names']['b'])}")
+result = kt.experiments.run("transferability", PROFILE, results=RESULTS, live=LIVE, seeds=SEEDS)
+print(kt.experiments.base.provenance(result))
+
+metadata = result.metadata
+config = metadata["config"]
+seeds = config["seeds"]
+print(f"The results below come from the {PROFILE} profile{' in live mode' if LIVE else ''} "
+      f"(settings: transferability.CONFIGS[{PROFILE!r}]{' and transferability.LIVE' if LIVE else ''}).")
+print(f"Backend: {metadata['backend']}; seeds: {seeds}; n: {config['n_values']}; families: {config['families']}")
+print(f"Half A: {', '.join(metadata['class_names']['a'])}")
+print(f"Half B: {', '.join(metadata['class_names']['b'])}")
 print(
-    f"Training images: {len(data['a']['train'][1]):,} of A for base A; {len(data['b']['train'][1]):,} of B "
-    f"({len(data['b']['train'][1]) // data['num_classes']} per class) for base B and every transfer network. "
-    f"Validation images of B (to choose settings): {len(data['b'].get('validation', ((), ()))[1]):,}; "
-    f"test images of B: {len(data['b']['test'][1]):,}."
+    f"Training images: {metadata['train_size']['a']:,} of A for base A; {metadata['train_size']['b']:,} of B "
+    f"({metadata['train_size']['b'] // len(metadata['class_names']['b'])} per class) for base B and every transfer "
+    f"network. Validation images of B (to choose settings and when to stop): {metadata['validation_size']['b']:,}; "
+    f"test images of B: {metadata['test_size']['b']:,}."
+)
+print(transferability.describe_training(result))
+print(
+    f"Runs trained now: {metadata['runs_trained']}, read back from the folder: {metadata['runs_resumed']}; training "
+    f"time of all runs: {metadata['training_time_s'] / 60:.1f} min ({metadata['training_cpu_time_s'] / 60:.1f} CPU-min)"
 )
 
 # %% [markdown]
@@ -88,10 +116,10 @@ print(
 # `transfer.small_alexnet` is AlexNet's layout scaled down to small images: five convolutional layers
 # `conv1..conv5` and three dense layers `fc6, fc7, fc8`. Pooling, dropout and rescaling hold no weights and are not
 # counted, so weighted layer n is the paper's layer n. Cutting at n = 7 keeps everything but the classifier.
-# `yosinski.build_network` builds it with a profile's widths.
+# `yosinski.build_network` builds it with the run's widths.
 
 # %%
-network = yosinski.build_network(config, data["num_classes"], data["input_shape"], seed=0)
+network = yosinski.build_network(config, len(metadata["class_names"]["b"]), metadata["input_shape"], seed=0)
 network.summary()
 print("layer n:", {n: layer.name for n, layer in enumerate(transfer.weighted_layers(network), start=1)})
 
@@ -105,29 +133,8 @@ print("layer n:", {n: layer.name for n, layer in enumerate(transfer.weighted_lay
 # target = transfer.small_alexnet((28, 28, 1), num_classes=5, seed=1)
 # transfer.transfer_layers(base_a, target, n=3, trainable=False)  # A3B: conv1..conv3 from base A, frozen
 # target.compile(...)
-# target.fit(x_b, y_b, ...)
+# target.fit(x_b, y_b, validation_data=..., callbacks=[keras.callbacks.EarlyStopping(...)])
 # ```
-
-# %% [markdown]
-# ## Running the grid
-#
-# Per seed: two base networks and 4 families × 7 values of n. One progress bar covers the whole grid, and each
-# finished run is appended to `runs.jsonl` in the output folder as soon as it ends: stop the notebook halfway, run
-# it again, and it continues where it stopped instead of starting over (a second full run only reads the file back).
-
-# %%
-result = transferability.run(PROFILE, seeds=SEEDS, verbose=1 if PROFILE != "smoke" else 0)
-
-metadata = result.metadata
-seeds = metadata["config"]["seeds"]
-print(f"Profile: {result.profile}; backend: {metadata['backend']}; seeds: {seeds}")
-print("Base A on A's test set: " + ", ".join(f"{value:.4f}" for value in metadata["base_accuracy"]["A"]))
-print("Base B on B's test set: " + ", ".join(f"{value:.4f}" for value in metadata["base_accuracy"]["B"]))
-print(
-    f"Runs trained now: {metadata['runs_trained']}, read back from {metadata['output_dir']}: "
-    f"{metadata['runs_resumed']}; training time of all runs: {metadata['training_time_s'] / 60:.1f} min "
-    f"({metadata['training_cpu_time_s'] / 60:.1f} CPU-min)"
-)
 
 # %% [markdown]
 # ## Test accuracy on B
@@ -172,6 +179,7 @@ print(
     f"error of one such accuracy is about {100 * sampling_error:.2f} points, and {len(seeds)} seed(s) per point "
     "measure how much two trainings of the same network differ."
 )
+print("\nWhich of the paper's patterns hold here, and why the others do not:")
 for line in transferability.report(result):
     print(line)
 comparison = {entry["family"]: entry for entry in metadata["comparison"]}
@@ -186,23 +194,13 @@ if "AnB" in comparison:
             if drop < 0
             else "AnB never loses accuracy from one n to the next here."
         )
-if "BnB+" in comparison:
-    bnb_plus = comparison["BnB+"]["differences"]
-    above = [entry["n"] for entry in bnb_plus if entry["mean"] > max(0.005, entry["std"])]
-    if len(above) > len(bnb_plus) / 2:
-        print(
-            f"BnB+ beats base B at {len(above)} of {len(bnb_plus)} n: a network whose lower layers start from base B's "
-            f"and train for another {metadata['config']['epochs_b']} epochs ends better than base B itself, so base B "
-            "is not at its best after one training; AnB+ against BnB+, which train equally long, is then the fairer "
-            "test of what transfer from A adds."
-        )
 if PROFILE == "quick":
     names_b = ", ".join(metadata["class_names"]["b"])
     per_class = metadata["config"]["train_per_class_b"]
     print(
         f"In this quick stand-in, B is {names_b}, with {per_class} training images per class for every network "
         f"trained on B, against {metadata['config']['train_per_class_a']} per class for base A: a small target set, "
-        f"the condition under which the lecture recommends transfer. Base B reaches {base_mean:.1%} on it, "
+        f"the condition under which the lectures recommend transfer. Base B reaches {base_mean:.1%} on it, "
         f"{100 * (1 - base_mean):.1f} points below a perfect score, so a gain from transfer has room to show."
     )
 
@@ -248,3 +246,26 @@ if PROFILE == "quick":
         "These are the quick stand-in's figures. To check the pattern on natural images, run the `full` profile "
         "(CIFAR-100 halves, three seeds, a GPU)."
     )
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise is one call with a changed setting in live mode (`live=True`: one seed, n = 1, 3, 5, 7), a few
+# minutes on a laptop in `quick`. A run with changed settings is saved in a folder of its own, so the notebook's
+# saved result still loads afterwards. Draw a result with `plot_transferability(...)` and print
+# `transferability.accuracy_table(...)` and `transferability.report(...)`. Worked answers:
+# `notebooks/solutions/03_transferability.md`.
+#
+# 1. **More target data.** The lecture "Transfer learning and domain adaptation" (Deep Learning for Computer Vision,
+#    UPC TelecomBCN 2016), slide "How transferable are features?", says to freeze transferred layers when target
+#    labels are scarce and to fine-tune them when they are plentiful. Run
+#    `kt.experiments.run("transferability", PROFILE, live=True, train_per_class_b=60, n_values=(3, 7))`
+#    (3× more images of B, two cuts). How much does base B gain? Does frozen AnB keep up with base B, and
+#    does AnB+ still beat it?
+# 2. **The selffer control.** Run
+#    `kt.experiments.run("transferability", PROFILE, live=True, families=("BnB", "BnB+"))`. Does BnB dip in the
+#    middle of the network (co-adaptation, the paper's n = 4-5)? Is BnB+ about base B, as in the paper, or above
+#    it, and what would "above" say about base B?
+# 3. **One seed or three.** Run the live grid over three seeds:
+#    `kt.experiments.run("transferability", PROFILE, live=True, seeds=(0, 1, 2))` (three times the time). Which
+#    of the live run's verdicts survive once a gain must exceed its spread over seeds?

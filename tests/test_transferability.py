@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 
 from keras_transfer.datasets.cifar100 import load_cifar100
+from keras_transfer import profiles
 from keras_transfer.experiments import transferability
 from keras_transfer.experiments import transferability_analysis as analysis
 from keras_transfer.experiments.base import ExperimentResult
 from keras_transfer.experiments.base import RunJournal
 from keras_transfer.experiments.base import config_fingerprint
+from keras_transfer.models import yosinski
 from keras_transfer.plotting.transferability import plot_transferability
 
 matplotlib.use("Agg")
@@ -102,19 +104,25 @@ def test_a_reduced_smoke_grid_runs_on_every_backend(tmp_path):
     assert all(0.0 <= row["test_accuracy"] <= 1.0 for row in result.rows)
     assert result.rows[1]["source"] == "baseA" and result.rows[1]["fine_tuned"] is False
     assert result.rows[2]["source"] == "baseB" and result.rows[2]["fine_tuned"] is True
-    assert len(result.histories["AnB-n2-seed3"]["loss"]) == transferability.CONFIGS["smoke"]["epochs_b"]
+    assert len(result.histories["AnB-n2-seed3"]["loss"]) == result.rows[1]["epochs_trained"]
+    cap = transferability.CONFIGS["smoke"]["epochs_b"]
+    assert 1 <= result.rows[1]["epochs"] <= result.rows[1]["epochs_trained"] <= cap
     assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 4  # base A, base B and the two runs
 
 
 def test_fingerprint_changes_with_training_settings_only():
-    config, keys = dict(transferability.CONFIGS["smoke"]), transferability.RUN_KEYS
-    fingerprint = config_fingerprint(config, keys)
+    config = dict(transferability.CONFIGS["smoke"])
+    fingerprint = transferability.run_fingerprint(config)
     for key, value in {"n_values": (1,), "seeds": (0, 1), "families": ("AnB",), "resume": False}.items():
-        assert config_fingerprint({**config, key: value}, keys) == fingerprint, key
-    changes = {"epochs_b": 2, "learning_rate": 0.01, "train_per_class_b": 11, "validation_per_class": 9,
-               "split_seed": 0, "filters": (4, 8, 8, 8, 9)}
+        assert transferability.run_fingerprint({**config, key: value}) == fingerprint, key
+    changes = {"epochs_b": 3, "patience_b": 2, "learning_rate": 0.01, "train_per_class_b": 11,
+               "validation_per_class": 9, "split_seed": 0, "filters": (4, 8, 8, 8, 9)}
     for key, value in changes.items():
-        assert config_fingerprint({**config, key: value}, keys) != fingerprint, key
+        assert transferability.run_fingerprint({**config, key: value}) != fingerprint, key
+    # no early stopping: the fingerprint of the runs saved before `patience_b` existed, so they are reused
+    fixed = {**config, "patience_b": None}
+    before = [key for key in transferability.RUN_KEYS if key != "patience_b"]
+    assert transferability.run_fingerprint(fixed) == config_fingerprint(fixed, before) != fingerprint
 
 
 @pytest.mark.parametrize(
@@ -126,6 +134,8 @@ def test_fingerprint_changes_with_training_settings_only():
         ({"seeds": (-1,)}, r"Received: seeds=\(-1,\)"),
         ({"epochs_b": 0}, "Received: epochs_b=0"),
         ({"train_per_class_b": 0}, "Received: train_per_class_b=0"),
+        ({"patience_b": 0}, "Received: patience_b=0"),
+        ({"validation_per_class": None}, "Received: validation_per_class=None"),
         ({"dataset": "imagenet"}, "Received: dataset='imagenet'"),
         ({"epoch": 3}, "Received: epoch=3"),
     ],
@@ -155,6 +165,7 @@ def test_full_profile_reads_cifar100_halves_through_tfds(tmp_path, monkeypatch):
             epochs_a=1,
             epochs_b=1,
             validation_per_class=None,
+            patience_b=None,
             filters=(2, 2, 2, 2, 2),
             units=(4, 4),
             run_eagerly=True,
@@ -167,6 +178,34 @@ def test_full_profile_reads_cifar100_halves_through_tfds(tmp_path, monkeypatch):
     assert [row["family"] for row in result.rows] == ["baseB", "AnB+"]
     assert result.rows[1]["n"] == 3 and result.rows[1]["source"] == "baseA"
     assert not (tmp_path / "kt-data" / "tensorflow_datasets" / "cifar100").exists()  # the mock downloads nothing
+
+
+def test_early_stopping_keeps_the_weights_of_the_best_validation_epoch():
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 255, (40, 12, 12, 1), dtype=np.uint8), rng.integers(0, 3, 40).astype("int32")
+    sets = {"validation": (x[:20], y[:20]), "test": (x[20:], y[20:])}
+    config = {**transferability.CONFIGS["smoke"], "dropout": 0.0}
+    model = yosinski.build_network(config, 3, (12, 12, 1), seed=0)
+    record = yosinski.train_network(model, (x[20:], y[20:]), sets, epochs=12, batch_size=8, learning_rate=3e-3,
+                                    seed=0, run_eagerly=True, patience=2)
+    val_accuracy, val_loss = record["history"]["val_accuracy"], record["history"]["val_loss"]
+    assert record["epochs_trained"] == len(val_accuracy) <= 12
+    assert record["epochs"] == int(np.argmax(val_accuracy)) + 1
+    # the model kept is the best epoch's, not the last one's: its validation figures are that epoch's
+    assert record["validation_accuracy"] == pytest.approx(max(val_accuracy))
+    assert record["validation_loss"] == pytest.approx(val_loss[record["epochs"] - 1], rel=1e-4)
+    assert record["epochs_trained"] == 12 or record["epochs_trained"] == record["epochs"] + 2
+    with pytest.raises(ValueError, match="needs a validation set"):
+        yosinski.train_network(model, (x, y), {"test": (x, y)}, epochs=1, batch_size=8, learning_rate=1e-3,
+                               seed=0, patience=2)
+
+
+def test_the_live_settings_are_valid_and_smaller_than_the_profile():
+    for profile, overrides in transferability.LIVE.items():
+        live = transferability._check_config(profiles.select(transferability.CONFIGS, profile, overrides), None)
+        full = transferability._check_config(profiles.select(transferability.CONFIGS, profile, {}), None)
+        assert len(live["n_values"]) * len(live["families"]) <= len(full["n_values"]) * len(full["families"])
+    assert set(transferability.LIVE["quick"]["families"]) == {"AnB", "AnB+"}
 
 
 def _synthetic_result(means, seeds=(0, 1), spread=0.002):
@@ -233,6 +272,29 @@ def test_report_states_the_measured_figures_beside_the_paper():
     assert transferability.report(_synthetic_result(flat))[-1] == (
         "Of the paper's 4 family patterns, 1 hold here (BnB+); not BnB, AnB, AnB+."
     )
+    assert not any(line.lstrip().startswith("Why") for line in lines)  # every pattern holds: nothing to explain
+    why = [line.strip() for line in transferability.report(_synthetic_result(flat)) if line.lstrip().startswith("Why")]
+    assert [line.split(":")[0] for line in why] == ["Why AnB differs", "Why AnB+ differs", "Why BnB differs"]
+    assert "at n = 1, 2, 3, 4, 5, 6, 7 the gain over base B is smaller than its spread over seeds" in why[1]
+    below = transferability.report(_synthetic_result({**PAPER_LIKE, "AnB+": [0.64] * 6 + [0.6]}))
+    assert any("Why AnB+ differs: at n = 7 AnB+ ends below base B" in line for line in below)
+    above = _synthetic_result({**PAPER_LIKE, "BnB+": [0.66] * 7})
+    lines = transferability.report(above)
+    assert any("Why BnB+ differs: BnB+ ends above base B at n = 1, 2, 3, 4, 5, 6, 7" in line for line in lines)
+
+
+def test_describe_training_states_the_stopping_rule_and_the_epochs_it_chose():
+    result = _synthetic_result(PAPER_LIKE)
+    for index, row in enumerate(result.rows):
+        row.update(epochs=10 + index % 5, epochs_trained=20 + index % 5)
+    result.rows[0]["epochs_trained"] = 150
+    result.metadata["config"] = {"patience_b": 10, "epochs_b": 150}
+    sentence = transferability.describe_training(result)
+    assert "not improved for 10 epochs (at most 150)" in sentence and "base B's best epoch 10/11 (per seed)" in sentence
+    assert "the grid's 10-14" in sentence and "1 of 58 networks reached the cap" in sentence
+    result.metadata["config"] = {"patience_b": None, "epochs_b": 40}
+    sentence = transferability.describe_training(result)
+    assert sentence == "Every network trained on B trains for 40 epochs (no early stopping)."
 
 
 @pytest.mark.multibackend

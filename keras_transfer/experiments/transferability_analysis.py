@@ -140,6 +140,59 @@ def comparison_table(result):
     return "\n".join(lines)
 
 
+def describe_training(result):
+    """One sentence on how long the networks trained on B ran: the stopping rule and the epochs it chose."""
+    config = result.metadata["config"]
+    if config.get("patience_b") is None:
+        return f"Every network trained on B trains for {config['epochs_b']} epochs (no early stopping)."
+    base = [row["epochs"] for row in result.rows if row["family"] == "baseB"]
+    grid = sorted(row["epochs"] for row in result.rows if row["family"] != "baseB")
+    capped = sum(row.get("epochs_trained", 0) >= config["epochs_b"] for row in result.rows)
+    return (
+        f"Every network trained on B (base B and the grid alike) stops once its accuracy on B's validation images "
+        f"has not improved for {config['patience_b']} epochs (at most {config['epochs_b']}) and keeps the weights of its "
+        f"best validation epoch: base B's best epoch {'/'.join(map(str, base))} (per seed)"
+        + (f", the grid's {grid[0]}-{grid[-1]} (median {grid[len(grid) // 2]})" if grid else "")
+        + f"; {capped} of {len(result.rows)} networks reached the cap."
+    )
+
+
+def _why(family, entry, result):
+    """Why a pattern is missed, from the figures of the run (None where it holds or cannot be measured)."""
+    if entry["agrees"] is not False:
+        return None
+    gaps = entry["differences"]
+    base = [row["test_accuracy"] for row in result.rows if row["family"] == "baseB"]
+    if family == "BnB+":
+        above = [d["n"] for d in gaps if d["mean"] > max(0.005, d["std"])]
+        if len(above) > len(gaps) / 2:
+            with_anb = bool(_by_seed(result.rows, "AnB+"))
+            fair = "; AnB+ against BnB+ (below) is then the fairer test of transfer" if with_anb else ""
+            return (f"BnB+ ends above base B at n = {', '.join(map(str, above))}: a network that starts from base B's "
+                    f"lower layers and trains again beats base B itself, so base B has not reached its best in one "
+                    f"training{fair}.")
+        return ("BnB+ differs from base B by more than the seed spread at some n: on so few training images, one "
+                "training run of a network varies more than the paper's large ImageNet halves let it.")
+    if family == "BnB":
+        return (f"no n in the middle lies below both base B and the ends by more than the seed spread: re-training "
+                f"the layers above n on frozen base-B layers loses nothing measurable here, so co-adaptation, if "
+                f"any, is smaller than this run resolves with {len(base)} seed(s).")
+    if family == "AnB":
+        return ("base A's frozen upper layers serve B about as well as its lower ones, within the seed spread: on "
+                "this pair of halves the upper layers are not measurably specific to A.")
+    below = [d["n"] for d in gaps if d["mean"] < -max(0.005, d["std"])]
+    within = [d["n"] for d in gaps if d["n"] not in entry.get("above_n", []) + below]
+    reasons = []
+    if within:
+        spread = (f"its spread over seeds (base B alone varies by ± {100 * mean_std(base)[1]:.2f} points between "
+                  "seeds)" if len(base) > 1 else "half a point (one seed: no spread to compare with)")
+        reasons.append(f"at n = {', '.join(map(str, within))} the gain over base B is smaller than {spread}")
+    if below:
+        reasons.append(f"at n = {', '.join(map(str, below))} AnB+ ends below base B: fine-tuning on B's images did "
+                       "not undo what the copied layers learned for A")
+    return "; ".join(reasons) + "."
+
+
 def report(result):
     """The run's findings beside the paper's, as sentences computed from the result (printed by notebook and CLI)."""
     comparison = {entry["family"]: entry for entry in _comparison(result)}
@@ -156,6 +209,9 @@ def report(result):
         if family in comparison:
             entry = comparison[family]
             lines.append(f"{family}: {entry['ours']} — {said[entry['agrees']]} ({entry['paper']}).")
+            why = _why(family, entry, result)
+            if why:
+                lines.append(f"  Why {family} differs: {why}")
     fair = {n: (*mean_std(values), len(values)) for n, values in differences(result.rows, "AnB+", "BnB+").items()}
     if any(stats[2] for stats in fair.values()):
         above = [n for n, (mean, std, _) in fair.items() if mean > max(0.005, std)]

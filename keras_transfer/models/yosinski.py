@@ -9,6 +9,7 @@ import time
 import zlib
 
 import keras
+import numpy as np
 
 from keras_transfer.models.transfer import small_alexnet
 
@@ -46,20 +47,35 @@ def init_seed(kind, seed):
     return zlib.crc32(f"{kind}/{seed}".encode()) % 1_000_000
 
 
-def train_network(model, train, evaluate_on, *, epochs, batch_size, learning_rate, seed, run_eagerly=False):
+def train_network(model, train, evaluate_on, *, epochs, batch_size, learning_rate, seed, run_eagerly=False,
+                  patience=None, monitor="val_accuracy"):
     """Compiles `model` (Adam, sparse cross-entropy), fits it on `train` and evaluates it on each set of `evaluate_on`.
+
+    With `patience`, training stops once `monitor` on `evaluate_on["validation"]` has not improved for `patience`
+    epochs (or at `epochs`, the cap), and the model keeps the weights of its best validation epoch
+    (`keras.callbacks.EarlyStopping(restore_best_weights=True)`), so every network is compared at its own
+    convergence, chosen without the test set. The default watches accuracy, not loss: on a few hundred training
+    images the validation loss turns up (over-confident predictions) while the validation accuracy still climbs.
 
     Args:
         model: keras.Model. The network, its frozen layers already marked (`transfer.transfer_layers`).
         train: tuple. `(x, y)` training images and integer labels.
         evaluate_on: dict. `{name: (x, y)}`, e.g. `{"validation": ..., "test": ...}`.
-        epochs, batch_size, learning_rate: the training schedule.
+        epochs, batch_size, learning_rate: the training schedule (`epochs`: the cap when `patience` is set).
         seed: int. Seeds the batch order and dropout.
         run_eagerly: bool. Passed to `compile` (faster for tiny smoke-test batches).
+        patience: int or None. Early stopping on the validation set (needs `evaluate_on["validation"]`); None
+            trains for exactly `epochs`.
+        monitor: str. `"val_accuracy"` (kept when highest) or `"val_loss"` (kept when lowest).
 
     Returns:
-        A dict `{"<name>_accuracy", "<name>_loss"` for each set, `"train_accuracy", "wall_time_s", "cpu_time_s",
-        "history"}` (the history holds the per-epoch `loss` and `accuracy`).
+        A dict `{"<name>_accuracy", "<name>_loss"` for each set, `"train_accuracy", "epochs", "epochs_trained",
+        "wall_time_s", "cpu_time_s", "history"}`: `epochs` is the epoch whose weights the model keeps,
+        `epochs_trained` how many ran; the history holds the per-epoch `loss` and `accuracy` (and `val_loss`,
+        `val_accuracy` with `patience`).
+
+    Raises:
+        ValueError: if `patience` is set without a validation set, or is not a positive integer.
     """
     started, cpu_started = time.perf_counter(), time.process_time()
     keras.utils.set_random_seed(seed)
@@ -69,8 +85,26 @@ def train_network(model, train, evaluate_on, *, epochs, batch_size, learning_rat
         metrics=["accuracy"],
         run_eagerly=run_eagerly,
     )
-    history = model.fit(*train, epochs=epochs, batch_size=batch_size, verbose=0).history
-    record = {"train_accuracy": float(history["accuracy"][-1])}
+    callbacks, validation = [], {}
+    if patience is not None:
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise ValueError(f"`patience` must be None or a positive integer. Received: patience={patience!r}")
+        if "validation" not in evaluate_on:
+            raise ValueError("`patience` needs a validation set to stop on: `evaluate_on` must have a "
+                             f"'validation' entry. Received: evaluate_on keys {sorted(evaluate_on)}")
+        if monitor not in ("val_accuracy", "val_loss"):
+            raise ValueError(f"`monitor` must be 'val_accuracy' or 'val_loss'. Received: monitor={monitor!r}")
+        callbacks = [keras.callbacks.EarlyStopping(monitor, patience=patience, restore_best_weights=True)]
+        x_validation, y_validation = evaluate_on["validation"]
+        validation = {"validation_data": (x_validation, y_validation), "validation_batch_size": len(y_validation)}
+    history = model.fit(*train, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=callbacks,
+                        **validation).history
+    trained = len(history["loss"])
+    if patience is None:
+        best = trained
+    else:  # the epoch EarlyStopping restored: the first best one
+        best = int(np.argmax(history[monitor]) if monitor == "val_accuracy" else np.argmin(history[monitor])) + 1
+    record = {"train_accuracy": float(history["accuracy"][best - 1]), "epochs": best, "epochs_trained": trained}
     for name, (x, y) in evaluate_on.items():
         loss, accuracy = model.evaluate(x, y, batch_size=max(batch_size, 256), verbose=0)
         record[f"{name}_accuracy"], record[f"{name}_loss"] = float(accuracy), float(loss)
