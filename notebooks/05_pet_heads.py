@@ -326,6 +326,7 @@ plt.show()
 
 # %%
 outcomes = result.metadata["outcomes"]
+single = len(result.metadata["seeds"]) == 1  # one seed: no spread to compare a gap with
 lines = []
 for size, networks in outcomes["by_size"].items():
     start = outcomes["first_epoch"][size]
@@ -334,8 +335,12 @@ for size, networks in outcomes["by_size"].items():
         verdict = ("the pretrained weights gave the better boxes" if tuned - scratch > max(tuned_std, scratch_std)
                    else "random weights gave the better boxes" if scratch - tuned > max(tuned_std, scratch_std)
                    else "the gap is within the spread over seeds")
-        lines.append(f"- **{size} training images:** test mean IoU {tuned:.3f} ± {tuned_std:.3f} from the pretrained "
-                     f"weights, {scratch:.3f} ± {scratch_std:.3f} from random weights (the same network): {verdict}. "
+        if single:
+            verdict += " for this seed (one seed has no spread to compare the gap with)"
+        tuned_text = f"{tuned:.3f}" + ("" if single else f" ± {tuned_std:.3f}")
+        scratch_text = f"{scratch:.3f}" + ("" if single else f" ± {scratch_std:.3f}")
+        lines.append(f"- **{size} training images:** test mean IoU {tuned_text} from the pretrained "
+                     f"weights, {scratch_text} from random weights (the same network): {verdict}. "
                      f"After one epoch: {start['fine_tuned'][0]:.3f} against {start['scratch'][0]:.3f} "
                      "(validation IoU, the start).")
     if {"frozen", "adapted", "fine_tuned"} <= set(networks):
@@ -344,7 +349,7 @@ for size, networks in outcomes["by_size"].items():
                      f"(Model 2) {networks['adapted'][0]:.3f}, every layer {networks['fine_tuned'][0]:.3f}: "
                      + ("the more adapts, the better." if ordered else "not in that order."))
 beats = outcomes["transfer_beats_scratch"]
-if beats:
+if beats and not single:
     held = [size for size, value in beats.items() if value]
     lines.append(f"- **Few labels (≤ {outcomes['few_labels']} images):** the fine-tuned network beats the same network "
                  "from scratch by more than the spread over seeds at "
@@ -359,7 +364,8 @@ if len(gaps) > 1:
     lines.append(f"- **Value of transfer against the number of labels:** pretrained minus random weights is "
                  f"{gaps[fewest]:+.3f} with {fewest} images and {gaps[most]:+.3f} with {most}: fewer labels move "
                  "the comparison in favour of the " + ("pretrained" if gaps[fewest] > gaps[most] else "random")
-                 + " weights.")
+                 + " weights." + (" One seed's gaps move by about a hundredth from seed to seed: run the profile's "
+                                  "seeds (`LIVE = False`) before reading a trend into them." if single else ""))
 display(Markdown("\n".join(lines)))
 
 # %% [markdown]
