@@ -36,7 +36,7 @@ class NotebookRun:
     """What happened to one notebook.
 
     Args:
-        name: str. The notebook's file name, e.g. `"04_oxford17_models_1_4.ipynb"`.
+        name: str. The notebook's file name, e.g. `"04_models_1_4.ipynb"`.
         status: str. `"ok"` or `"failed"`.
         seconds: float. Wall time of the execution, kernel start included.
         output: str. The path of the executed copy.
