@@ -53,10 +53,12 @@ def test_run_prints_progress_and_the_table(capsys, data_dir, tmp_path):
     )
     assert status == 0
     out = capsys.readouterr().out
-    assert "[smoke seed 0] Model 2" in out and "[smoke seed 1] Model 2" in out
-    assert "| model | runs | test_accuracy |" in out and "| frozen | 2 |" in out and " ± " in out
+    assert "[smoke seed 0, " in out and "[smoke seed 1, " in out and "Model 2" in out  # a line per trained model
+    assert "| model | runs |" in out and "test_accuracy" in out and " ± " in out  # mean ± std over the two seeds
+    assert "Trained now:" in out  # where the result comes from
     saved = json.loads((tmp_path / "out" / "result.json").read_text())
-    assert [row["seed"] for row in saved["rows"]] == [0, 1] and saved["profile"] == "smoke"
+    assert {row["seed"] for row in saved["rows"]} == {0, 1} and saved["profile"] == "smoke"
+    assert any(row["model"].startswith("frozen") for row in saved["rows"])
 
 
 def _write_notebook(path, source):
