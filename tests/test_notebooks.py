@@ -132,7 +132,8 @@ def test_a_notebook_runs_under_jupyters_own_tools_and_loads_its_saved_result(not
     import subprocess
 
     path = NOTEBOOKS_DIR / "02_full_network_embedding.ipynb"
-    environment = {**os.environ, "KT_PROFILE": "smoke", "KT_RESULTS": "auto", "MPLBACKEND": notebooks.INLINE_BACKEND}
+    environment = {**os.environ, "KT_PROFILE": "smoke", "KT_RESULTS": "auto", "MPLBACKEND": notebooks.INLINE_BACKEND,
+                   "KT_RESULTS_DIR": str(tmp_path / "results")}  # its own results: the first run must train
     outputs = []
     for attempt in (1, 2):
         output = tmp_path / f"run{attempt}.ipynb"
