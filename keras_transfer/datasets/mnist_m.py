@@ -97,8 +97,46 @@ def _check_digits(digits):
     return digits
 
 
-def _blend(digits, photos, rng, verbose=0):
-    """Blends with patches drawn from `rng`: photo index, then top-left corner, for all images at once."""
+def _halved(photo):
+    """The photo at half its size, each pixel the mean of a 2x2 block (area averaging)."""
+    height, width = photo.shape[0] // 2 * 2, photo.shape[1] // 2 * 2
+    blocks = photo[:height, :width].reshape(height // 2, 2, width // 2, 2, 3).astype(np.float32)
+    return np.round(blocks.mean(axis=(1, 3))).astype(np.uint8)
+
+
+def photo_scales(photos, scales=3):
+    """Each photo at full, half, quarter … size (`scales` sizes, while at least 28x28): more patch scales."""
+    output = []
+    for photo in photos:
+        for _ in range(scales):
+            if min(photo.shape[:2]) < PATCH_SIZE:
+                break
+            output.append(photo)
+            photo = _halved(photo)
+    return output
+
+
+def _vary(patches, rng):
+    """Turns each patch by one of the 8 symmetries of the square and reorders its colour channels, at random."""
+    count = len(patches)
+    symmetry = rng.integers(0, 8, size=count)
+    for index in range(8):
+        chosen = np.flatnonzero(symmetry == index)
+        if len(chosen):
+            turned = np.rot90(patches[chosen], k=index % 4, axes=(1, 2))
+            patches[chosen] = turned[:, :, ::-1] if index >= 4 else turned
+    order = np.argsort(rng.random((count, 3)), axis=1)  # a uniformly random permutation of R, G, B per patch
+    return np.take_along_axis(patches, order[:, None, None, :], axis=3)
+
+
+def _blend(digits, photos, rng, verbose=0, variety=False):
+    """Blends with patches drawn from `rng`: photo index, then top-left corner, for all images at once.
+
+    With `variety`, the patches are drawn from each photo at three scales (`photo_scales`), and each patch is then
+    turned and its channels reordered (`_vary`) with draws made after the patches', from the same `rng`.
+    """
+    if variety:
+        photos = photo_scales(photos)
     count = len(digits)
     photo_index = rng.integers(0, len(photos), size=count)
     heights = np.array([photo.shape[0] for photo in photos])
@@ -123,12 +161,14 @@ def _blend(digits, photos, rng, verbose=0):
             if len(chosen):
                 picked = window[rows[start + chosen], cols[start + chosen]]  # (n, 3, 28, 28)
                 patches[chosen] = picked.transpose(0, 2, 3, 1)
+        if variety:
+            patches = _vary(patches, rng)
         digit = digits[start:stop, :, :, None].astype(np.int16)
         output[start:stop] = np.abs(patches - digit).astype(np.uint8)
     return output
 
 
-def make_mnist_m(digits, photos, seed=0, verbose=0):
+def make_mnist_m(digits, photos, seed=0, verbose=0, variety=False):
     """Blends grayscale images with random patches of colour photos: MNIST-M.
 
     For image `i`, a photo is drawn uniformly from `photos`, then a 28x28 patch at a uniformly random position in
@@ -140,6 +180,9 @@ def make_mnist_m(digits, photos, seed=0, verbose=0):
         seed: int (or a sequence of ints, anything `numpy.random.default_rng` takes). The seed of every random
             draw; the same seed gives the same images.
         verbose: int. 1 shows a progress bar.
+        variety: bool. Draw each patch from the photo at one of three scales (full, half, quarter size), then turn
+            it by one of the square's 8 symmetries and reorder its colour channels, at random: a few photos then
+            give patches as varied as many photos would. False is the paper's recipe.
 
     Returns:
         uint8 array of shape `(N, 28, 28, 3)`.
@@ -157,7 +200,7 @@ def make_mnist_m(digits, photos, seed=0, verbose=0):
     """
     digits = _check_digits(digits)
     photos = _check_photos(photos)
-    return _blend(digits, photos, np.random.default_rng(seed), verbose=verbose)
+    return _blend(digits, photos, np.random.default_rng(seed), verbose=verbose, variety=variety)
 
 
 def packaged_photos():
@@ -203,7 +246,10 @@ def load_bsds500_photos(path=None, *, verbose=1):
     if path is None:
         from keras_transfer.datasets import download
 
-        archive = download.fetch(BSDS500_URL, sha256=None, record=True, subdir="bsds500", progress=bool(verbose))
+        # No published checksum: a first copy is recorded only once it holds the images (not an error page)
+        archive = download.fetch(BSDS500_URL, sha256=None, record=True, subdir="bsds500", progress=bool(verbose),
+                                 validate=download.archive_holds(*(f"{BSDS500_IMAGES}/{folder}"
+                                                                   for folder in ("train", "val", "test"))))
         extracted = download.extract(archive, paths.cache_dir("bsds500") / "extracted", progress=bool(verbose))
         images_dir = _bsds500_images_dir(extracted)
     else:
@@ -223,8 +269,9 @@ def load_bsds500_photos(path=None, *, verbose=1):
     return photos
 
 
-def _cache_file(source, seed, limit):
-    name = f"{source}-seed{seed}-limit{'all' if limit is None else limit}-v{_CACHE_VERSION}.npz"
+def _cache_file(source, seed, limit, variety):
+    name = f"{source}-seed{seed}-limit{'all' if limit is None else limit}{'-variety' if variety else ''}" \
+        f"-v{_CACHE_VERSION}.npz"
     return paths.cache_dir("mnist_m") / name
 
 
@@ -273,9 +320,20 @@ def _packaged(photos_path, verbose):
 _PHOTO_LOADERS = {"packaged": _packaged, "bsds500": _bsds500_photos}
 # photo source -> its validation photos, for those that keep some apart from the training and test photos
 _VALIDATION_PHOTOS = {"packaged": lambda: packaged_photos()["validation"]}
+# photo source -> whether its patches get variety by default (`_blend`): a handful of photos need it to stand in for
+# BSDS500's hundreds; BSDS500 itself is blended as in the paper
+PHOTO_VARIETY = {"packaged": True, "bsds500": False}
 
 
-def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_path=None, verbose=1):
+def _check_variety(source, variety):
+    if variety is None:
+        return PHOTO_VARIETY[SOURCES[source][1]]
+    if not isinstance(variety, (bool, np.bool_)):
+        raise ValueError(f"`variety` must be True, False or None (the source's default). Received: variety={variety!r}")
+    return bool(variety)
+
+
+def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_path=None, variety=None, verbose=1):
     """Loads MNIST-M, building it on first use and caching it.
 
     Training digit `i` of the result is training digit `i` of `keras_transfer.datasets.mnist.load_mnist` blended
@@ -292,6 +350,10 @@ def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_pa
         limit: int or None. Build only the first `limit` images of each split (for tests and smoke runs).
         photos_path: str, Path or None. For `source="mnist"`: a folder with BSDS500 already extracted (see
             `load_bsds500_photos`).
+        variety: bool or None. Draw each patch from the photo at one of three scales, then turn it by one of the
+            square's 8 symmetries and reorder its colour channels, all at random (`_blend`): the packaged source's
+            14 photos stand in for BSDS500's 500 that way. None: the source's default (`PHOTO_VARIETY`: on for
+            `mnist_5k`, off for `mnist`, the paper's recipe).
         verbose: int. 1 shows progress.
 
     Returns:
@@ -316,7 +378,8 @@ def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_pa
         raise ValueError(f"`seed` must be a non-negative integer. Received: seed={seed!r}")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
         raise ValueError(f"`limit` must be a positive integer or None. Received: limit={limit!r}")
-    file = _cache_file(source, int(seed), limit) if cache else None
+    variety = _check_variety(source, variety)
+    file = _cache_file(source, int(seed), limit, variety) if cache else None
     if file is not None and file.exists():
         cached = _read_cache(file)
         if cached is not None:
@@ -329,9 +392,11 @@ def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_pa
         x_train, y_train, x_test, y_test = x_train[:limit], y_train[:limit], x_test[:limit], y_test[:limit]
     train_rng, test_rng = np.random.default_rng([seed, 0]), np.random.default_rng([seed, 1])
     arrays = {
-        "x_train": _blend(_check_digits(x_train), _check_photos(photos["train"]), train_rng, verbose=verbose),
+        "x_train": _blend(_check_digits(x_train), _check_photos(photos["train"]), train_rng, verbose=verbose,
+                          variety=variety),
         "y_train": np.asarray(y_train, dtype=np.uint8),
-        "x_test": _blend(_check_digits(x_test), _check_photos(photos["test"]), test_rng, verbose=verbose),
+        "x_test": _blend(_check_digits(x_test), _check_photos(photos["test"]), test_rng, verbose=verbose,
+                         variety=variety),
         "y_test": np.asarray(y_test, dtype=np.uint8),
     }
     if file is not None:
@@ -346,7 +411,8 @@ def validation_photos_apart(source):
     return SOURCES[source][1] in _VALIDATION_PHOTOS
 
 
-def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_size=None, data_seed=0, verbose=1):
+def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_size=None, data_seed=0, variety=None,
+                 verbose=1):
     """MNIST → MNIST-M as a domain adaptation task: `{"<domain>_<split>": (images, labels)}`.
 
     Domains `source` (the grayscale digits, repeated over three channels) and `target` (their MNIST-M blends);
@@ -365,6 +431,8 @@ def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_
         validation_size: int. Training digits held out for validation (0: none; the validation sets are empty).
         test_size: int or None. Test images per domain (None: all).
         data_seed: int. The seed of the held-out digits, of the training subsets and of MNIST-M's patches.
+        variety: bool or None. Patches at several scales, turned and recoloured (see `load_mnist_m`); None: the
+            source's default.
         verbose: int. 1 shows progress while MNIST-M is built the first time.
 
     Example:
@@ -378,7 +446,8 @@ def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_
     if source not in SOURCES:
         raise ValueError(f"`source` must be one of {tuple(SOURCES)}. Received: source={source!r}")
     (x_train, y_train), (x_test, y_test) = load_mnist(SOURCES[source][0])
-    (m_train, _), (m_test, _) = load_mnist_m(source, seed=data_seed, verbose=verbose)
+    variety = _check_variety(source, variety)
+    (m_train, _), (m_test, _) = load_mnist_m(source, seed=data_seed, variety=variety, verbose=verbose)
     for name, value, available in (("validation_size", validation_size, len(x_train) - 1),
                                    ("test_size", test_size, len(x_test))):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
@@ -409,6 +478,7 @@ def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_
         data[f"{domain}_test"] = (test_images[test], y_test[test].astype("int32"))
     validation_photos = _VALIDATION_PHOTOS.get(SOURCES[source][1])
     if validation_photos is not None and len(held_out):
-        blended = _blend(x_train[held_out], _check_photos(validation_photos()), np.random.default_rng([data_seed, 3]))
+        blended = _blend(x_train[held_out], _check_photos(validation_photos()), np.random.default_rng([data_seed, 3]),
+                         variety=variety)
         data["target_validation"] = (blended, data["target_validation"][1])
     return data

@@ -87,7 +87,8 @@ PAPER_TABLE_1 = (
 TRAINING_KEYS = ("steps", "evaluations", "batch_size", "learning_rate", "alpha", "beta", "momentum", "gamma",
                  "max_strength", "domain_loss_weight")
 _PAPER = {"learning_rate": 0.01, "alpha": 10.0, "beta": 0.75, "momentum": 0.9, "gamma": 10.0, "max_strength": 1.0,
-          "domain_loss_weight": 1.0, "data_seed": 0, "center_pixels": True, "models": tuple(MODELS)}
+          "domain_loss_weight": 1.0, "data_seed": 0, "center_pixels": True,
+          "photo_variety": None, "models": tuple(MODELS)}
 CONFIGS = {
     "smoke": {**_PAPER, "source": "mnist_5k", "train_size": 256, "validation_size": 64, "test_size": 128,
               "steps": 16, "evaluations": 2, "batch_size": 64, "seeds": (0, 1), "projection": "pca",
@@ -125,7 +126,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
     seeds = config["seeds"] = check_seeds(config["seeds"] if seeds is None else seeds)
     data = mnist_m.load_domains(config["source"], train_size=config["train_size"], test_size=config["test_size"],
                                 validation_size=config["validation_size"], data_seed=config["data_seed"],
-                                verbose=verbose)
+                                variety=config["photo_variety"], verbose=verbose)
     if verbose:
         sizes = {key: len(images) for key, (images, _) in data.items()}
         print(f"[dann] {profile}: {mnist_m.DESCRIPTIONS[config['source']]}; {sizes}; seeds {list(seeds)}")
