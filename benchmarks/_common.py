@@ -167,8 +167,14 @@ def _plain(value):
 
 
 def result_line(benchmark, value, unit, goal, met, **details):
-    """The benchmark's JSON object, as one line."""
-    record = {"benchmark": benchmark, "value": value, "unit": unit, "goal": goal, "met": met}
+    """The benchmark's JSON object, as one line: `backend` (Keras's) first, and a `bound` or `floor` beside `value`."""
+    import keras
+
+    record = {"benchmark": benchmark, "backend": keras.backend.backend(), "value": value}
+    for beside in ("bound", "floor"):  # what the value is compared against, printed beside it
+        if beside in details:
+            record[beside] = details.pop(beside)
+    record.update({"unit": unit, "goal": goal, "met": met})
     record.update(details)
     record["machine"] = {**cpu_info(), **library_info()}
     return json.dumps(_plain(record), sort_keys=False)

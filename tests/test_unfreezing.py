@@ -387,3 +387,36 @@ def test_fit_cut_short_leaves_the_model_as_compiled():
     model.fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[recorder])
     assert recorder.records[0]["trainable"] == set(ALL_LAYERS)
     _check_only_trainable_changed(recorder.records)
+
+
+@pytest.mark.multibackend
+def test_a_switch_rebuilds_only_the_train_function_and_validation_uses_the_current_weights():
+    # b2 and b3 have the same shapes and trade places between the trainable and the frozen variables at every step:
+    # a test function that kept a stale partition would validate with swapped weights.
+    model = _tiny_model(batch_norm=False)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
+    x, y = _data()
+
+    class Check(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.test_functions, self.train_functions, self.gaps = [], [], []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.test_functions.append(self.model.test_function)
+            self.train_functions.append(self.model.train_function)
+            expected = np.mean((keras.ops.convert_to_numpy(self.model(x)) - y) ** 2)
+            self.gaps.append(abs(logs["val_loss"] - expected) / expected)
+
+    check = Check()
+    chain_thaw = ChainThaw(
+        new_layers=HEAD_LAYERS, layers=["b2", "b3"], epochs_per_step=1, patience=1, verbose=0,
+        learning_rates=(1e-2, 1e-2),
+    )
+    model.fit(x, y, validation_data=(x, y), epochs=4, batch_size=8, verbose=0, callbacks=[check, chain_thaw])
+    assert max(check.gaps) < 1e-5, check.gaps
+    assert len({id(function) for function in check.test_functions}) == 1  # one test function for the whole fit
+    assert len({id(function) for function in check.train_functions}) == 4  # a train function per step
+    # After fit(), Keras's own functions for the restored flags: evaluate and predict agree with the model.
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), np.mean((model.predict(x, verbose=0) - y) ** 2),
+                               rtol=1e-5)

@@ -6,9 +6,12 @@ file alone to get both.
 How it works in Keras 3 (verified against keras 3.15 on TensorFlow and JAX):
 
 * `fit()` builds its train function once, before `on_train_begin`; a change of `layer.trainable` takes effect only
-  after `model.make_train_function(force=True)`. On JAX the test and predict functions receive the trainable and
-  the non-trainable variables as two lists, and a cached trace maps positions to variables: when two layers of the
-  same shapes swap roles, a stale function silently computes with the wrong weights, so both are rebuilt as well.
+  after `model.make_train_function(force=True)`: one trace (on JAX, and with `jit_compile`, an XLA compilation)
+  at the next training batch, and nothing else is rebuilt. On JAX the test and predict functions receive the
+  trainable and the non-trainable variables as two lists, and a cached trace maps positions to variables: when two
+  layers of the same shapes swap roles, a stale function silently computes with the wrong weights. A test step
+  does not depend on what trains, so the test function is kept and always called with the partition it was
+  traced with (`_FixedPartitionTestFunction`); the predict function is dropped and made again by `predict()`.
 * The optimizer only updates variables it was built with, and on JAX (`stateless_apply`) it must be built with
   exactly the current trainable variables, in order. So at every change of trainability these callbacks create a
   fresh optimizer of the compiled class from its config (`from_config(get_config())`), build it over the variables
@@ -288,14 +291,83 @@ class _Thawer:
         model.optimizer = optimizer
         return optimizer
 
-    def rebuild(self):
-        """Rebuilds the functions that depend on which variables train."""
-        self.model.make_train_function(force=True)
-        if keras.backend.backend() == "jax":
-            # JAX passes trainable and non-trainable variables as two lists; a cached trace would map them to the
-            # variables of the previous partition.
-            self.model.make_test_function(force=True)
-            self.model.make_predict_function(force=True)
+    def rebuild(self, final=False):
+        """Rebuilds the train function for the variables that train now: one trace, at its first call.
+
+        On JAX the test and predict functions receive the trainable and the non-trainable variables as two lists,
+        and a cached trace maps positions to the variables of the partition it was traced with. Rather than a new
+        test function (a second trace and compilation at the next validation), the model keeps one that is always
+        called with the partition of its trace (`_FixedPartitionTestFunction`); the predict function, which `fit()`
+        does not call, is dropped and made again by the next `predict()`. With `final` (the end of `fit()`), the
+        test and predict functions are Keras's own again, made afresh for the flags the model has then.
+        """
+        model = self.model
+        model.make_train_function(force=True)
+        if keras.backend.backend() != "jax":
+            return
+        if final:
+            model.make_test_function(force=True)
+            model.make_predict_function(force=True)
+            return
+        if not isinstance(model.test_function, _FixedPartitionTestFunction):
+            model.test_function = _FixedPartitionTestFunction(model)
+        model.predict_function = None
+
+
+class _FixedPartitionTestFunction:
+    """JAX: the model's test function, called with the one partition of variables it was traced with.
+
+    Keras's JAX test function takes `(trainable_values, non_trainable_values, metrics_values)` and its trace maps
+    the positions of the two lists to `model.trainable_variables` and `model.non_trainable_variables` as they were
+    when it was traced. Chain-thaw moves variables between the two lists at every step, which would need a new
+    trace (and XLA compilation) of the test function too. The forward pass of a test step (`training=False`) does
+    not depend on which variables train, so this wrapper keeps the first partition: at each call it reorders the
+    values into that partition, sets the variables' `trainable` flags to it for the call (so a trace for a new
+    batch shape sees the same partition), and gives the state back in the model's current partition.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        model.make_test_function(force=True)
+        self.function = model.test_function
+        self.trainable = list(model.trainable_variables)
+        self.non_trainable = list(model.non_trainable_variables)
+
+    def __call__(self, state, iterator):
+        model = self.model
+        trainable_values, non_trainable_values, metrics_values = state
+        trainable, non_trainable = list(model.trainable_variables), list(model.non_trainable_variables)
+        values = {id(variable): value for variable, value in zip(trainable, trainable_values)}
+        values.update((id(variable), value) for variable, value in zip(non_trainable, non_trainable_values))
+        if len(values) != len(self.trainable) + len(self.non_trainable) or any(
+            id(variable) not in values for variable in self.trainable + self.non_trainable
+        ):  # the model's variables changed (a layer built late): trace again for the variables it has now
+            self.__init__(model)
+            model.test_function = self
+        flags = [(variable, variable.trainable) for variable in self.trainable + self.non_trainable]
+        try:
+            for variable in self.trainable:
+                variable.trainable = True
+            for variable in self.non_trainable:
+                variable.trainable = False
+            logs, (trainable_values, non_trainable_values, metrics_values) = self.function(
+                (
+                    [values[id(variable)] for variable in self.trainable],
+                    [values[id(variable)] for variable in self.non_trainable],
+                    metrics_values,
+                ),
+                iterator,
+            )
+        finally:
+            for variable, flag in flags:
+                variable.trainable = flag
+        values = {id(variable): value for variable, value in zip(self.trainable, trainable_values)}
+        values.update((id(variable), value) for variable, value in zip(self.non_trainable, non_trainable_values))
+        return logs, (
+            [values[id(variable)] for variable in trainable],
+            [values[id(variable)] for variable in non_trainable],
+            metrics_values,
+        )
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -605,7 +677,7 @@ class ChainThaw(keras.callbacks.Callback):
         # configuration over the variables that train then, and train/test/predict functions that match them.
         self._thawer.restore_flags(self._flags)
         self._thawer.new_optimizer()
-        self._thawer.rebuild()
+        self._thawer.rebuild(final=True)
 
     def get_config(self):
         return {
@@ -775,7 +847,7 @@ class GradualUnfreezing(keras.callbacks.Callback):
         # keeps the state it has (iterations, learning rate, moments), as at an unfreezing.
         self._thawer.restore_flags(self._flags)
         self._thawer.new_optimizer(keep_state=True)
-        self._thawer.rebuild()
+        self._thawer.rebuild(final=True)
 
     def get_config(self):
         return {

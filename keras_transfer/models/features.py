@@ -100,7 +100,7 @@ def extract_features(base, data, *, batch_size=64, cache=False, verbose=0):
         path = paths.cache_dir("features") / f"{base.name}-{key}.npy"
         if path.exists():
             return np.load(path)
-    features = base.predict(data, batch_size=batch_size, verbose=verbose).astype("float32")
+    features = _forward(base, data, batch_size, verbose)
     if path is not None:
         partial = path.with_name(f".{path.stem}.{os.getpid()}.partial.npy")
         np.save(partial, features)
@@ -108,9 +108,37 @@ def extract_features(base, data, *, batch_size=64, cache=False, verbose=0):
     return features
 
 
-def _feature_pipeline(features, labels, batch_size, shuffle, seed, mirror=None):
+def _forward(base, data, batch_size, verbose):
+    """`base.predict(data)`, without tracing a predict function on TensorFlow.
+
+    On TensorFlow a fresh model's `predict()` traces a predict function first, which for a small base costs more
+    than the forward passes of a few hundred images: there the batches run eagerly through `base(...,
+    training=False)` (the same kernels, no trace). On JAX an eager call compiles every operation on its first use,
+    so `predict()` (one compiled function) is the faster way there.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return base.predict(data, batch_size=batch_size, verbose=verbose).astype("float32")
+    progress = keras.utils.Progbar(len(data)) if verbose else None
+    outputs = []
+    for start in range(0, len(data), batch_size):
+        batch = data[start : start + batch_size]
+        outputs.append(keras.ops.convert_to_numpy(base(batch, training=False)).astype("float32", copy=False))
+        if progress is not None:
+            progress.add(len(batch))
+    return np.concatenate(outputs)
+
+
+# The most feature values in one validation batch (64 MB of float32): a validation pass over cached features is
+# one batch for the sets of these experiments (each batch is a step with its own fixed cost).
+_VALIDATION_BATCH_VALUES = 2**24
+
+
+def _feature_pipeline(features, labels, batch_size, shuffle, seed, mirror=None, prefetch=True):
     """Repeating batches of cached features; with `mirror=(features, labels)` of the mirrored inputs, each example of
-    each pass is drawn from the original or the mirror with probability 1/2 (a random flip on cached features)."""
+    each pass is drawn from the original or the mirror with probability 1/2 (a random flip on cached features).
+
+    `prefetch=False` for a pipeline whose iterator `fit()` makes anew every epoch (validation): a prefetching
+    iterator starts a background thread, and tearing it down again costs more than a pass over small features."""
     import tensorflow as tf
 
     if mirror is None:
@@ -130,7 +158,8 @@ def _feature_pipeline(features, labels, batch_size, shuffle, seed, mirror=None):
         dataset = tf.data.Dataset.zip((dataset, coins)).map(pick)
     # Batch, then repeat: every pass over the data ends with its own (possibly short) last batch, so `steps`
     # batches are exactly one epoch, and fit() keeps one iterator for the whole training.
-    return dataset.batch(batch_size).repeat().prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size).repeat()
+    return dataset.prefetch(tf.data.AUTOTUNE) if prefetch else dataset
 
 
 def extract_mirrored_features(base, data, flip_labels, *, verbose=0):
@@ -222,15 +251,17 @@ def fit_on_features(
     into making two tf.data iterators every epoch (one for training, one for validation), not into the training
     steps. Here the features go into tf.data pipelines that are cached in memory and repeat, and `fit()` is told
     how many batches an epoch and a validation pass have (`steps_per_epoch`, `validation_steps`), so it keeps one
-    iterator of each for the whole training. The batches are the same as `fit()` on the arrays would make: the
-    training examples reshuffled every epoch, then cut into batches of `batch_size` (the last one shorter); the
-    validation examples in order.
+    training iterator for the whole training. The training batches are the same as `fit()` on the arrays would
+    make: the examples reshuffled every epoch, then cut into batches of `batch_size` (the last one shorter). The
+    validation examples go in order, in as few batches as 64 MB of features allow (one for the sets of these
+    experiments): `fit()` makes the validation iterator anew every epoch and each step has a fixed cost, and the
+    validation loss and metrics, means over the examples, do not depend on the batching.
 
     Args:
         head: keras.Model. A compiled model whose inputs are the features, e.g. `classifier_head(model)`.
         train: tuple `(features, labels)` of arrays with the same first dimension.
         validation: tuple `(features, labels)` or None. Evaluated after every epoch, e.g. for `EarlyStopping`.
-        batch_size: int. Examples per training and validation batch.
+        batch_size: int. Examples per training batch (validation batches are larger, see above).
         epochs: int. Passes over the training features.
         callbacks: list of keras.callbacks.Callback or None.
         seed: int or None. The shuffling seed (None: from TensorFlow's global seed, which
@@ -278,7 +309,11 @@ def fit_on_features(
     }
     if validation is not None:
         features, labels = _check_pair("validation", validation)
-        arguments["validation_data"] = _feature_pipeline(features, labels, batch_size, False, None)
-        arguments["validation_steps"] = math.ceil(len(labels) / batch_size)
+        # Validation batches as large as memory allows: the loss and metrics are means over the examples, the same
+        # for any batching, and fewer steps cost less. No prefetch: fit() makes this iterator anew every epoch.
+        values = max(1, math.prod(features.shape[1:]))
+        validation_batch = min(len(labels), max(batch_size, _VALIDATION_BATCH_VALUES // values))
+        arguments["validation_data"] = _feature_pipeline(features, labels, validation_batch, False, None, prefetch=False)
+        arguments["validation_steps"] = math.ceil(len(labels) / validation_batch)
     # shuffle=False: the training pipeline shuffles itself (fit() would only warn that it cannot).
     return head.fit(**arguments, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=verbose)
