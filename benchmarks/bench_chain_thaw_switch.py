@@ -36,6 +36,7 @@ import _common
 from bench_frozen_features import source_network
 
 NAME = "chain_thaw_switch"
+BACKENDS = ("tensorflow", "jax")  # benchmarks/run_all.py runs it on both
 GOAL = 1.5  # traces of the train function per switch; the floor is 1
 SIZES = {
     # smoke thaws only the last backbone layer alone (3 steps: new layers, block3_conv2, all), to stay fast

@@ -25,6 +25,7 @@ Run: .venv/bin/python benchmarks/bench_frozen_features.py [--smoke]
 import _common
 
 NAME = "frozen_features"
+BACKENDS = ("tensorflow", "jax")  # benchmarks/run_all.py runs it on both
 GOAL = 0.8  # of the FLOP bound
 SIZES = {
     "smoke": {"profile": "smoke", "epochs": 2, "repeats": 1, "warmup": False, "projection": False, "seeds": 2},

@@ -20,6 +20,7 @@ import numpy as np
 import _common
 
 NAME = "gradient_reversal"
+BACKENDS = ("tensorflow", "jax")  # benchmarks/run_all.py runs it on both
 GOAL = 1.03
 SIZES = {
     "smoke": {"images": 256, "batch_size": 64, "steps": 3, "repeats": 2},

@@ -15,8 +15,18 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import run_all  # noqa: E402 - benchmarks/ is not a package
+
 BENCHMARKS = sorted(path.name for path in (ROOT / "benchmarks").glob("bench_*.py"))
-REQUIRED = ("benchmark", "value", "unit", "goal", "met")
+# What `make bench` runs: every script on TensorFlow, the backend-independent ones on JAX as well.
+RUNS = [(script.name, backend) for script, backend in run_all.runs()]
+REQUIRED = ("benchmark", "backend", "value", "unit", "goal", "met")
+# Issue 20: the figures these two print beside their value, measured in the same run.
+REQUIRED_BY_SCRIPT = {
+    "bench_frozen_features.py": ("bound", "share_of_bound"),
+    "bench_chain_thaw_switch.py": ("floor", "seconds_per_switch", "trace_seconds"),
+}
 EXPECTED = {
     "bench_chain_thaw_switch.py",
     "bench_flops.py",
@@ -29,15 +39,23 @@ EXPECTED = {
 
 def test_every_benchmark_is_here():
     assert EXPECTED <= set(BENCHMARKS)
+    assert {script for script, backend in RUNS if backend == "tensorflow"} == set(BENCHMARKS)
+    assert {script for script, backend in RUNS if backend == "jax"} >= {
+        "bench_chain_thaw_switch.py",
+        "bench_frozen_features.py",
+        "bench_gradient_reversal.py",
+    }
 
 
 @pytest.fixture(scope="module")
 def smoke_runs(tmp_path_factory):
-    """Runs every script with `--smoke`, two at a time (they are mostly single-threaded), each with its own cache."""
+    """Runs every script with `--smoke` on each backend `make bench` runs it on, two at a time (they are mostly
+    single-threaded), each with its own cache."""
 
-    def run(script):
+    def run(script_backend):
+        script, backend = script_backend
         data = tmp_path_factory.mktemp("kt-data")
-        env = {**os.environ, "KT_DATA_DIR": str(data), "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"}
+        env = {**os.environ, "KT_DATA_DIR": str(data), "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": backend}
         env.pop("KT_MIRROR", None)
         return subprocess.run(
             [sys.executable, str(ROOT / "benchmarks" / script), "--smoke"],
@@ -49,19 +67,20 @@ def smoke_runs(tmp_path_factory):
         )
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(BENCHMARKS, pool.map(run, BENCHMARKS)))
+        return dict(zip(RUNS, pool.map(run, RUNS)))
 
 
-@pytest.mark.parametrize("script", BENCHMARKS)
-def test_benchmark_smoke_prints_one_json_line(script, smoke_runs):
-    completed = smoke_runs[script]
+@pytest.mark.parametrize(("script", "backend"), RUNS)
+def test_benchmark_smoke_prints_one_json_line(script, backend, smoke_runs):
+    completed = smoke_runs[script, backend]
     assert completed.returncode == 0, completed.stderr[-3000:]
     lines = [line for line in completed.stdout.splitlines() if line.strip()]
     assert len(lines) == 1, completed.stdout
     record = json.loads(lines[0])
-    for key in REQUIRED:
+    for key in REQUIRED + REQUIRED_BY_SCRIPT.get(script, ()):
         assert key in record, f"{script}: no {key!r} in {record}"
     assert record["benchmark"] == script[len("bench_") : -len(".py")]
+    assert record["backend"] == backend
     assert isinstance(record["value"], (int, float)) and not isinstance(record["value"], bool)
     assert math.isfinite(record["value"]) and record["value"] > 0, record
     assert isinstance(record["unit"], str) and record["unit"]
@@ -71,6 +90,10 @@ def test_benchmark_smoke_prints_one_json_line(script, smoke_runs):
     else:
         assert isinstance(record["met"], bool)
     assert record["size"] == "smoke"
+    # a figure compared with a bound (a ratio it cannot pass) or a floor (a cost it cannot go under) prints it
+    for beside in ("bound", "floor"):
+        if beside in record:
+            assert isinstance(record[beside], (int, float)) and record[beside] > 0, record
     assert record["machine"]["logical_cpus"] >= 1
 
 

@@ -9,6 +9,7 @@ one of the two per example and epoch), and the features of the whole set are hel
 `cache=True`, on disk).
 """
 
+import contextlib
 import hashlib
 import json
 import math
@@ -315,5 +316,13 @@ def fit_on_features(
         validation_batch = min(len(labels), max(batch_size, _VALIDATION_BATCH_VALUES // values))
         arguments["validation_data"] = _feature_pipeline(features, labels, validation_batch, False, None, prefetch=False)
         arguments["validation_steps"] = math.ceil(len(labels) / validation_batch)
+    optimizer = getattr(head, "optimizer", None)
+    if isinstance(optimizer, keras.optimizers.Optimizer) and not optimizer.built:
+        # Built now, eagerly, over the variables the train step will update (what its first apply would build):
+        # on TensorFlow, fit() otherwise creates the optimizer's variables inside the trace of the train function,
+        # where each variable costs milliseconds more to lift out of the graph.
+        strategy = getattr(head, "distribute_strategy", None)  # TensorFlow only
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            optimizer.build(head.trainable_variables)
     # shuffle=False: the training pipeline shuffles itself (fit() would only warn that it cannot).
     return head.fit(**arguments, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=verbose)

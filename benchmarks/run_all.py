@@ -1,0 +1,48 @@
+"""Runs every benchmark script on each Keras backend it names, one JSON line per run on stdout (`make bench`).
+
+A script that measures something of the toolkit that runs on any backend says so with a module-level
+`BACKENDS = ("tensorflow", "jax")`; the others (TensorFlow's `jit_compile`, its profiler, `tf.data` against a
+TensorFlow training step) run on TensorFlow only. Each run is a fresh process with `KERAS_BACKEND` set, so the
+JSON lines carry their `"backend"`. Arguments after the script's own (`--smoke`, `--repeats N`) are passed on.
+
+Run: .venv/bin/python benchmarks/run_all.py [--smoke]
+"""
+
+import ast
+import os
+import pathlib
+import subprocess
+import sys
+
+HERE = pathlib.Path(__file__).resolve().parent
+DEFAULT_BACKENDS = ("tensorflow",)
+
+
+def backends(script):
+    """The `BACKENDS` tuple a script declares (read without importing it), else TensorFlow only."""
+    for node in ast.parse(script.read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(target, "id", None) == "BACKENDS" for target in node.targets):
+            return tuple(ast.literal_eval(node.value))
+    return DEFAULT_BACKENDS
+
+
+def runs():
+    """`(script, backend)` pairs in the order `make bench` runs them: every script on TensorFlow, then on JAX."""
+    scripts = sorted(HERE.glob("bench_*.py"))
+    return [(script, backend) for backend in ("tensorflow", "jax") for script in scripts if backend in backends(script)]
+
+
+def main(argv):
+    for script, backend in runs():
+        environment = {**os.environ, "KERAS_BACKEND": backend}
+        completed = subprocess.run([sys.executable, str(script), *argv], env=environment, stdout=subprocess.PIPE)
+        sys.stdout.write(completed.stdout.decode())
+        sys.stdout.flush()
+        if completed.returncode:
+            print(f"{script.name} failed on {backend} (exit status {completed.returncode})", file=sys.stderr)
+            return completed.returncode
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
