@@ -21,7 +21,7 @@ all switches divided by the whole training time (compile and fit). The first ste
 Headline: ChainThaw's cost per switch (`seconds_per_switch`: the sum above over the switches, divided by their
 number, median over interleaved rounds) in units of `trace_seconds`, one trace of the same model's train function
 measured in the same run: for every step after the first, the same model with that step's layers trainable is
-compiled with a fresh optimizer and fit for two epochs, and the first batch of the first epoch minus the first
+compiled with a fresh optimizer and fit for two epochs (no validation), and the first batch of the first epoch minus the first
 batch of the second is one trace (with the optimizer's build, which a switch also does). One trace per step is
 what Keras 3 needs for a changed trainable set, so the floor is 1.0; goal: at most 1.5. Details: the share of the
 training time spent switching, the rebuild way's figures, and on TensorFlow the same with `jit_compile=True` (XLA:
@@ -44,7 +44,7 @@ SIZES = {
     "smoke": {"profile": "smoke", "epochs_per_step": 2, "repeats": 1, "warmup": False, "middle_layers": 1,
               "xla_middle_layers": None},
     "quick": {"profile": "quick", "epochs_per_step": 5, "repeats": 2, "warmup": True, "middle_layers": None,
-              "xla_middle_layers": 2},
+              "xla_middle_layers": 1},
 }
 
 
@@ -129,10 +129,10 @@ def main(args):
             jit_compile=jit_compile,
         )
 
-    def fit(model, epochs, callbacks):
+    def fit(model, epochs, callbacks, validate=True):
         model.fit(
-            x_train, y_train, batch_size=config["batch_size"], epochs=epochs, validation_data=validation,
-            callbacks=callbacks, shuffle=True, verbose=0,
+            x_train, y_train, batch_size=config["batch_size"], epochs=epochs,
+            validation_data=validation if validate else None, callbacks=callbacks, shuffle=True, verbose=0,
         )
 
     class TimedChainThaw(kt_callbacks.ChainThaw):
@@ -217,8 +217,9 @@ def main(args):
 
     def trace_seconds(jit_compile="auto", count=size["middle_layers"]):
         """One trace of the train function for each step after the first (the sets a switch changes to): the
-        model with that step's layers trainable, compiled with a fresh optimizer, fit for two epochs; the first
-        batch of the first epoch minus the first batch of the second (both make an iterator)."""
+        model with that step's layers trainable, compiled with a fresh optimizer, fit for two epochs (without
+        validation); the first batch of the first epoch minus the first batch of the second (both make an
+        iterator)."""
         model = build()
         base = kt_models.base_layer(model)
         compile_(model, first_rate, jit_compile)
@@ -230,7 +231,7 @@ def main(args):
             set_step_trainable(model, base, None if names == [model.name] else set(names))
             compile_(model, later_rate, jit_compile)
             timer = _common.batch_timer()
-            fit(model, 2, [timer])
+            fit(model, 2, [timer], validate=False)  # no validation: its test function would be traced too
             traces.append(timer.epochs[0]["batches"][0] - timer.epochs[1]["batches"][0])
         keras.backend.clear_session(free_memory=False)
         return traces
