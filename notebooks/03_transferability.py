@@ -64,6 +64,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import math  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
+from IPython.display import Markdown, display  # noqa: E402
 
 import keras_transfer as kt  # noqa: E402
 from keras_transfer.experiments import transferability  # noqa: E402
@@ -109,6 +110,46 @@ print(
     f"Runs trained now: {metadata['runs_trained']}, read back from the folder: {metadata['runs_resumed']}; training "
     f"time of all runs: {metadata['training_time_s'] / 60:.1f} min ({metadata['training_cpu_time_s'] / 60:.1f} CPU-min)"
 )
+
+# %% [markdown]
+# ### How this run departs from the paper
+#
+# Yosinski et al. trained Caffe's reference ImageNet network on two random halves of ImageNet's 1,000 classes (about
+# 645,000 training images each), with SGD with momentum on a training schedule fixed in advance (their supplementary
+# material gives the rates), and reported each network's accuracy on the ImageNet validation images of B; one
+# point of their figure took 9.5 GPU-days. Every profile here, `full` included, departs from that; the table states
+# each departure with this run's settings (from `result.metadata["config"]`).
+
+# %%
+# Each way this run departs from Yosinski et al. (2014), with the run's own settings.
+halves = {half: len(metadata["class_names"][half]) for half in "ab"}
+height, width, channels = metadata["input_shape"]
+stop_b = (f"early stopping on B's validation accuracy (patience {config['patience_b']}, at most "
+          f"{config['epochs_b']} epochs), best epoch kept" if config["patience_b"] is not None
+          else f"a fixed {config['epochs_b']} epochs")
+validation = metadata["validation_size"]["b"]
+rows = [
+    ("data", "ImageNet (ILSVRC 2012): 500 + 500 classes, ~645,000 training images per half, 224x224 colour",
+     f"{config['dataset']}: {halves['a']} + {halves['b']} classes, {metadata['train_size']['a']:,} + "
+     f"{metadata['train_size']['b']:,} training images, {height}x{width}x{channels}"),
+    ("network", "Caffe's reference ImageNet network (AlexNet, 8 weighted layers)",
+     f"`small_alexnet`: filters {tuple(config['filters'])}, kernels {tuple(config['kernel_sizes'])}, "
+     f"dense {tuple(config['units'])}, dropout {config['dropout']}"),
+    ("optimizer", "SGD with momentum, the reference network's learning-rate schedule",
+     f"Adam (`yosinski.train_network`), learning rate {config['learning_rate']}, batch {config['batch_size']}"),
+    ("training length", "a schedule fixed in advance (Caffe solver settings)",
+     f"base A: a fixed {config['epochs_a']} epochs; base B and every network of the grid: {stop_b}"),
+    ("validation and test", "accuracy on ImageNet's validation images of B (no separate test set)",
+     f"{validation:,} images of B held out from its training images "
+     + ("decide when B's networks stop" if config["patience_b"] is not None and validation else
+        "chose the settings (nothing stops on them)" if validation else "(none here)")
+     + f"; accuracy on {metadata['test_size']['b']:,} test images of B"),
+    ("A/B split and repeats", "base A and base B trained for each random A/B split; a point per network",
+     f"one class split (`split_seed={config['split_seed']}`) for every seed; each seed trains its own base A, "
+     f"base B and grid ({len(config['seeds'])} seed(s))"),
+]
+table = ["| | Yosinski et al. (2014) | this run |", "| --- | --- | --- |"]
+display(Markdown("\n".join(table + [f"| {aspect} | {paper} | {ours} |" for aspect, paper, ours in rows])))
 
 # %% [markdown]
 # ## The network: what "layer n" means
