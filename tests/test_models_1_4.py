@@ -112,7 +112,20 @@ def test_comparisons_count_a_step_only_beyond_the_seed_spread():
     assert comparisons.step([], [0.5])["holds"] is None
     best = comparisons.winner({"frozen": [0.6, 0.62], "scratch": [0.3, 0.35], "fine_tuned": [0.61, 0.64]})
     assert best["winner"] == "fine_tuned" and best["runner_up"] == "frozen" and best["clear"] is False
+    # paired by seed: a gain every seed shows stands, though each model's spread over seeds is larger than it
+    lower, higher = {0: 0.80, 1: 0.82, 2: 0.86}, {0: 0.82, 1: 0.835, 2: 0.875}
+    assert comparisons.step(list(lower.values()), list(higher.values()))["holds"] is False
+    paired = comparisons.step(lower, higher)
+    assert paired["holds"] is True and paired["paired"] and paired["seeds"] == 3
+    assert paired["difference"] == pytest.approx(0.0167, abs=1e-4) and paired["spread"] == pytest.approx(0.0029, abs=1e-4)
+    assert comparisons.step({0: 0.8, 1: 0.9}, {0: 0.85, 1: 0.85})["holds"] is False  # +5 then -5: spread 7
+    assert comparisons.step({0: 0.8, 7: 0.1}, {0: 0.85})["seeds"] == 1  # only the seeds both hold
+    with pytest.raises(TypeError, match="both"):
+        comparisons.step([0.5], {0: 0.6})
     rows = [{"network": "a", "n": n, "seed": s, "acc": n + s} for n in (5, 40) for s in (0, 1)]
+    assert comparisons.by_seed(rows, "acc", n=5) == {0: 5, 1: 6}
+    with pytest.raises(ValueError, match="Two rows of seed 0"):
+        comparisons.by_seed(rows, "acc", network="a")
     assert comparisons.curves(rows, "n", "network", metric="acc") == {"a": [(5, 5.5, pytest.approx(0.7071, abs=1e-4)),
                                                                               (40, 40.5, pytest.approx(0.7071, abs=1e-4))]}
 
