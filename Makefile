@@ -35,14 +35,19 @@ data: $(STAMP)
 demo: data
 	$(PY) -m keras_transfer run models-1-4 --profile quick --live
 
+# The tests run in TEST_WORKERS processes (pytest-xdist; CI has 2 cores; TEST_WORKERS=0: all in this process). Unit
+# tests go out a module at a time (module fixtures are built once); notebooks one at a time, idle workers stealing.
+TEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS)
+
 unit-tf: data
-	KERAS_BACKEND=tensorflow $(PY) -m pytest -q -m "not notebook" tests
+	KERAS_BACKEND=tensorflow $(PYTEST) --dist loadscope -m "not notebook" tests
 
 unit-jax: data
-	KERAS_BACKEND=jax $(PY) -m pytest -q -m "multibackend and not notebook" tests
+	KERAS_BACKEND=jax $(PYTEST) --dist loadscope -m "multibackend and not notebook" tests
 
 notebooks-smoke: data
-	KERAS_BACKEND=tensorflow $(PY) -m pytest -q -m notebook tests
+	KERAS_BACKEND=tensorflow $(PYTEST) --dist worksteal -m notebook tests
 
 unit: unit-tf unit-jax
 

@@ -49,7 +49,7 @@ def test_settings_are_python_literals():
 def test_run_prints_progress_and_the_table(capsys, data_dir, tmp_path):
     status = cli.main(
         ["run", "models-1-4", "--profile", "smoke", "--seeds", "0", "1", "--output", str(tmp_path / "out"),
-         "--set", "models=('frozen',)"]
+         "--set", "models=('frozen',)", "--set", "compare_domain=None"]  # the comparison: test_models_1_4.py
     )
     assert status == 0
     out = capsys.readouterr().out

@@ -1,8 +1,9 @@
 """Every notebook in notebooks/: executes in the smoke profile, is committed clean, parameterised and paired.
 
-The executions share one temporary KT_DATA_DIR for the whole session, so the smoke source network is trained once,
-and write their results into a temporary KT_RESULTS_DIR. The kernel is the Jupyter kernel `python3`, which
-`make install` registers for the venv's Python (`python -m ipykernel install --sys-prefix --name python3`).
+The executions share one temporary KT_DATA_DIR for the whole session (and across pytest-xdist workers), so the smoke
+source network is trained once, and write their results into a temporary KT_RESULTS_DIR. The kernel is the Jupyter
+kernel `python3`, which `make install` registers for the venv's Python (`python -m ipykernel install --sys-prefix
+--name python3`).
 """
 
 import ast
@@ -28,8 +29,12 @@ pytestmark = pytest.mark.notebook
 @pytest.fixture(scope="session")
 def notebook_environment(tmp_path_factory):
     root = tmp_path_factory.mktemp("notebook-runs")
+    # Under pytest-xdist every worker has its own session and temporary folder: the workers share one KT_DATA_DIR
+    # beside them (the package writes its caches under a temporary name, then renames), so each smoke source network
+    # is trained once, not once per worker.
+    shared = tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else root
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KT_DATA_DIR", str(root / "kt-data"))
+        patch.setenv("KT_DATA_DIR", str(shared / "kt-data"))
         patch.setenv("KT_RESULTS_DIR", str(root / "results"))
         patch.delenv("KT_MIRROR", raising=False)
         patch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend, so figures become outputs
