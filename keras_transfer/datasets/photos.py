@@ -1,6 +1,8 @@
 """Real photos that ship inside registry packages, for backgrounds: no download, no internet.
 
 - `sklearn_photos()`: scikit-learn's two colour photos (china, flower), 427x640 each: the quick targets' backgrounds.
+- `matplotlib_photos()`: the colour photo matplotlib ships as sample data (grace_hopper, 600x512).
+- `named_photos(names)`: any of these by name.
 - `skimage_photos(names)`: photos that scikit-image ships under `skimage/data/` (colour: astronaut, chelsea, coffee,
   hubble_deep_field, immunohistochemistry, retina, rocket, the left image of stereo_motorcycle; gray textures made
   RGB: camera, brick, grass, gravel). The quick source network's backgrounds, a different set of photos from the
@@ -57,3 +59,39 @@ def skimage_photos(names=SKIMAGE_PHOTOS):
             image = image[0]
         photos.append(_as_rgb(image))
     return photos
+
+
+MATPLOTLIB_PHOTOS = ("grace_hopper",)
+SKLEARN_PHOTOS = ("china", "flower")
+
+
+def matplotlib_photos(names=MATPLOTLIB_PHOTOS):
+    """Colour photos matplotlib ships as sample data (`grace_hopper`), as uint8 RGB arrays."""
+    import matplotlib.cbook
+    from PIL import Image
+
+    unknown = [name for name in names if name not in MATPLOTLIB_PHOTOS]
+    if isinstance(names, str) or unknown:
+        raise ValueError(f"`names` must be a sequence of names among {MATPLOTLIB_PHOTOS}. Received: names={names!r}")
+    photos = []
+    for name in names:
+        with matplotlib.cbook.get_sample_data(f"{name}.jpg") as file:
+            photos.append(_as_rgb(np.asarray(Image.open(file).convert("RGB"))))
+    return photos
+
+
+def named_photos(names):
+    """Photos by name from whichever package ships them (`SKIMAGE_PHOTOS`, `SKLEARN_PHOTOS`, `MATPLOTLIB_PHOTOS`).
+
+    Returns:
+        A list of uint8 RGB arrays `(H, W, 3)`, in the order of `names`.
+    """
+    if isinstance(names, str) or not names:
+        raise ValueError(f"`names` must be a non-empty sequence of names. Received: names={names!r}")
+    known = SKIMAGE_PHOTOS + SKLEARN_PHOTOS + MATPLOTLIB_PHOTOS
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"Unknown photos {unknown}: expected names among {known}. Received: names={names!r}")
+    sklearn = dict(zip(SKLEARN_PHOTOS, sklearn_photos())) if set(names) & set(SKLEARN_PHOTOS) else {}
+    return [sklearn[name] if name in SKLEARN_PHOTOS else (matplotlib_photos((name,)) if name in MATPLOTLIB_PHOTOS
+            else skimage_photos((name,)))[0] for name in names]
