@@ -192,8 +192,10 @@ plt.show()
 #
 # Two claims: with the fewest labels, the frozen pretrained base beats training from scratch by at least ten
 # points; at Oxford-17's budget the order is scratch < frozen < fine-tuned ≤ chain-thaw. A step `a < b` counts only
-# when the difference of the means is larger than the seed spread of the pair (the larger of the two standard
-# deviations); `a ≤ b` holds unless `b` falls below `a` by more than that spread.
+# when the difference of the means is larger than the seed spread of the pair. The comparison is paired by seed: the
+# two models of a seed are trained on the same images from the same initial head, so the spread is the standard
+# deviation over seeds of the per-seed difference (an easy draw of images lifts both models and cancels out), as
+# notebook 03 compares its networks with base B. `a ≤ b` holds unless `b` falls below `a` by more than that spread.
 
 # %%
 checks = meta["checks"]
@@ -218,14 +220,14 @@ for step in order["steps"]:
     print(
         f"  {low} {sign} {high}: {step['lower_mean']:.1%} ± {step['lower_std']:.1%} vs {step['higher_mean']:.1%} ± "
         f"{step['higher_std']:.1%}, difference {100 * step['difference']:+.1f} points, spread "
-        f"{100 * step['spread']:.1f}: {'holds' if step['holds'] else 'FAILS'}."
+        f"of the per-seed difference {100 * step['spread']:.1f}: {'holds' if step['holds'] else 'FAILS'}."
     )
 failing = [" < ".join(step["pair"]) for step in order["steps"] if step["holds"] is False]
 if gain["holds"] is False:
     failing.insert(0, "frozen beats scratch by 10 points at the smallest budget")
 print("\nEvery claim holds in this run." if not failing else f"\nNot shown by this run: {'; '.join(failing)}. "
-      "A step fails when its difference of means is below the seed spread: more seeds or a larger test set "
-      "would narrow the spread, a design with a larger gap would widen the difference.")
+      "A step fails when its mean difference is below the spread of the per-seed differences: the seeds "
+      "disagree about it (more seeds or a larger test set would tell), or a design with a larger gap is needed.")
 if len(meta["seeds"]) == 1:
     print("One seed (live mode): there is no seed spread to compare with, so a step 'holds' here on the sign of its "
           "difference alone; run the profile's seeds (LIVE = False) to see whether it stands beyond the spread.")
@@ -341,11 +343,13 @@ if QUICK:
 #    Print `result.to_markdown(metrics=["test_accuracy"])`. How does the gap between pretrained features and random
 #    weights change with the number of labels? What does that say about the lecture's myth?
 # 2. **A fine-tuning rate that is too large.** Fine-tune at a rate a hundred times the usual one:
-#    `kt.experiments.run("models-1-4", PROFILE, live=True, models=("frozen", "fine_tuned"), labels_per_class=(40,), fine_tune_learning_rates=(1e-2,))`.
-#    Does the fine-tuned model stay above the frozen one? Why does keras-io's recipe fine-tune at a small rate?
+#    `kt.experiments.run("models-1-4", PROFILE, live=True, models=("frozen", "fine_tuned"), labels_per_class=(40,), fine_tune_learning_rates=(1e-2,), fine_tune_decay=None)`
+#    (one rate for every layer). Does the fine-tuned model stay above the frozen one? Why does keras-io's recipe fine-tune at a small rate?
 # 3. **Different learning rates for different layers** ("Freeze or fine-tune?" in the lecture "Transfer learning and
-#    domain adaptation", UPC Deep Learning for Computer Vision, 2016; discriminative rates, Howard & Ruder, 2018):
-#    `kt.experiments.run("models-1-4", PROFILE, live=True, models=("frozen", "fine_tuned"), labels_per_class=(40,), fine_tune_decay=2.6, fine_tune_learning_rates=(3e-4, 1e-3))`.
-#    Each block below the head learns 2.6 times slower than the one above. Which rate does the validation data
-#    choose, and does fine-tuning now beat the frozen base? Compare `validation_accuracy` and `test_accuracy` in
-#    `result.rows`.
+#    domain adaptation", UPC Deep Learning for Computer Vision, 2016; discriminative rates, Howard & Ruder, 2018).
+#    The profile fine-tunes with discriminative rates (`fine_tune_decay=2.6`: each block below the head learns 2.6
+#    times slower than the one above). Fine-tune with one rate for every layer instead:
+#    `kt.experiments.run("models-1-4", PROFILE, live=True, models=("frozen", "fine_tuned"), labels_per_class=(40,), fine_tune_decay=None, fine_tune_learning_rates=(1e-4, 3e-4))`.
+#    Which rate does the validation data choose, and how far above the frozen base does fine-tuning end, compared
+#    with the notebook's own run? Compare `validation_accuracy` and `test_accuracy` in `result.rows`.
+#

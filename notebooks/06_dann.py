@@ -206,7 +206,7 @@ if gap["mean"] is not None and validation_gap and validation_gap["mean"] is not 
             print(
                 f"The settings were chosen on the validation images, where DANN reaches the mark; the test images "
                 f"miss it by {validation_gap['mean'] - gap['mean']:.0%} of the gap. Both splits face photos DANN "
-                f"never trained on, but only {len(mnist_m.PACKAGED_PHOTOS['validation'][0])} validation and "
+                f"never trained on, but only {len(mnist_m.PACKAGED_PHOTOS['validation'])} validation and "
                 f"{len(mnist_m.packaged_photos()['test'])} test photos: how far the alignment carries to unseen "
                 "photos depends on which few photos they are. BSDS500's hundreds of photos per split (`full`) "
                 "average that out."
@@ -215,7 +215,7 @@ if gap["mean"] is not None and validation_gap and validation_gap["mean"] is not 
             print(
                 f"DANN misses the mark on the validation images too: in {config['steps']:,} steps per network on "
                 f"{result.metadata['sizes']['target_train']:,} target images and "
-                f"{len(mnist_m.PACKAGED_PHOTOS['train'][0])} training photos, it has not learned features that "
+                f"{len(mnist_m.PACKAGED_PHOTOS['train'])} training photos, it has not learned features that "
                 "carry to photos it never saw."
             )
 
@@ -236,7 +236,7 @@ print(
 if config["source"] == "mnist_5k":
     print(
         f"This run trains on {result.metadata['sizes']['source_train']:,} digits per domain instead of MNIST's "
-        f"60,000, with {len(mnist_m.PACKAGED_PHOTOS['train'][0])} training photos instead of BSDS500's 200, for "
+        f"60,000, with {len(mnist_m.PACKAGED_PHOTOS['train'])} training photos instead of BSDS500's 200, for "
         f"{config['steps']:,} steps per network, far fewer than the paper's: its upper bound is lower than the "
         "paper's, and DANN has less time to win its game. The `full` profile is the paper's setup."
     )
