@@ -20,9 +20,11 @@ all switches divided by the whole training time (compile and fit). The first ste
 
 Headline: ChainThaw's cost per switch (`seconds_per_switch`: the sum above over the switches, divided by their
 number, median over interleaved rounds) in units of `trace_seconds`, one trace of the same model's train function
-measured in the same run: for every step after the first, the same model with that step's layers trainable is
-compiled with a fresh optimizer and fit for two epochs (no validation), and the first batch of the first epoch minus the first
-batch of the second is one trace (with the optimizer's build, which a switch also does). One trace per step is
+measured in the same run: the model is compiled and fit for an epoch, then for every step after the first it gets
+that step's layers trainable, a fresh optimizer built over them (as ChainThaw builds it, outside the trace) and a
+new train function, and is fit for two epochs (no validation); the first batch of the first epoch minus the first
+batch of the second is one trace. (Compiling afresh instead would also create the optimizer's and the metrics'
+variables inside the trace, which on TensorFlow costs more than the trace itself.) One trace per step is
 what Keras 3 needs for a changed trainable set, so the floor is 1.0; goal: at most 1.5. Details: the share of the
 training time spent switching, the rebuild way's figures, and on TensorFlow the same with `jit_compile=True` (XLA:
 every trace is an XLA compilation; one round, fewer steps). Runs on TensorFlow and JAX (`KERAS_BACKEND`).
@@ -216,22 +218,29 @@ def main(args):
         }
 
     def trace_seconds(jit_compile="auto", count=size["middle_layers"]):
-        """One trace of the train function for each step after the first (the sets a switch changes to): the
-        model with that step's layers trainable, compiled with a fresh optimizer, fit for two epochs (without
-        validation); the first batch of the first epoch minus the first batch of the second (both make an
-        iterator)."""
+        """One trace of the train function for each step after the first (the sets a switch changes to).
+
+        The model is compiled and fit for one epoch (metrics and functions built), then for each set: that step's
+        layers trainable, a fresh optimizer built over them (eagerly, as ChainThaw builds it), a new train
+        function (`make_train_function(force=True)`), and a fit of two epochs without validation; the first
+        batch of the first epoch minus the first batch of the second (both make an iterator) is one trace.
+        """
         model = build()
         base = kt_models.base_layer(model)
         compile_(model, first_rate, jit_compile)
+        fit(model, 1, [], validate=False)
         plan = kt_callbacks.ChainThaw(
             new_layers=kt_models.head_layers(model), layers=middle_layers(model, count), verbose=0
         ).plan(model)
         traces = []
         for _, names in plan[1:]:
             set_step_trainable(model, base, None if names == [model.name] else set(names))
-            compile_(model, later_rate, jit_compile)
+            fresh = optimizer(later_rate)
+            fresh.build(model.trainable_variables)
+            model.optimizer = fresh
+            model.make_train_function(force=True)
             timer = _common.batch_timer()
-            fit(model, 2, [timer], validate=False)  # no validation: its test function would be traced too
+            fit(model, 2, [timer], validate=False)  # no validation: its test function is not part of a trace
             traces.append(timer.epochs[0]["batches"][0] - timer.epochs[1]["batches"][0])
         keras.backend.clear_session(free_memory=False)
         return traces
