@@ -28,9 +28,9 @@ QUICK_CPU_SECONDS = {
     "01_off_the_shelf": 12,
     "02_full_network_embedding": 6,
     "03_transferability": 788,
-    "04_models_1_4": 534,
+    "04_models_1_4": 499,
     "05_pet_heads": 575,
-    "06_dann": 723,
+    "06_dann": 722,
     "07_zero_shot": 286,
     "08_multitask": 308,
 }
