@@ -13,7 +13,8 @@ import pytest
 
 from keras_transfer.datasets import download
 
-pytestmark = pytest.mark.multibackend
+# Not `multibackend`: the code tested here is NumPy and file handling that never calls Keras, so a second run on
+# KERAS_BACKEND=jax (make unit-jax) would repeat the TensorFlow run's work and could not fail differently.
 
 URL = "https://example.invalid/data/archive.bin"  # never reached: every test provides a mirror or file:// URL
 

@@ -9,7 +9,8 @@ import pytest
 from keras_transfer.datasets import fashion_mnist
 from keras_transfer.datasets import FASHION_MNIST_CLASSES, load_fashion_mnist
 
-pytestmark = pytest.mark.multibackend
+# Not `multibackend`: the code tested here is NumPy and file handling that never calls Keras, so a second run on
+# KERAS_BACKEND=jax (make unit-jax) would repeat the TensorFlow run's work and could not fail differently.
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ from PIL import Image
 from keras_transfer.datasets import load_domains, load_mnist, load_mnist_m, make_mnist_m
 from keras_transfer.datasets import mnist_m
 
-pytestmark = pytest.mark.multibackend
+# Not `multibackend`: the code tested here is NumPy and file handling that never calls Keras, so a second run on
+# KERAS_BACKEND=jax (make unit-jax) would repeat the TensorFlow run's work and could not fail differently.
 
 
 def _random_photos(seed=0):

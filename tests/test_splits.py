@@ -5,7 +5,8 @@ import pytest
 
 from keras_transfer.datasets import FASHION_MNIST_CLASSES, ClassSplit, split_classes, split_per_class, take_per_class
 
-pytestmark = pytest.mark.multibackend
+# Not `multibackend`: the code tested here is NumPy and file handling that never calls Keras, so a second run on
+# KERAS_BACKEND=jax (make unit-jax) would repeat the TensorFlow run's work and could not fail differently.
 
 
 def _documented_algorithm(num_classes, seed):
