@@ -63,6 +63,16 @@ def test_notebook_runs_in_the_smoke_profile(path, notebook_environment):
     assert "image/png" in outputs, f"{path.name} drew no figure in the smoke profile"
     assert "smoke" in outputs, f"{path.name} does not say which profile its results come from"
     assert "Traceback" not in outputs
+    for line in EXPECTED_OUTPUT.get(path.name, ()):
+        assert line in outputs, f"{path.name}: {line!r} missing from its outputs"
+
+
+# What a notebook must print in every profile, beyond running (its computed tables)
+EXPECTED_OUTPUT = {
+    # the departures from Yosinski et al. (2014), filled from the run's config (smoke: Adam, early stopping on B)
+    "03_transferability.ipynb": ("| optimizer | SGD with momentum", "Adam (`yosinski.train_network`)",
+                                 "early stopping on B's validation accuracy (patience 1, at most 2 epochs)"),
+}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

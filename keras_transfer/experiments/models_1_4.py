@@ -433,7 +433,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
                         print(f"[{profile} seed {seed}, {per_class}/class, {domain} source] {TITLES[name]}: "
                               f"test accuracy {test['accuracy']:.4f}, {rows[-1]['epochs']} epochs, "
                               f"{wall:.1f} s ({cpu:.1f} s CPU)", flush=True)
-                    keras.backend.clear_session()
+                    keras.backend.clear_session(free_memory=False)  # no full gc.collect per model
     metadata = {
         "config": base.jsonable(config), "seeds": list(seeds), "titles": {n: TITLES[n] for n in config["models"]},
         "class_names": list(data["class_names"]), "sample_labels": test["labels"], "sample_predictions": predictions,

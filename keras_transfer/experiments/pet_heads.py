@@ -404,7 +404,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
                     f"of the test boxes, {row['epochs']} epochs, {row['cpu_time_s']:.0f} CPU-s",
                     flush=True,
                 )
-            keras.backend.clear_session()
+            keras.backend.clear_session(free_memory=False)  # no full gc.collect per model
     metadata = {
         "config": {key: list(value) if isinstance(value, tuple) else value for key, value in config.items()},
         "seeds": list(seeds),
