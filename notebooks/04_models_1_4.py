@@ -206,7 +206,7 @@ else:
     print(
         f"At {gain['labels_per_class']} labels per class, frozen {gain['higher_mean']:.1%} ± {gain['higher_std']:.1%} "
         f"against scratch {gain['lower_mean']:.1%} ± {gain['lower_std']:.1%}: a gain of "
-        f"{100 * gain['difference']:.1f} points (seed spread {100 * gain['spread']:.1f}). The claim (at least "
+        f"{100 * gain['difference']:.1f} points (spread of the per-seed gain {100 * gain['spread']:.1f}). The claim (at least "
         f"{100 * gain['threshold']:.0f} points, beyond the spread) {'holds' if gain['holds'] else 'FAILS'}."
     )
 order = checks["order"]
