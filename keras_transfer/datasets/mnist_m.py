@@ -316,21 +316,13 @@ def _packaged(photos_path, verbose):
 _PHOTO_LOADERS = {"packaged": _packaged, "bsds500": _bsds500_photos}
 # photo source -> its validation photos, for those that keep some apart from the training and test photos
 _VALIDATION_PHOTOS = {"packaged": lambda: packaged_photos()["validation"]}
-# photo source -> whether its patches get variety by default (`_blend`). Off for both: on the packaged photos
-# variety cost DANN most of its gain on the validation photos (gap closed 3% against 60% without, first seed), the
-# turned and recoloured patches being further from any unseen photo than the photos themselves
-PHOTO_VARIETY = {"packaged": False, "bsds500": False}
-
-
-def _check_variety(source, variety):
-    if variety is None:
-        return PHOTO_VARIETY[SOURCES[source][1]]
+def _check_variety(variety):
     if not isinstance(variety, (bool, np.bool_)):
-        raise ValueError(f"`variety` must be True, False or None (the source's default). Received: variety={variety!r}")
+        raise ValueError(f"`variety` must be True or False. Received: variety={variety!r}")
     return bool(variety)
 
 
-def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_path=None, variety=None, verbose=1):
+def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_path=None, variety=False, verbose=1):
     """Loads MNIST-M, building it on first use and caching it.
 
     Training digit `i` of the result is training digit `i` of `keras_transfer.datasets.mnist.load_mnist` blended
@@ -347,9 +339,11 @@ def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_pa
         limit: int or None. Build only the first `limit` images of each split (for tests and smoke runs).
         photos_path: str, Path or None. For `source="mnist"`: a folder with BSDS500 already extracted (see
             `load_bsds500_photos`).
-        variety: bool or None. Draw each patch from the photo at one of three scales, then turn it by one of the
-            square's 8 symmetries and reorder its colour channels, all at random (`_blend`). None: the source's
-            default (`PHOTO_VARIETY`: off, the paper's recipe).
+        variety: bool. Draw each patch from the photo at one of three scales, then turn it by one of the square's
+            8 symmetries and reorder its colour channels, all at random (`_blend`). Off by default, the paper's
+            recipe: on the packaged photos it cost DANN most of its gain on the validation photos (gap closed 3%
+            against 60% without, first seed), the turned and recoloured patches being further from any unseen
+            photo than the photos themselves.
         verbose: int. 1 shows progress.
 
     Returns:
@@ -374,7 +368,7 @@ def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_pa
         raise ValueError(f"`seed` must be a non-negative integer. Received: seed={seed!r}")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
         raise ValueError(f"`limit` must be a positive integer or None. Received: limit={limit!r}")
-    variety = _check_variety(source, variety)
+    variety = _check_variety(variety)
     file = _cache_file(source, int(seed), limit, variety) if cache else None
     if file is not None and file.exists():
         cached = _read_cache(file)
@@ -407,7 +401,7 @@ def validation_photos_apart(source):
     return SOURCES[source][1] in _VALIDATION_PHOTOS
 
 
-def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_size=None, data_seed=0, variety=None,
+def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_size=None, data_seed=0, variety=False,
                  verbose=1):
     """MNIST → MNIST-M as a domain adaptation task: `{"<domain>_<split>": (images, labels)}`.
 
@@ -427,8 +421,7 @@ def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_
         validation_size: int. Training digits held out for validation (0: none; the validation sets are empty).
         test_size: int or None. Test images per domain (None: all).
         data_seed: int. The seed of the held-out digits, of the training subsets and of MNIST-M's patches.
-        variety: bool or None. Patches at several scales, turned and recoloured (see `load_mnist_m`); None: the
-            source's default.
+        variety: bool. Patches at several scales, turned and recoloured (see `load_mnist_m`).
         verbose: int. 1 shows progress while MNIST-M is built the first time.
 
     Example:
@@ -442,7 +435,6 @@ def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_
     if source not in SOURCES:
         raise ValueError(f"`source` must be one of {tuple(SOURCES)}. Received: source={source!r}")
     (x_train, y_train), (x_test, y_test) = load_mnist(SOURCES[source][0])
-    variety = _check_variety(source, variety)
     (m_train, _), (m_test, _) = load_mnist_m(source, seed=data_seed, variety=variety, verbose=verbose)
     for name, value, available in (("validation_size", validation_size, len(x_train) - 1),
                                    ("test_size", test_size, len(x_test))):

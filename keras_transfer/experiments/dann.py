@@ -87,7 +87,7 @@ TRAINING_KEYS = ("steps", "evaluations", "batch_size", "learning_rate", "alpha",
                  "max_strength", "domain_loss_weight")
 _PAPER = {"learning_rate": 0.01, "alpha": 10.0, "beta": 0.75, "momentum": 0.9, "gamma": 10.0, "max_strength": 1.0,
           "domain_loss_weight": 1.0, "data_seed": 0, "center_pixels": True,
-          "photo_variety": None, "models": tuple(MODELS)}
+          "photo_variety": False, "models": tuple(MODELS)}
 CONFIGS = {
     "smoke": {**_PAPER, "source": "mnist_5k", "train_size": 256, "validation_size": 64, "test_size": 128,
               "steps": 16, "evaluations": 2, "batch_size": 64, "seeds": (0, 1), "projection": "pca",
