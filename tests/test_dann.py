@@ -104,6 +104,9 @@ def test_profiles_and_overrides():
     assert configs["quick"]["batch_size"] == configs["full"]["batch_size"] == 128
     assert configs["full"]["learning_rate"] == configs["quick"]["learning_rate"] == 0.01
     assert len(configs["quick"]["seeds"]) >= 3 and configs["quick"]["validation_size"] > 0
+    # the offline photos are cut into tiles shared out to the splits (smoke runs quick's data code); full is the paper's
+    assert configs["smoke"]["photo_split"] == configs["quick"]["photo_split"] == "tiles"
+    assert configs["full"]["photo_split"] == "photos"
     # live mode: the profile's own keys, fewer steps, still a whole number of evaluations
     assert set(experiment.LIVE) == set(configs)
     for profile, live in experiment.LIVE.items():
@@ -120,6 +123,8 @@ def test_profiles_and_overrides():
         experiment.run("smoke", verbose=0, source="svhn")
     with pytest.raises(ValueError, match="seeds="):
         experiment.run("smoke", verbose=0, seeds=())
+    with pytest.raises(ValueError, match="photo_split='halves'"):
+        experiment.run("smoke", verbose=0, photo_split="halves")
     with pytest.raises(ValueError, match="profile='fast'"):
         experiment.run("fast", verbose=0)
 

