@@ -107,13 +107,27 @@ def test_fit_on_features_epochs_are_whole_passes_and_match_fit_on_arrays():
     x = rng.normal(size=(37, 5)).astype("float32")  # 37 = 2 batches of 16 + a short one
     y = rng.integers(0, 3, 37).astype("int32")
     # Each run of `steps` batches of the repeating pipeline is one whole pass, reshuffled, last batch short.
+    # The same for the NumPy generator that feeds fit() outside TensorFlow, and with a mirror each example is drawn
+    # from the original or the mirror, label with it.
     pipeline = features_module._feature_pipeline(x, y, 16, True, 0)
-    batches = [labels.numpy() for _, labels in pipeline.take(6)]
-    assert [len(batch) for batch in batches] == [16, 16, 5, 16, 16, 5]
-    first, second = np.concatenate(batches[:3]), np.concatenate(batches[3:])
-    np.testing.assert_array_equal(np.sort(first), np.sort(y))
-    np.testing.assert_array_equal(np.sort(second), np.sort(y))
-    assert not np.array_equal(first, second)  # reshuffled every epoch
+    generator = features_module._feature_batches(x, y, 16, 0)
+    mirrored = features_module._feature_batches(x, y, 16, 0, mirror=(-x, y + 10))
+    for batches in (
+        [labels.numpy() for _, labels in pipeline.take(6)],
+        [next(generator)[1] for _ in range(6)],
+        [next(mirrored)[1] % 10 for _ in range(6)],
+    ):
+        assert [len(batch) for batch in batches] == [16, 16, 5, 16, 16, 5]
+        first, second = np.concatenate(batches[:3]), np.concatenate(batches[3:])
+        np.testing.assert_array_equal(np.sort(first), np.sort(y))
+        np.testing.assert_array_equal(np.sort(second), np.sort(y))
+        assert not np.array_equal(first, second)  # reshuffled every epoch
+    inputs, labels = next(mirrored)
+    flipped = labels >= 10
+    assert 0 < flipped.sum() < len(labels)
+    rows = np.where(flipped[:, None], -inputs, inputs)  # a mirrored example carries the mirror's features
+    index = [np.flatnonzero((x == row).all(axis=1))[0] for row in rows]
+    np.testing.assert_array_equal(y[index] + 10 * flipped, labels)
 
     def build():
         keras.utils.set_random_seed(5)

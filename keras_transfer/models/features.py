@@ -163,6 +163,27 @@ def _feature_pipeline(features, labels, batch_size, shuffle, seed, mirror=None, 
     return dataset.prefetch(tf.data.AUTOTUNE) if prefetch else dataset
 
 
+def _feature_batches(features, labels, batch_size, seed, mirror=None):
+    """`_feature_pipeline`'s training batches as NumPy arrays from a Python generator (for JAX and PyTorch).
+
+    The same batches as the tf.data pipeline: every pass reshuffled (with `mirror`, each example drawn from the
+    original or the mirror with probability 1/2), cut into batches of `batch_size` with a short last one, passes
+    repeating forever. Outside TensorFlow, `fit()` turns every element of a tf.data pipeline into NumPy through a
+    TensorFlow iterator, which made `fit_on_features` slower than a plain `fit()` on the arrays on JAX; here the
+    batches are slices of NumPy arrays. `seed=None` draws the seed from NumPy's global generator, which
+    `keras.utils.set_random_seed` seeds.
+    """
+    rng = np.random.default_rng(np.random.randint(2**31) if seed is None else seed)
+    while True:
+        order = rng.permutation(len(labels))
+        inputs, targets = features[order], labels[order]
+        if mirror is not None:
+            flip = rng.random(len(labels)) < 0.5
+            inputs[flip], targets[flip] = mirror[0][order][flip], mirror[1][order][flip]
+        for start in range(0, len(labels), batch_size):
+            yield inputs[start : start + batch_size], targets[start : start + batch_size]
+
+
 def extract_mirrored_features(base, data, flip_labels, *, verbose=0):
     """`extract_features` of a dataset of `(images, labels)` batches, and of the same images mirrored left to right.
 
@@ -256,7 +277,9 @@ def fit_on_features(
     make: the examples reshuffled every epoch, then cut into batches of `batch_size` (the last one shorter). The
     validation examples go in order, in as few batches as 64 MB of features allow (one for the sets of these
     experiments): `fit()` makes the validation iterator anew every epoch and each step has a fixed cost, and the
-    validation loss and metrics, means over the examples, do not depend on the batching.
+    validation loss and metrics, means over the examples, do not depend on the batching. On JAX and PyTorch, where
+    `fit()` would turn every tf.data element into NumPy through a TensorFlow iterator (on JAX slower than `fit()` on
+    the arrays), the same training batches come from a NumPy generator and the validation set is passed as arrays.
 
     Args:
         head: keras.Model. A compiled model whose inputs are the features, e.g. `classifier_head(model)`.
@@ -304,18 +327,26 @@ def fit_on_features(
         steps_per_epoch = math.ceil(len(labels) / batch_size)
     elif isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int) or steps_per_epoch < 1:
         raise ValueError(f"`steps_per_epoch` must be None or a positive integer. Received: {steps_per_epoch=}")
-    arguments = {
-        "x": _feature_pipeline(features, labels, batch_size, True, seed, mirror),
-        "steps_per_epoch": steps_per_epoch,
-    }
+    tensorflow = keras.backend.backend() == "tensorflow"
+    if tensorflow:
+        batches = _feature_pipeline(features, labels, batch_size, True, seed, mirror)
+    else:
+        batches = _feature_batches(features, labels, batch_size, seed, mirror)
+    arguments = {"x": batches, "steps_per_epoch": steps_per_epoch}
     if validation is not None:
         features, labels = _check_pair("validation", validation)
         # Validation batches as large as memory allows: the loss and metrics are means over the examples, the same
         # for any batching, and fewer steps cost less. No prefetch: fit() makes this iterator anew every epoch.
         values = max(1, math.prod(features.shape[1:]))
         validation_batch = min(len(labels), max(batch_size, _VALIDATION_BATCH_VALUES // values))
-        arguments["validation_data"] = _feature_pipeline(features, labels, validation_batch, False, None, prefetch=False)
-        arguments["validation_steps"] = math.ceil(len(labels) / validation_batch)
+        if tensorflow:
+            arguments["validation_data"] = _feature_pipeline(
+                features, labels, validation_batch, False, None, prefetch=False
+            )
+            arguments["validation_steps"] = math.ceil(len(labels) / validation_batch)
+        else:  # NumPy slices, in order (fit() does not shuffle validation arrays)
+            arguments["validation_data"] = (features, labels)
+            arguments["validation_batch_size"] = validation_batch
     optimizer = getattr(head, "optimizer", None)
     if isinstance(optimizer, keras.optimizers.Optimizer) and not optimizer.built:
         # Built now, eagerly, over the variables the train step will update (what its first apply would build):
