@@ -26,7 +26,8 @@ Profiles (`CONFIGS`), one code path; the data source is a config key (`keras_tra
   1,000 to test), blended with the 11 colour photos that ship with scikit-image, scikit-learn and matplotlib, each
   cut into 64×64 tiles dealt out to the training, validation and test digits (`photo_split="tiles"`,
   `mnist_m.tile_split`): no pixel serves two splits, and all three sample the same photos. 2,000 steps of
-  64 source + 64 target images per network, 3 seeds, the paper's optimizer, schedules and `μ0 = 0.01`.
+  64 source + 64 target images per network, 3 seeds, the paper's optimizer, schedules and `μ0 = 0.01`, with a slower
+  learning-rate decay (`α = 2` instead of 10, chosen on the validation images, see below).
 - `full`: `mnist`, the paper's MNIST → MNIST-M (70,000 digits, BSDS500 photos, both downloaded; each split its own
   photos), for a GPU.
 
@@ -39,10 +40,14 @@ photos (retina, grace_hopper), four test photos (stereo_motorcycle, immunohistoc
 that way (3 seeds), DANN closed 55% of the gap on the validation photos and 17% ± 5% on the test photos: what the
 alignment is worth on photos it never saw depends on which few photos they are, a question of domain generalisation,
 not adaptation. Tiles keep the paper's condition (the same photos' distribution for every split, disjoint pixels);
-notebook 06's third exercise runs the other split. The budget (notebook 06 in about 8 minutes on an idle 2-core
-machine, 9 networks) fixes 2,000 steps per network. Settings tried against the paper's on the validation images
-(DANN only, 3 seeds, tiles): reversal strength at most 0.5 or a domain-loss weight of 2 both lowered DANN's
-validation accuracy on every seed.
+notebook 06's third exercise runs the other split.
+
+Settings. The budget (notebook 06 in about 8 minutes on an idle 2-core machine, 9 networks) fixes 2,000 steps per
+network, far fewer than the paper's. Chosen on the validation images (mean share of the gap DANN closes there, 3
+seeds, tiles; the test images were not used to choose): the paper's settings 21%; a learning-rate decay of `α = 2`
+instead of 10 (`μ_p` ends at μ0 / 2.3 instead of μ0 / 6: with α = 10, DANN's validation accuracy stopped rising
+after 40% of the steps) 25%, kept for `quick`; `μ0 = 0.02` 21%. With DANN alone against the paper's settings, a
+reversal strength of at most 0.5 or a domain-loss weight of 2 lowered DANN's validation accuracy on every seed.
 
 Reference:
     - [Ganin & Lempitsky, Unsupervised Domain Adaptation by Backpropagation, ICML 2015](
@@ -93,7 +98,8 @@ CONFIGS = {
     "smoke": {**_PAPER, "source": "mnist_5k", "photo_split": "tiles", "train_size": 256, "validation_size": 64,
               "test_size": 128, "steps": 16, "evaluations": 2, "batch_size": 64, "seeds": (0, 1), "projection": "pca",
               "projection_points": 64},
-    "quick": {**_PAPER, "source": "mnist_5k", "photo_split": "tiles", "train_size": None, "validation_size": 500,
+    "quick": {**_PAPER, "source": "mnist_5k", "photo_split": "tiles", "alpha": 2.0, "train_size": None,
+              "validation_size": 500,
               "test_size": None, "steps": 2000, "evaluations": 10, "batch_size": 128, "seeds": (0, 1, 2),
               "projection": "tsne", "projection_points": 500},
     "full": {**_PAPER, "source": "mnist", "train_size": None, "validation_size": 5000, "test_size": None,
