@@ -30,7 +30,7 @@ REQUIRED = ("benchmark", "backend", "value", "unit", "goal", "met")
 # Issue 20: the figures these two print beside their value, measured in the same run.
 REQUIRED_BY_SCRIPT = {
     "bench_frozen_features.py": ("bound", "share_of_bound"),
-    "bench_chain_thaw_switch.py": ("floor", "seconds_per_switch", "trace_seconds"),
+    "bench_chain_thaw_switch.py": ("floor", "seconds_per_switch", "trace_seconds", "switch_in_traces_by_set"),
 }
 EXPECTED = {
     "bench_chain_thaw_switch.py",
@@ -100,6 +100,23 @@ def test_benchmark_smoke_prints_one_json_line(script, backend, smoke_runs):
         if beside in record:
             assert isinstance(record[beside], (int, float)) and record[beside] > 0, record
     assert record["machine"]["logical_cpus"] >= 1
+
+
+def test_chain_thaw_switch_cost_per_switch():
+    # Each switch's excess over a typical epoch start, in training order; they add up to the total.
+    import bench_chain_thaw_switch
+
+    def epoch(start, first_batch, validation):
+        return {"first_batch_begin": start, "batches": [first_batch, 0.1], "test_begin": start + 1.0,
+                "test_end": start + 1.0 + validation}
+
+    # a gap of 0.8 s between a validation's end and the next epoch; the switches (epochs 2 and 4) start 0.5 s late,
+    # one with a first batch 0.3 s slower, the other with a validation 1.0 s slower
+    epochs = [epoch(0.0, 0.1, 0.2), epoch(2.0, 0.1, 0.2), epoch(4.5, 0.4, 0.2), epoch(6.5, 0.1, 0.2),
+              epoch(9.0, 0.1, 1.2), epoch(12.0, 0.1, 0.2)]
+    excess, _, parts = bench_chain_thaw_switch.switch_cost(epochs, {2, 4})
+    assert parts["each"] == pytest.approx([0.5 + 0.3, 0.5 + 1.0])
+    assert excess == pytest.approx(sum(parts["each"]))
 
 
 def test_benchmark_refuses_bad_arguments():
