@@ -25,13 +25,14 @@ over them (as ChainThaw builds it, outside the trace) and a new train function, 
 validation); the first batch of the first epoch minus the first batch of the second is one trace. (Compiling
 afresh instead would also create the optimizer's and the metrics' variables inside the trace, which on TensorFlow
 costs more than the trace itself.) Set by set, because one set's trace takes several times another's (on JAX the
-whole model's XLA compilation about 2.5 times a single layer's). Beside it: `seconds_per_switch` (the sum above
-over the switches divided by their number, median over rounds) and `trace_seconds` (the mean trace over the same
-sets, median over rounds), and `ratio_of_means`, the one divided by the other. One trace per step is what Keras 3
-needs for a changed trainable set, so the floor is 1.0; goal: at most 1.5. (A batch of another size, such as a short
-last batch, is another trace on JAX and with XLA, at a switch and in the trace measurement alike; neither counts
-it: it falls inside an epoch, not at its start.) Details: the share of the
-training time spent switching, the rebuild way's figures, and on TensorFlow the same with `jit_compile=True` (XLA:
+whole model's XLA compilation 2-3 times a single layer's). Beside it: `seconds_per_switch` (the sum above over the
+switches divided by their number, median over rounds) and `trace_seconds` (the mean trace over the same sets,
+median over rounds), `ratio_of_means`, the one divided by the other, and `switch_in_traces_by_set_cpu`, the
+headline in this process's CPU time (less sensitive than wall time to the load of other processes). One trace per
+step is what Keras 3 needs for a changed trainable set, so the floor is 1.0; goal: at most 1.5. (A batch of another
+size, such as a short last batch, is another trace on JAX and with XLA, at a switch and in the trace measurement
+alike; neither counts it: it falls inside an epoch, not at its start.) Details: the share of the training time
+spent switching, the rebuild way's figures, and on TensorFlow the same with `jit_compile=True` (XLA:
 every trace is an XLA compilation; one round, fewer steps). Runs on TensorFlow and JAX (`KERAS_BACKEND`).
 
 Run: .venv/bin/python benchmarks/bench_chain_thaw_switch.py [--smoke]
@@ -164,7 +165,7 @@ def main(args):
 
     def chain_thaw(jit_compile="auto", count=size["middle_layers"]):
         model = build()
-        timer = _common.batch_timer()
+        timer, cpu_timer = _common.batch_timer(), _common.batch_timer(time.process_time)
         with _common.Timer() as total:
             compile_(model, first_rate, jit_compile)
             callback = TimedChainThaw(
@@ -176,9 +177,10 @@ def main(args):
                 verbose=0,
             )
             steps = len(callback.plan(model))
-            fit(model, steps * epochs_per_step, [callback, timer])
+            fit(model, steps * epochs_per_step, [callback, timer, cpu_timer])
         starts = {step["first_epoch"] for step in callback.steps_log[1:]}
         excess, gross, parts = switch_cost(timer.epochs, starts)
+        each_cpu = switch_cost(cpu_timer.epochs, starts)[2]["each"]
         keras.backend.clear_session(free_memory=False)
         return {
             "total_s": total.wall,
@@ -189,6 +191,7 @@ def main(args):
             "callback_switch_s": sum(callback.switch_seconds),
             "callback_epoch_end_s": _common.median(callback.epoch_end_seconds),
             "layers": [step["description"] for step in callback.steps_log[1:]],
+            "each_cpu": each_cpu,
             **parts,
         }
 
@@ -241,24 +244,25 @@ def main(args):
         plan = kt_callbacks.ChainThaw(
             new_layers=kt_models.head_layers(model), layers=middle_layers(model, count), verbose=0
         ).plan(model)
-        traces = []  # in plan order: the sets of ChainThaw's steps 2, 3, ...
+        traces, cpu_traces = [], []  # in plan order: the sets of ChainThaw's steps 2, 3, ...
         for _, names in plan[1:]:
             set_step_trainable(model, base, None if names == [model.name] else set(names))
             fresh = optimizer(later_rate)
             fresh.build(model.trainable_variables)
             model.optimizer = fresh
             model.make_train_function(force=True)
-            timer = _common.batch_timer()
-            fit(model, 2, [timer], validate=False)  # no validation: its test function is not part of a trace
+            timer, cpu_timer = _common.batch_timer(), _common.batch_timer(time.process_time)
+            fit(model, 2, [timer, cpu_timer], validate=False)  # no validation: its test function is not traced
             traces.append(timer.epochs[0]["batches"][0] - timer.epochs[1]["batches"][0])
+            cpu_traces.append(cpu_timer.epochs[0]["batches"][0] - cpu_timer.epochs[1]["batches"][0])
         keras.backend.clear_session(free_memory=False)
-        return traces
+        return {"traces": traces, "cpu": cpu_traces}
 
     if size["warmup"]:
         fit(_compiled(build(), compile_, first_rate), 1, [])
         keras.backend.clear_session(free_memory=False)
     rounds = _common.interleave(
-        {"chain_thaw": chain_thaw, "rebuild": rebuild, "trace": lambda: {"traces": trace_seconds()}}, repeats
+        {"chain_thaw": chain_thaw, "rebuild": rebuild, "trace": trace_seconds}, repeats
     )
     ours, theirs = rounds["chain_thaw"]["extra"], rounds["rebuild"]["extra"]
     trace_runs = [run["traces"] for run in rounds["trace"]["extra"]]
@@ -275,6 +279,11 @@ def main(args):
         for run, run_traces in zip(ours, trace_runs)
         for switch, trace in zip(run["each"], run_traces, strict=True)
     ]
+    per_set_cpu = [  # the same in CPU time of this process: less sensitive to the load of other processes
+        switch / trace
+        for run, trace_run in zip(ours, rounds["trace"]["extra"])
+        for switch, trace in zip(run["each_cpu"], trace_run["cpu"], strict=True)
+    ]
     mean_traces = [sum(run_traces) / len(run_traces) for run_traces in trace_runs]
     value = _common.median(per_set)
     trace = _common.median(mean_traces)
@@ -282,7 +291,7 @@ def main(args):
     if keras.backend.backend() == "tensorflow" and size["xla_middle_layers"]:  # JAX: always XLA-compiled
         xla_count = size["xla_middle_layers"]
         xla_run = chain_thaw(jit_compile=True, count=xla_count)
-        xla_traces = trace_seconds(jit_compile=True, count=xla_count)
+        xla_traces = trace_seconds(jit_compile=True, count=xla_count)["traces"]
         xla = {
             "what": f"jit_compile=True, one round, {xla_count} backbone layer(s) alone ({xla_run['switches']} "
             "switches): every trace is an XLA compilation",
@@ -310,6 +319,7 @@ def main(args):
         "seconds_per_switch": round(_common.median(per_switch), 3),
         "trace_seconds": round(trace, 3),
         "switch_in_traces_by_set": _common.spread(per_set, 2),
+        "switch_in_traces_by_set_cpu": _common.spread(per_set_cpu, 2),
         "ratio_of_means": round(_common.median(per_switch) / trace, 2),
         "mean_switch_over_median_trace": round(_common.median(per_switch) / _common.median(traces), 2),
         "trace_by_set_s": {
