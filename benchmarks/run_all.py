@@ -13,6 +13,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 DEFAULT_BACKENDS = ("tensorflow",)
@@ -33,14 +34,21 @@ def runs():
 
 
 def main(argv):
-    for script, backend in runs():
+    """Runs every pair of `runs()`, printing each JSON line on stdout and each run's wall time on stderr."""
+    pairs, start = runs(), time.perf_counter()
+    for index, (script, backend) in enumerate(pairs, 1):
         environment = {**os.environ, "KERAS_BACKEND": backend}
+        print(f"[bench {index}/{len(pairs)}] {script.name} on {backend} ...", file=sys.stderr, flush=True)
+        began = time.perf_counter()
         completed = subprocess.run([sys.executable, str(script), *argv], env=environment, stdout=subprocess.PIPE)
         sys.stdout.write(completed.stdout.decode())
         sys.stdout.flush()
+        print(f"[bench {index}/{len(pairs)}] {script.name} on {backend}: {time.perf_counter() - began:.0f} s",
+              file=sys.stderr, flush=True)
         if completed.returncode:
             print(f"{script.name} failed on {backend} (exit status {completed.returncode})", file=sys.stderr)
             return completed.returncode
+    print(f"[bench] {len(pairs)} runs in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     return 0
 
 
