@@ -85,7 +85,7 @@ from keras_transfer.plotting import domains as domain_plots  # noqa: E402
 # %% tags=["parameters"]
 PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU
 RESULTS = os.environ.get("KT_RESULTS", "auto")   # "auto": load a saved result of the same settings if there is one, else train; "train": always train
-LIVE = os.environ.get("KT_LIVE", "") == "1"      # True: one seed, the smallest settings that still show the lesson (for a live demo)
+LIVE = os.environ.get("KT_LIVE", "0") in ("1",)      # True: one seed, the smallest settings that still show the lesson (for a live demo)
 SEEDS = None  # None: the profile's seeds (three in quick and full; the first one only when LIVE)
 OUTPUT_DIR = None  # None: results/dann/<profile>
 

@@ -93,6 +93,9 @@ def test_notebook_has_a_parameters_cell_with_profile(path):
     # a room chooses without editing a cell: KT_PROFILE, KT_RESULTS and KT_LIVE are the defaults
     for name, variable in (("PROFILE", "KT_PROFILE"), ("RESULTS", "KT_RESULTS"), ("LIVE", "KT_LIVE")):
         assert re.search(rf"^{name}\s*=.*{variable}", source, re.MULTILINE), f"{path.name}: {name} does not read {variable}"
+    # papermill parses a parameter line only if it holds one "=" (else it warns "Unable to parse line" on every run)
+    unparsable = [line for line in source.splitlines() if not line.lstrip().startswith("#") and line.count("=") > 1]
+    assert not unparsable, f"{path.name}: papermill cannot parse {unparsable}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
