@@ -72,7 +72,7 @@ def describe(source, photo_split="photos"):
     """One line about the data of `load_domains(source, photo_split=photo_split)`, for a notebook or a log."""
     if source not in SOURCES:
         raise ValueError(f"`source` must be one of {tuple(SOURCES)}. Received: source={source!r}")
-    if _check_photo_split(photo_split) == "tiles":
+    if check_photo_split(photo_split) == "tiles":
         return _TILE_DESCRIPTIONS[source].replace("{photos}", str(sum(map(len, PACKAGED_PHOTOS.values()))))
     return DESCRIPTIONS[source]
 
@@ -396,7 +396,8 @@ _PHOTO_LOADERS = {"packaged": _packaged, "bsds500": _bsds500_photos}
 _VALIDATION_PHOTOS = {"packaged": lambda: packaged_photos()["validation"]}
 
 
-def _check_photo_split(photo_split):
+def check_photo_split(photo_split):
+    """`photo_split` if it is one of `PHOTO_SPLITS`, else a ValueError naming it."""
     if photo_split not in PHOTO_SPLITS:
         raise ValueError(f"`photo_split` must be one of {PHOTO_SPLITS}. Received: photo_split={photo_split!r}")
     return photo_split
@@ -467,7 +468,7 @@ def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_pa
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
         raise ValueError(f"`limit` must be a positive integer or None. Received: limit={limit!r}")
     variety = _check_variety(variety)
-    photo_split = _check_photo_split(photo_split)
+    photo_split = check_photo_split(photo_split)
     file = _cache_file(source, int(seed), limit, variety, photo_split) if cache else None
     if file is not None and file.exists():
         cached = _read_cache(file)
@@ -503,7 +504,7 @@ def validation_photos_apart(source, photo_split="photos"):
     own (see `SOURCES`, `PHOTO_SPLITS`)."""
     if source not in SOURCES:
         raise ValueError(f"`source` must be one of {tuple(SOURCES)}. Received: source={source!r}")
-    return _check_photo_split(photo_split) == "tiles" or SOURCES[source][1] in _VALIDATION_PHOTOS
+    return check_photo_split(photo_split) == "tiles" or SOURCES[source][1] in _VALIDATION_PHOTOS
 
 
 def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_size=None, data_seed=0, variety=False,

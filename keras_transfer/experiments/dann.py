@@ -293,8 +293,6 @@ def _check_config(config):
     if not models or any(model not in MODELS for model in models) or len(set(models)) != len(models):
         raise ValueError(f"`models` must be distinct names out of {tuple(MODELS)}. Received: models={models!r}")
     config["models"] = models
-    if config["photo_split"] not in mnist_m.PHOTO_SPLITS:
-        raise ValueError(f"`photo_split` must be one of {mnist_m.PHOTO_SPLITS}. "
-                         f"Received: photo_split={config['photo_split']!r}")
+    mnist_m.check_photo_split(config["photo_split"])  # before any download
     if config["projection"] not in ("pca", "tsne"):
         raise ValueError(f"`projection` must be 'pca' or 'tsne'. Received: projection={config['projection']!r}")
