@@ -74,11 +74,12 @@ def switch_cost(epochs, switch_epochs):
     gross = 0.0
     each = []  # the excess of every switch, in training order
     for i in sorted(switch_epochs):
-        parts["gap"] += gaps[i] - typical_gap
-        parts["retrace_train"] += first[i] - typical_first
-        parts["retrace_validation"] += validation[i] - typical_validation
-        gross += gaps[i] + first[i] - typical_first + validation[i] - typical_validation
-        each.append(gaps[i] - typical_gap + first[i] - typical_first + validation[i] - typical_validation)
+        switch = {"gap": gaps[i] - typical_gap, "retrace_train": first[i] - typical_first,
+                  "retrace_validation": validation[i] - typical_validation}
+        for part, value in switch.items():
+            parts[part] += value
+        gross += gaps[i] + switch["retrace_train"] + switch["retrace_validation"]
+        each.append(sum(switch.values()))
     typical_epoch = _common.median([epochs[i]["test_end"] - epochs[i]["first_batch_begin"] for i in inner])
     return sum(parts.values()), gross, {**parts, "typical_gap": typical_gap, "typical_epoch": typical_epoch,
                                         "each": each}
@@ -274,16 +275,15 @@ def main(args):
     # one set's train step compiles in several times another's (on JAX the whole model's takes about 2.5 times a
     # single layer's), so a mean over the sets compared with a median over them would count that difference as
     # switch overhead.
-    per_set = [
-        switch / trace
-        for run, run_traces in zip(ours, trace_runs)
-        for switch, trace in zip(run["each"], run_traces, strict=True)
-    ]
-    per_set_cpu = [  # the same in CPU time of this process: less sensitive to the load of other processes
-        switch / trace
-        for run, trace_run in zip(ours, rounds["trace"]["extra"])
-        for switch, trace in zip(run["each_cpu"], trace_run["cpu"], strict=True)
-    ]
+    def in_traces(switch_key, trace_key):
+        return [
+            switch / trace
+            for run, trace_run in zip(ours, rounds["trace"]["extra"])
+            for switch, trace in zip(run[switch_key], trace_run[trace_key], strict=True)
+        ]
+
+    per_set = in_traces("each", "traces")
+    per_set_cpu = in_traces("each_cpu", "cpu")  # in CPU time of this process: less sensitive to other processes
     mean_traces = [sum(run_traces) / len(run_traces) for run_traces in trace_runs]
     value = _common.median(per_set)
     trace = _common.median(mean_traces)
