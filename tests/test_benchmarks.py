@@ -29,7 +29,7 @@ RUNS = [(script, backend) for script, backend in MAKE_BENCH_RUNS if backend == "
 REQUIRED = ("benchmark", "backend", "value", "unit", "goal", "met")
 # Issue 20: the figures these two print beside their value, measured in the same run.
 REQUIRED_BY_SCRIPT = {
-    "bench_frozen_features.py": ("bound", "share_of_bound"),
+    "bench_frozen_features.py": ("bound", "share_of_bound", "fixed_cost_bound", "epoch_ratio", "epoch_flop_bound"),
     "bench_chain_thaw_switch.py": ("floor", "seconds_per_switch", "trace_seconds", "switch_in_traces_by_set"),
 }
 EXPECTED = {

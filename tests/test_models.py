@@ -100,6 +100,44 @@ def test_classifier_head_shares_weights_and_cached_features_train_the_same(data_
 
 
 @pytest.mark.multibackend
+def test_full_batches_train_exactly_as_the_short_batch():
+    from keras_transfer.models import features as features_module
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(21, 5)).astype("float32")  # a batch of 16 and a short one of 5
+    y = rng.integers(0, 3, 21).astype("int32")
+
+    def build(loss="sparse_categorical_crossentropy"):
+        keras.utils.set_random_seed(6)
+        head = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(3)])
+        head.compile(optimizer=keras.optimizers.SGD(0.5), loss=loss)
+        return head
+
+    batches = [(x[:16], y[:16]), (x[16:], y[16:])]
+    full = list(features_module._full_batches(iter(batches), 16))
+    assert [len(batch[0]) for batch in full] == [16, 16] and [len(batch[2]) for batch in full] == [16, 16]
+    np.testing.assert_array_equal(full[0][2], np.ones(16))
+    np.testing.assert_allclose(full[1][2], [16 / 5] * 5 + [0] * 11)
+    for loss in (
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight"),
+    ):
+        short, padded = build(loss), build(loss)
+        for (inputs, labels), (padded_inputs, padded_labels, weights) in zip(batches, full):
+            short_loss = short.train_on_batch(inputs, labels)
+            padded_loss = padded.train_on_batch(padded_inputs, padded_labels, sample_weight=weights)
+            np.testing.assert_allclose(padded_loss, short_loss, rtol=1e-5)
+        for left, right in zip(short.get_weights(), padded.get_weights()):
+            np.testing.assert_allclose(left, right, rtol=1e-5, atol=1e-6)
+    # A trainable BatchNormalization computes over the batch: zero rows would change it, so no padding there.
+    assert not features_module._mixes_examples(build())
+    normalised = keras.Sequential([keras.Input((5,)), keras.layers.BatchNormalization(), keras.layers.Dense(3)])
+    assert features_module._mixes_examples(keras.Sequential([keras.Input((5,)), normalised]))
+    normalised.layers[0].trainable = False
+    assert not features_module._mixes_examples(normalised)
+
+
+@pytest.mark.multibackend
 def test_fit_on_features_epochs_are_whole_passes_and_match_fit_on_arrays():
     from keras_transfer.models import features as features_module
 

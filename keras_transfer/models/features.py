@@ -184,6 +184,44 @@ def _feature_batches(features, labels, batch_size, seed, mirror=None):
             yield inputs[start : start + batch_size], targets[start : start + batch_size]
 
 
+def _full_batches(batches, batch_size):
+    """`batches` of `(inputs, labels)` as `(inputs, labels, sample_weight)` batches that all hold `batch_size` rows.
+
+    JAX compiles the train step for every batch shape it sees, so an epoch whose last batch is short compiles the
+    step twice (at the quick profile's sizes the second compilation took as long as the other 19 epochs of a
+    head's training). Here a short batch is padded with zero rows of weight 0, and its real rows are weighted
+    `batch_size / rows`: with Keras's default loss reduction (the weighted sum over `batch_size` rows) the loss and
+    its gradients are exactly those of the short batch, with `"mean_with_sample_weight"` too. The weighted training
+    metrics of that epoch count the short batch as a full one; validation is not affected. Full batches carry
+    weights of 1 (every batch has the same structure).
+    """
+    ones = np.ones(batch_size, np.float32)
+    for inputs, labels in batches:
+        rows = len(labels)
+        if rows == batch_size:
+            yield inputs, labels, ones
+            continue
+        pad = batch_size - rows
+        weights = np.zeros(batch_size, np.float32)
+        weights[:rows] = batch_size / rows
+        yield (
+            np.concatenate([inputs, np.zeros((pad, *inputs.shape[1:]), inputs.dtype)]),
+            np.concatenate([labels, np.zeros((pad, *labels.shape[1:]), labels.dtype)]),
+            weights,
+        )
+
+
+def _mixes_examples(model):
+    """Whether a layer of `model` computes across the examples of a batch (BatchNormalization in training), which
+    zero rows of padding would change."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable:
+            return True
+        if isinstance(layer, keras.Model) and _mixes_examples(layer):
+            return True
+    return False
+
+
 def extract_mirrored_features(base, data, flip_labels, *, verbose=0):
     """`extract_features` of a dataset of `(images, labels)` batches, and of the same images mirrored left to right.
 
@@ -279,7 +317,9 @@ def fit_on_features(
     experiments): `fit()` makes the validation iterator anew every epoch and each step has a fixed cost, and the
     validation loss and metrics, means over the examples, do not depend on the batching. On JAX and PyTorch, where
     `fit()` would turn every tf.data element into NumPy through a TensorFlow iterator (on JAX slower than `fit()` on
-    the arrays), the same training batches come from a NumPy generator and the validation set is passed as arrays.
+    the arrays), the same training batches come from a NumPy generator and the validation set is passed as arrays. On JAX, a
+    short last batch is padded to full size with zero-weight rows (the same loss and gradients, see `_full_batches`;
+    not with a trainable BatchNormalization layer in `head`), so the train step is compiled once, not twice.
 
     Args:
         head: keras.Model. A compiled model whose inputs are the features, e.g. `classifier_head(model)`.
@@ -332,6 +372,8 @@ def fit_on_features(
         batches = _feature_pipeline(features, labels, batch_size, True, seed, mirror)
     else:
         batches = _feature_batches(features, labels, batch_size, seed, mirror)
+        if keras.backend.backend() == "jax" and len(labels) % batch_size and not _mixes_examples(head):
+            batches = _full_batches(batches, batch_size)  # one compiled train step, not two (see _full_batches)
     arguments = {"x": batches, "steps_per_epoch": steps_per_epoch}
     if validation is not None:
         features, labels = _check_pair("validation", validation)
