@@ -38,7 +38,7 @@ BACKENDS = ("tensorflow", "jax")  # benchmarks/run_all.py runs it on both
 GOAL = 0.8  # of the FLOP bound
 SIZES = {  # round r trains with seed r + 1: the rounds are also the seeds of the accuracy check
     "smoke": {"profile": "smoke", "epochs": 3, "repeats": 2, "warmup": False, "projection": False},
-    "quick": {"profile": "quick", "epochs": 20, "repeats": 4, "warmup": True, "projection": True},
+    "quick": {"profile": "quick", "epochs": 20, "repeats": 3, "warmup": True, "projection": True},
 }
 
 

@@ -24,7 +24,7 @@ BACKENDS = ("tensorflow", "jax")  # benchmarks/run_all.py runs it on both
 GOAL = 1.03
 SIZES = {
     "smoke": {"images": 256, "batch_size": 64, "steps": 3, "repeats": 2},
-    "quick": {"images": 4096, "batch_size": 128, "steps": 16, "repeats": 16},
+    "quick": {"images": 4096, "batch_size": 128, "steps": 16, "repeats": 4},
 }
 
 

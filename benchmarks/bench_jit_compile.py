@@ -27,7 +27,7 @@ SIZES = {
     # one-block network: XLA compiles the quick network's training in tens of seconds
     "smoke": {"profile": "smoke", "epochs": 2, "validation": False, "pretraining_steps": None, "repeats": 1,
               "tiny": True},
-    "quick": {"profile": "quick", "epochs": 20, "validation": True, "pretraining_steps": 12, "repeats": 2,
+    "quick": {"profile": "quick", "epochs": 20, "validation": True, "pretraining_steps": 12, "repeats": 1,
               "tiny": False},
 }
 
