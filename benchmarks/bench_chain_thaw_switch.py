@@ -235,8 +235,8 @@ def main(args):
 
         The model is compiled and fit for one epoch (metrics and functions built), then for each set: that step's
         layers trainable, a fresh optimizer built over them (eagerly, as ChainThaw builds it), a new train
-        function (`make_train_function(force=True)`), and a fit of two epochs of two batches without validation; the first
-        batch of the first epoch minus the first batch of the second (both make an iterator) is one trace.
+        function (`make_train_function(force=True)`), and a fit of two epochs of two batches without validation;
+        the first batch of the first epoch minus the first batch of the second is one trace.
         """
         model = build()
         base = kt_models.base_layer(model)

@@ -118,6 +118,11 @@ def test_full_batches_train_exactly_as_the_short_batch():
     assert [len(batch[0]) for batch in full] == [16, 16] and [len(batch[2]) for batch in full] == [16, 16]
     np.testing.assert_array_equal(full[0][2], np.ones(16))
     np.testing.assert_allclose(full[1][2], [16 / 5] * 5 + [0] * 11)
+    # the padding rows are real examples of the batch (a loss may be NaN on made-up ones, and NaN * 0 is NaN)
+    np.testing.assert_array_equal(full[1][0][:5], x[16:])
+    for row, label in zip(full[1][0][5:], full[1][1][5:]):
+        match = np.flatnonzero((x[16:] == row).all(axis=1))
+        assert len(match) and y[16 + match[0]] == label
     for loss in (
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight"),

@@ -189,10 +189,11 @@ def _full_batches(batches, batch_size):
 
     JAX compiles the train step for every batch shape it sees, so an epoch whose last batch is short compiles the
     step twice (at the quick profile's sizes the second compilation took as long as the other 19 epochs of a
-    head's training). Here a short batch is padded with zero rows of weight 0, and its real rows are weighted
-    `batch_size / rows`: with Keras's default loss reduction (the weighted sum over `batch_size` rows) the loss and
-    its gradients are exactly those of the short batch, with `"mean_with_sample_weight"` too. The weighted training
-    metrics of that epoch count the short batch as a full one; validation is not affected. Full batches carry
+    head's training). Here a short batch is padded to full size with copies of its rows at weight 0 (copies, not
+    zeros: a loss such as GIoU on an all-zero box could be NaN, and NaN times 0 is NaN), and its real rows are
+    weighted `batch_size / rows`: with Keras's default loss reduction (the weighted sum over `batch_size` rows) the
+    loss and its gradients are exactly those of the short batch, with `"mean_with_sample_weight"` too. The weighted
+    training metrics of that epoch count the short batch as a full one; validation is not affected. Full batches carry
     weights of 1 (every batch has the same structure).
     """
     ones = np.ones(batch_size, np.float32)
@@ -201,19 +202,14 @@ def _full_batches(batches, batch_size):
         if rows == batch_size:
             yield inputs, labels, ones
             continue
-        pad = batch_size - rows
-        weights = np.zeros(batch_size, np.float32)
-        weights[:rows] = batch_size / rows
-        yield (
-            np.concatenate([inputs, np.zeros((pad, *inputs.shape[1:]), inputs.dtype)]),
-            np.concatenate([labels, np.zeros((pad, *labels.shape[1:]), labels.dtype)]),
-            weights,
-        )
+        rows_again = np.arange(batch_size) % rows  # the padding repeats real rows: any loss is finite on them
+        weights = np.where(np.arange(batch_size) < rows, batch_size / rows, 0.0).astype(np.float32)
+        yield inputs[rows_again], labels[rows_again], weights
 
 
 def _mixes_examples(model):
     """Whether a layer of `model` computes across the examples of a batch (BatchNormalization in training), which
-    zero rows of padding would change."""
+    rows of padding would change."""
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable:
             return True
@@ -317,9 +313,10 @@ def fit_on_features(
     experiments): `fit()` makes the validation iterator anew every epoch and each step has a fixed cost, and the
     validation loss and metrics, means over the examples, do not depend on the batching. On JAX and PyTorch, where
     `fit()` would turn every tf.data element into NumPy through a TensorFlow iterator (on JAX slower than `fit()` on
-    the arrays), the same training batches come from a NumPy generator and the validation set is passed as arrays. On JAX, a
-    short last batch is padded to full size with zero-weight rows (the same loss and gradients, see `_full_batches`;
-    not with a trainable BatchNormalization layer in `head`), so the train step is compiled once, not twice.
+    the arrays), the same training batches come from a NumPy generator and the validation set is passed as arrays.
+    On JAX a short last batch is padded to full size with zero-weight copies of its rows (the same loss and
+    gradients, see `_full_batches`; not with a trainable BatchNormalization layer in `head`), so the train step is
+    compiled once, not twice.
 
     Args:
         head: keras.Model. A compiled model whose inputs are the features, e.g. `classifier_head(model)`.
