@@ -7,7 +7,10 @@ How it works in Keras 3 (verified against keras 3.15 on TensorFlow and JAX):
 
 * `fit()` builds its train function once, before `on_train_begin`; a change of `layer.trainable` takes effect only
   after `model.make_train_function(force=True)`: one trace (on JAX, and with `jit_compile`, an XLA compilation)
-  at the next training batch, and nothing else is rebuilt. On JAX the test and predict functions receive the
+  at the next training batch, and nothing else is rebuilt. On JAX and with XLA every batch shape is compiled
+  anew, so when the training set is not a multiple of the batch size the short last batch of an epoch compiles
+  the train step a second time after every change (at the quick profile's sizes about as long as the first):
+  where that matters, give `fit()` a set whose size the batch size divides. On JAX the test and predict functions receive the
   trainable and the non-trainable variables as two lists, and a cached trace maps positions to variables: when two
   layers of the same shapes swap roles, a stale function silently computes with the wrong weights. A test step
   does not depend on what trains, so the test function is kept and always called with the partition it was
