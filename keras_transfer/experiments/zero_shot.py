@@ -63,6 +63,8 @@ METHODS = {"dap": zero_shot.DirectAttributePrediction, "eszsl": zero_shot.ESZSL}
 METHOD_TITLES = {"dap": "direct attribute prediction", "eszsl": "ESZSL"}
 
 # Xian et al. (TPAMI 2018), proposed split, ResNet-101 features: mean per-class top-1 (%), Tables 3 and 4.
+# ESZSL's four figures were checked on 2026-12-01 against a public reimplementation's README that quotes the paper's
+# tables (mvp18/Popular-ZSL-Algorithms, ESZSL/README.md); DAP's were not found in a source reachable here.
 PAPER = {
     "AwA2": {
         "dap": {"unseen_accuracy": 46.1, "gzsl_unseen_accuracy": 0.0, "gzsl_seen_accuracy": 84.7, "harmonic_mean": 0.0},
