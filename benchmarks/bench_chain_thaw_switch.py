@@ -307,9 +307,6 @@ def main(args):
             "total_s": round(xla_run["total_s"], 2),
         }
 
-    def summary(runs, keys):
-        return {key: _common.spread([run[key] for run in runs], 3) for key in keys}
-
     common_keys = ["total_s", "switch_s", "switch_gross_s", "gap", "retrace_train", "retrace_validation",
                    "typical_epoch"]
     return {
@@ -347,7 +344,7 @@ def main(args):
         ),
         "chain_thaw": summary(ours, common_keys + ["callback_switch_s", "callback_epoch_end_s"]),
         **(
-            rebuild_figures(ours, rounds["rebuild"]["extra"], summary, common_keys)
+            rebuild_figures(ours, rounds["rebuild"]["extra"], common_keys)
             if with_rebuild
             else {"rebuild": "not run on this backend (TensorFlow only)"}
         ),
@@ -355,7 +352,12 @@ def main(args):
     }
 
 
-def rebuild_figures(ours, theirs, summary, keys):
+def summary(runs, keys):
+    """`{key: spread of run[key] over runs}` for each key."""
+    return {key: _common.spread([run[key] for run in runs], 3) for key in keys}
+
+
+def rebuild_figures(ours, theirs, keys):
     """The rebuild way's figures beside ChainThaw's (`ours`, `theirs`: the rounds' dicts of each way)."""
     return {
         "rebuild_share_pct": _common.spread([100 * run["switch_s"] / run["total_s"] for run in theirs], 2),

@@ -91,7 +91,10 @@ def flop_bound(model_builder, train_images, validation_images, epochs):
 
 
 def epoch_timer():
-    """A Keras callback that records every epoch's wall time (training and validation) in `seconds`."""
+    """A Keras callback that records every epoch's wall time (training and validation) in `seconds`.
+
+    Epoch hooks only, not `_common.batch_timer`: its per-batch hooks would add their own cost to every timed step.
+    """
     import keras
 
     class EpochTimer(keras.callbacks.Callback):
