@@ -26,6 +26,8 @@ _LAZY_SUBMODULES = (
     "notebooks",
     "paths",
     "profiles",
+    "progress",
+    "reports",
 )
 
 

@@ -1,6 +1,7 @@
 """What every experiment returns: a results table, training histories, and how to save, load and print them."""
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -9,6 +10,7 @@ import os
 import pathlib
 import platform
 import statistics
+import sys
 import time
 
 
@@ -51,12 +53,13 @@ class ExperimentResult:
             table.append(entry)
         return table
 
-    def to_markdown(self, by="model", metrics=None, digits=4):
+    def to_markdown(self, by="model", metrics=None, digits=4, percent=False, percent_digits=1):
         """The summary as a Markdown table with `mean ± std` cells.
 
         Metrics get `digits` decimals, except counts (every value an `int`, e.g. epochs or parameters), which are
         whole numbers when they do not vary and get one decimal when they do, and times (names ending in `_s`),
-        which get one decimal.
+        which get one decimal. With `percent=True`, metrics whose name holds `accuracy` or `fraction` read as
+        percentages with `percent_digits` decimals.
         """
         table = self.summary(by=by, metrics=metrics)
         metrics = metrics or _numeric_columns(self.rows, exclude={by, "seed"})
@@ -81,11 +84,26 @@ class ExperimentResult:
                         cells.append(f"{round(mean):,}")
                         continue
                     places = 1
+                elif percent and ("accuracy" in metric or "fraction" in metric):
+                    cells.append(f"{100 * mean:.{percent_digits}f}% ± {100 * std:.{percent_digits}f}%"
+                                 if entry["runs"] > 1 else f"{100 * mean:.{percent_digits}f}%")
+                    continue
                 else:
                     places = 1 if metric.endswith("_s") else digits
                 cells.append(f"{mean:,.{places}f} ± {std:,.{places}f}" if entry["runs"] > 1 else f"{mean:,.{places}f}")
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
+
+    def table(self, by="model", metrics=None, digits=1):
+        """The summary as a `reports.Report` for a notebook: accuracies as percent, `mean ± std` over seeds.
+
+        A metric whose name holds `accuracy` (or `fraction`) reads as a percentage with `digits` decimals; the others
+        as in `to_markdown`.
+        """
+        from keras_transfer import reports  # noqa: PLC0415
+
+        return reports.Report(self.to_markdown(by=by, metrics=metrics, digits=digits + 2, percent=True,
+                                               percent_digits=digits))
 
     def save(self, directory):
         """Writes `result.json` (everything) into `directory`, atomically; returns its path."""
@@ -241,6 +259,68 @@ class RunJournal:
             os.fsync(handle.fileno())
 
 
+class Stopwatch:
+    """Wall-clock and CPU seconds since it was made: `Stopwatch().times()` -> `{"wall_time_s", "cpu_time_s"}`."""
+
+    def __init__(self):
+        self.wall_start, self.cpu_start = time.perf_counter(), time.process_time()
+
+    @property
+    def wall_s(self):
+        return time.perf_counter() - self.wall_start
+
+    @property
+    def cpu_s(self):
+        return time.process_time() - self.cpu_start
+
+    def times(self):
+        """`{"wall_time_s": ..., "cpu_time_s": ...}` so far, rounded to hundredths: a row's or a result's timing."""
+        return {"wall_time_s": round(self.wall_s, 2), "cpu_time_s": round(self.cpu_s, 2)}
+
+
+def recipe(name):
+    """Makes an experiment's `run()` a recipe: it times the run, records where and with what, and saves it.
+
+    The decorated `run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)` only trains and
+    returns an `ExperimentResult`; the wrapper checks `profile`, resolves `output_dir` (default
+    `paths.results_dir(name, profile)`, passed on so a recipe can keep a resume journal there), adds to the
+    metadata the run's `wall_time_s` and `cpu_time_s`, the `backend`, `keras` and `keras_transfer` versions, the
+    `request` (`request_of`: what `run_or_load` compares a saved result with), `finished_at` and `machine`, and
+    writes `result.json` into `output_dir`.
+    """
+
+    def decorate(run):
+        @functools.wraps(run)
+        def recorded(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides):
+            import keras  # noqa: PLC0415
+
+            from keras_transfer import __version__  # noqa: PLC0415
+            from keras_transfer import paths  # noqa: PLC0415
+            from keras_transfer import profiles  # noqa: PLC0415
+
+            profiles.check_profile(profile)
+            directory = pathlib.Path(output_dir) if output_dir is not None else paths.results_dir(name, profile)
+            clock = Stopwatch()
+            result = run(profile, seeds=seeds, output_dir=directory, verbose=verbose, **overrides)
+            result.metadata.update(
+                clock.times(),
+                backend=keras.backend.backend(),
+                keras=keras.__version__,
+                keras_transfer=__version__,
+                request=request_of(sys.modules[run.__module__], name, profile, seeds, overrides),
+                finished_at=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                machine=f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
+            )
+            result.metadata.pop("loaded_from", None)
+            result.save(directory)
+            return result
+
+        recorded.recipe_name = name
+        return recorded
+
+    return decorate
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Results that load instantly: a saved result is reused when it answers the same request.
 
@@ -287,8 +367,8 @@ def run_or_load(module, name, profile="quick", *, results="train", live=False, s
         seeds, output_dir, verbose, overrides: passed to the experiment's `run()`.
 
     Returns:
-        An `ExperimentResult` whose metadata has `"request"`, `"finished_at"`, `"machine"` and, when it was loaded,
-        `"loaded_from"`.
+        An `ExperimentResult` whose metadata has `"request"`, `"finished_at"`, `"machine"` (the `recipe` decorator
+        of the module's `run()` records them and saves the result) and, when it was loaded, `"loaded_from"`.
     """
     from keras_transfer import paths  # noqa: PLC0415
 
@@ -318,15 +398,7 @@ def run_or_load(module, name, profile="quick", *, results="train", live=False, s
             return saved
         if verbose:
             print(f"The result saved at {saved_path} answers other settings: training instead.")
-    result = module.run(profile=profile, seeds=seeds, output_dir=directory, verbose=verbose, **overrides)
-    result.metadata.update(
-        request=request,
-        finished_at=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        machine=f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
-    )
-    result.metadata.pop("loaded_from", None)
-    result.save(directory)
-    return result
+    return module.run(profile=profile, seeds=seeds, output_dir=directory, verbose=verbose, **overrides)
 
 
 def provenance(result):

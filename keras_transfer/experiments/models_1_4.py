@@ -41,7 +41,6 @@ each block below /2.6) gave 90.0% there, and the same mean over the three budget
 discriminative rates are the profile's. `full` keeps one rate (never validated on Oxford-17 here).
 """
 
-import time
 import typing
 
 import keras
@@ -51,7 +50,6 @@ from keras_transfer import callbacks as kt_callbacks
 from keras_transfer import datasets
 from keras_transfer import models as kt_models
 from keras_transfer import optimizers as kt_optimizers
-from keras_transfer import paths
 from keras_transfer import profiles
 from keras_transfer import schedules as kt_schedules
 from keras_transfer.experiments import base
@@ -197,12 +195,8 @@ def budget_split(data, per_class, seed):
 
 def build_model(name, config, source, num_classes, seed):
     """Model `name` as `run` builds it (uncompiled): the source's base (random for `scratch`) and a new head."""
-    pretrained = name != "scratch"
     keras.utils.set_random_seed(seed)
-    if config["backbone"] == "vgg19":
-        backbone = kt_models.vgg19_backbone(config["weights"] if pretrained else None, (*config["image_size"], 3))
-    else:
-        backbone = kt_models.source_backbone(source, pretrained=pretrained)
+    backbone = kt_models.backbone_from_config(config, pretrained=name != "scratch", source=source)
     keras.utils.set_random_seed(seed)  # the same head initialisation for every model of a seed
     return kt_models.build_classifier(
         backbone, num_classes, head_units=tuple(config["head_units"]), dropout=config["dropout"],
@@ -378,6 +372,7 @@ TRAINERS = {
 }
 
 
+@base.recipe(NAME)
 def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides):
     """Trains every model at every label budget and seed under `profile`; returns an `ExperimentResult`.
 
@@ -395,7 +390,6 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
     if any(name not in TRAINERS for name in config["compare_models"]):
         raise ValueError(f"`compare_models` must name some of {MODELS}. Received: {tuple(config['compare_models'])!r}")
     seeds = base.check_seeds(config["seeds"] if seeds is None else seeds)
-    start, cpu_start = time.perf_counter(), time.process_time()
     arms = [(config["source_domain"], config["labels_per_class"], config["models"])]
     if config["compare_domain"]:  # the "different data" source: only the models that use a source
         arms.append((config["compare_domain"], config["compare_labels_per_class"], config["compare_models"]))
@@ -412,17 +406,17 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
                 for name in names:
                     model = build_model(name, config, sources.get(domain), len(data["class_names"]), seed)
                     key = f"{name}/n{per_class}" if domain == config["source_domain"] else f"{name}/{domain}/n{per_class}"
-                    run_start, run_cpu = time.perf_counter(), time.process_time()
+                    clock = base.Stopwatch()
                     with kt_models.quiet_retracing():
                         outcome = TRAINERS[name](model, train, data["validation"], budget_config, verbose)
-                        wall, cpu = time.perf_counter() - run_start, time.process_time() - run_cpu
+                        times = clock.times()
                         test = kt_models.evaluate_classifier(model, data["test"], config["sample_predictions"])
                     counts = kt_models.parameter_counts(model)
                     rows.append({
                         "model": key, "network": name, "source": domain, "labels_per_class": int(per_class),
                         "seed": seed, "test_accuracy": test["accuracy"], "test_loss": test["loss"],
                         "epochs": len(outcome["history"]["loss"]), "best_epoch": outcome["best_epoch"],
-                        "wall_time_s": round(wall, 2), "cpu_time_s": round(cpu, 2),
+                        **times,
                         "trainable_params": counts["trainable"], "frozen_params": counts["frozen"],
                         "validation_accuracy": _best_validation(outcome, config["monitor"]),
                         **({"learning_rate": outcome["learning_rate"]} if "learning_rate" in outcome else {}),
@@ -432,18 +426,14 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
                     if verbose:
                         print(f"[{profile} seed {seed}, {per_class}/class, {domain} source] {TITLES[name]}: "
                               f"test accuracy {test['accuracy']:.4f}, {rows[-1]['epochs']} epochs, "
-                              f"{wall:.1f} s ({cpu:.1f} s CPU)", flush=True)
+                              f"{times['wall_time_s']:.1f} s ({times['cpu_time_s']:.1f} s CPU)", flush=True)
                     keras.backend.clear_session(free_memory=False)  # no full gc.collect per model
     metadata = {
         "config": base.jsonable(config), "seeds": list(seeds), "titles": {n: TITLES[n] for n in config["models"]},
         "class_names": list(data["class_names"]), "sample_labels": test["labels"], "sample_predictions": predictions,
         "source_networks": {domain: kt_models.source_network_info(config["source_profile"], domain=domain)
                             for domain in sources},
-        "wall_time_s": round(time.perf_counter() - start, 2), "cpu_time_s": round(time.process_time() - cpu_start, 2),
-        "backend": keras.backend.backend(), "keras": keras.__version__,
     }
     metadata["checks"] = lecture_checks(rows, config)
     metadata["strategy"] = strategy_table(rows, config)
-    result = base.ExperimentResult(NAME, profile, rows, histories, metadata)
-    result.save(output_dir if output_dir is not None else paths.results_dir(NAME, profile))
-    return result
+    return base.ExperimentResult(NAME, profile, rows, histories, metadata)

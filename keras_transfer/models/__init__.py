@@ -21,6 +21,7 @@ from keras_transfer.models.backbones import build_vgg19_classifier
 from keras_transfer.models.backbones import classifier_head
 from keras_transfer.models.backbones import head_layers
 from keras_transfer.models.backbones import parameter_counts
+from keras_transfer.models.backbones import backbone_from_config
 from keras_transfer.models.backbones import vgg19_backbone
 from keras_transfer.models.features import extract_features
 from keras_transfer.models.features import extract_mirrored_features
@@ -88,6 +89,7 @@ __all__ = [
     "head_layers",
     "parameter_counts",
     "pretrained_source_network",
+    "backbone_from_config",
     "source_backbone",
     "source_network_info",
     "source_network_path",

@@ -270,3 +270,26 @@ def block_groups(model):
     for layer in backbone_layers(model):
         groups.setdefault(layer.name.split("_")[0], []).append(layer.name)
     return [*groups.values(), [layer.name for layer in head_layers(model)]]
+
+
+def backbone_from_config(config, *, pretrained=True, source=None):
+    """The convolutional base an experiment's `config` names, pretrained or with random weights.
+
+    Args:
+        config: dict. `config["backbone"]` is `"vgg19"` (Keras's VGG19 with `config["weights"]`, at
+            `config["image_size"]`) or `"source"` (the project's own source network `source`, cut below its head).
+        pretrained: bool. False gives the same architecture with random weights (Model 1's base).
+        source: keras.Model or None. The pretrained source network, for `"source"`.
+
+    Returns:
+        A `keras.Model`, the base of `build_classifier` or of a box regressor.
+    """
+    if config["backbone"] == "vgg19":
+        return vgg19_backbone(config["weights"] if pretrained else None, (*config["image_size"], 3))
+    if config["backbone"] == "source":
+        if source is None:
+            raise ValueError("`backbone='source'` needs the pretrained source network: pass `source=`.")
+        from keras_transfer.models.source import source_backbone  # noqa: PLC0415
+
+        return source_backbone(source, pretrained=pretrained)
+    raise ValueError(f"`backbone` must be 'vgg19' or 'source'. Received: backbone={config['backbone']!r}")
