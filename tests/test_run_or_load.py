@@ -20,8 +20,8 @@ def _fake_experiment():
     module = types.SimpleNamespace(
         CONFIGS={"smoke": {"seeds": (0, 1, 2), "epochs": 3}, "quick": {"seeds": (0, 1, 2), "epochs": 30}},
         LIVE={"smoke": {"epochs": 1}},
-        run=run,
     )
+    module.run = base.recipe("fake", module=module)(run)
     return module, calls
 
 
@@ -68,3 +68,32 @@ def test_changed_settings_are_saved_apart_and_loaded_from_there(tmp_path, monkey
     again = base.run_or_load(module, "fake", "smoke", results="auto", verbose=0, epochs=7)
     assert len(calls) == 2 and again.metadata["loaded_from"].startswith(str(tmp_path / "fake" / folders[1]))
     assert exercise.rows == again.rows
+
+
+def test_a_run_that_is_not_a_recipe_is_refused():
+    module, _ = _fake_experiment()
+    module.run = module.run.__wrapped__
+    with pytest.raises(TypeError, match="recipe"):
+        base.run_or_load(module, "fake", "smoke")
+
+
+def test_the_recipe_times_records_and_saves_once(tmp_path):
+    module, calls = _fake_experiment()
+    result = module.run("smoke", output_dir=tmp_path, verbose=0, epochs=2)
+    assert calls == [{"seeds": (0, 1, 2), "epochs": 2}]
+    for key in ("wall_time_s", "cpu_time_s", "backend", "keras", "keras_transfer", "finished_at", "machine"):
+        assert key in result.metadata, key
+    assert result.metadata["wall_time_s"] != 12.0, "the recipe's own timing must replace what run() returned"
+    assert result.metadata["request"] == base.request_of(module, "fake", "smoke", None, {"epochs": 2})
+    saved = base.ExperimentResult.load(tmp_path)
+    assert saved.rows == result.rows and saved.metadata["request"] == result.metadata["request"]
+    with pytest.raises(ValueError, match="profile"):
+        module.run("fast", output_dir=tmp_path)
+
+
+def test_stopwatch_counts_wall_and_cpu_seconds():
+    clock = base.Stopwatch()
+    sum(index * index for index in range(200_000))
+    times = clock.times()
+    assert set(times) == {"wall_time_s", "cpu_time_s"}
+    assert clock.wall_s > 0 and clock.cpu_s > 0 and times["wall_time_s"] >= 0

@@ -278,7 +278,7 @@ class Stopwatch:
         return {"wall_time_s": round(self.wall_s, 2), "cpu_time_s": round(self.cpu_s, 2)}
 
 
-def recipe(name):
+def recipe(name, module=None):
     """Makes an experiment's `run()` a recipe: it times the run, records where and with what, and saves it.
 
     The decorated `run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)` only trains and
@@ -287,6 +287,10 @@ def recipe(name):
     metadata the run's `wall_time_s` and `cpu_time_s`, the `backend`, `keras` and `keras_transfer` versions, the
     `request` (`request_of`: what `run_or_load` compares a saved result with), `finished_at` and `machine`, and
     writes `result.json` into `output_dir`.
+
+    Args:
+        name: str. The experiment's registry name (its results folder).
+        module: the object whose `CONFIGS` the request is read from; default: the module `run` is defined in.
     """
 
     def decorate(run):
@@ -307,7 +311,7 @@ def recipe(name):
                 backend=keras.backend.backend(),
                 keras=keras.__version__,
                 keras_transfer=__version__,
-                request=request_of(sys.modules[run.__module__], name, profile, seeds, overrides),
+                request=request_of(module or sys.modules[run.__module__], name, profile, seeds, overrides),
                 finished_at=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 machine=f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
             )
@@ -372,6 +376,9 @@ def run_or_load(module, name, profile="quick", *, results="train", live=False, s
     """
     from keras_transfer import paths  # noqa: PLC0415
 
+    if not hasattr(module.run, "recipe_name"):
+        raise TypeError(f"{name}: the module's `run` must be decorated with `@base.recipe({name!r})`, which records "
+                        "and saves the result that `run_or_load` loads later.")
     if results not in RESULTS_MODES:
         raise ValueError(f"`results` must be one of {RESULTS_MODES}. Received: results={results!r}")
     if live:
