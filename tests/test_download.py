@@ -11,6 +11,7 @@ import zipfile
 
 import pytest
 
+from keras_transfer.datasets import archives
 from keras_transfer.datasets import download
 
 # Not `multibackend`: the code tested here is NumPy and file handling that never calls Keras, so a second run on
@@ -203,24 +204,24 @@ def test_an_interrupted_download_leaves_nothing_a_later_run_trusts(data_dir, tmp
 def test_extract_recognises_the_archive_by_content_and_marks_completion(tmp_path, mode):
     # A plain tar named .tar.gz (as some copies of the Pet archive are) is recognised too.
     archive = _good_tar(tmp_path, mode)
-    destination = download.extract(archive, tmp_path / "out", progress=False)
+    destination = archives.extract(archive, tmp_path / "out", progress=False)
     assert (destination / "data" / "sub" / "b.txt").read_bytes() == b"beta"
-    assert download.is_extracted(destination)
+    assert archives.is_extracted(destination)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.tar.gz", "out"]
 
 
 def test_a_finished_extraction_is_reused_and_a_new_fingerprint_redoes_it(tmp_path, monkeypatch):
     archive = _good_tar(tmp_path)
-    destination = download.extract(archive, tmp_path / "out", fingerprint="v1", progress=False)
+    destination = archives.extract(archive, tmp_path / "out", fingerprint="v1", progress=False)
 
     def fail(*args, **kwargs):
         raise AssertionError("extracted twice")
 
-    monkeypatch.setattr(download, "_extract_tar", fail)
-    assert download.extract(archive, destination, fingerprint="v1", progress=False) == destination
+    monkeypatch.setattr(archives, "_extract_tar", fail)
+    assert archives.extract(archive, destination, fingerprint="v1", progress=False) == destination
     monkeypatch.undo()
     (destination / "data" / "a.txt").write_bytes(b"stale")
-    download.extract(archive, destination, fingerprint="v2", progress=False)
+    archives.extract(archive, destination, fingerprint="v2", progress=False)
     assert (destination / "data" / "a.txt").read_bytes() == b"alpha"
 
 
@@ -229,7 +230,7 @@ def test_extract_zip(tmp_path):
     with zipfile.ZipFile(archive, "w") as package:
         package.writestr("folder/one.txt", "1")
         package.writestr("folder/two.txt", "2")
-    destination = download.extract(archive, tmp_path / "out", progress=False)
+    destination = archives.extract(archive, tmp_path / "out", progress=False)
     assert (destination / "folder" / "two.txt").read_text() == "2"
 
 
@@ -275,8 +276,8 @@ def test_extract_refuses_members_that_escape_and_writes_nothing_outside(tmp_path
     }[kind]
     (outside / "secret").write_text("secret")
     archive = _tar(tmp_path / "evil.tar.gz", members)
-    with pytest.raises(download.UnsafeArchiveError) as error:
-        download.extract(archive, destination, progress=False)
+    with pytest.raises(archives.UnsafeArchiveError) as error:
+        archives.extract(archive, destination, progress=False)
     assert "evil.tar.gz" in str(error.value) and "refusing" in str(error.value)
     assert sorted(p.name for p in outside.iterdir()) == ["secret"]
     assert (outside / "secret").read_text() == "secret"
@@ -288,8 +289,8 @@ def test_extract_refuses_zip_members_that_escape(tmp_path):
     with zipfile.ZipFile(archive, "w") as package:
         package.writestr("ok.txt", "1")
         package.writestr("../evil.txt", "pwned")
-    with pytest.raises(download.UnsafeArchiveError, match="evil.zip"):
-        download.extract(archive, tmp_path / "work" / "out", progress=False)
+    with pytest.raises(archives.UnsafeArchiveError, match="evil.zip"):
+        archives.extract(archive, tmp_path / "work" / "out", progress=False)
     assert not (tmp_path / "work" / "evil.txt").exists() and not (tmp_path / "evil.txt").exists()
     assert list((tmp_path / "work").iterdir()) == []
 
@@ -306,8 +307,8 @@ def test_a_truncated_archive_raises_a_clear_error_naming_it(tmp_path, kind):
     data = whole.read_bytes()
     archive = tmp_path / f"cut.{kind}"
     archive.write_bytes(data[: len(data) // 2])
-    with pytest.raises(download.ArchiveError, match=f"cut.{kind}.*truncated"):
-        download.extract(archive, tmp_path / "work" / "out", progress=False)
+    with pytest.raises(archives.ArchiveError, match=f"cut.{kind}.*truncated"):
+        archives.extract(archive, tmp_path / "work" / "out", progress=False)
     assert not (tmp_path / "work" / "out").exists()
     assert list((tmp_path / "work").iterdir()) == []
 
@@ -326,14 +327,14 @@ def test_an_interrupted_extraction_is_never_trusted(tmp_path, monkeypatch):
 
     monkeypatch.setattr(tarfile.TarFile, "extract", flaky)
     with pytest.raises(KeyboardInterrupt):
-        download.extract(archive, destination, progress=False)
+        archives.extract(archive, destination, progress=False)
     monkeypatch.undo()
-    assert not destination.exists() and not download.is_extracted(destination)
+    assert not destination.exists() and not archives.is_extracted(destination)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.tar.gz"]
     # A partial folder left by a process that died (here: a pid that cannot exist) is cleaned up, not used.
     stale = tmp_path / ".out.partial-999999999-abc"
     (stale / "data").mkdir(parents=True)
-    download.extract(archive, destination, progress=False)
+    archives.extract(archive, destination, progress=False)
     assert not stale.exists()
     assert sorted(p.name for p in (destination / "data").iterdir()) == ["a.txt", "c.txt", "sub"]
 
@@ -344,7 +345,7 @@ def test_extract_does_not_overwrite_a_foreign_folder(tmp_path):
     destination.mkdir()
     (destination / "notes.txt").write_text("keep me")
     with pytest.raises(FileExistsError, match="mine"):
-        download.extract(archive, destination, progress=False)
+        archives.extract(archive, destination, progress=False)
     assert (destination / "notes.txt").read_text() == "keep me"
 
 
@@ -357,14 +358,14 @@ def test_a_bad_first_copy_is_not_recorded_and_a_good_one_is(data_dir, tmp_path, 
     (folder / "BSR_bsds500.tgz").write_bytes(b"<html>Service unavailable</html>")
     monkeypatch.setenv("KT_MIRROR", str(folder))
     url = "http://example.invalid/BSR/BSR_bsds500.tgz"
-    check = download.archive_holds("BSR/BSDS500/data/images")
-    with pytest.raises(download.ArchiveError, match="BSR_bsds500.tgz") as error:
+    check = archives.archive_holds("BSR/BSDS500/data/images")
+    with pytest.raises(archives.ArchiveError, match="BSR_bsds500.tgz") as error:
         download.fetch(url, record=True, validate=check, progress=False)
     assert "no hash was recorded" in str(error.value) and "KT_MIRROR" in str(error.value)
     assert list((data_dir / "downloads").iterdir()) == []  # neither the file nor a sidecar
     # An archive without the expected folder is refused the same way.
     _tar(folder / "BSR_bsds500.tgz", [_file("BSR/README.txt", b"no images")])
-    with pytest.raises(download.ArchiveError, match="lacks BSR/BSDS500/data/images"):
+    with pytest.raises(archives.ArchiveError, match="lacks BSR/BSDS500/data/images"):
         download.fetch(url, record=True, validate=check, progress=False)
     # The real layout is recorded, and a later different copy's error names the sidecar to delete.
     _tar(folder / "BSR_bsds500.tgz", [_file("BSR/BSDS500/data/images/train/1.jpg", b"jpeg")])

@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from keras_transfer.datasets import archives
 from keras_transfer.datasets import download
 from keras_transfer.datasets import fixtures
 from keras_transfer.datasets import oxford_flowers17
@@ -62,7 +63,7 @@ def test_loads_the_official_split_from_a_folder_mirror(data_dir, mirror, monkeyp
         np.testing.assert_array_equal(_labels_from_pixels(images), labels)
     # Downloaded (copied from the mirror), verified and extracted into KT_DATA_DIR.
     assert (data_dir / "downloads" / "oxford_flowers17" / "17flowers.tgz").is_file()
-    assert download.is_extracted(data_dir / "oxford_flowers17" / "17flowers", oxford_flowers17.IMAGES_SHA256)
+    assert archives.is_extracted(data_dir / "oxford_flowers17" / "17flowers", oxford_flowers17.IMAGES_SHA256)
 
 
 def test_the_three_splits_follow_datasplits_mat(data_dir, mirror, monkeypatch):

@@ -19,6 +19,7 @@ import pathlib
 import numpy as np
 
 from keras_transfer import paths
+from keras_transfer.datasets import archives
 from keras_transfer.datasets import download
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz"
@@ -54,7 +55,7 @@ def locate(*, mirror=None, progress=True):
     """
     archive = download.fetch(URL, sha256=SHA256, md5=MD5, subdir="cifar100", mirror=mirror, progress=progress)
     destination = paths.cache_dir("cifar100", create=False) / "binary"
-    return download.extract(archive, destination, progress=progress)
+    return archives.extract(archive, destination, progress=progress)
 
 
 class _Extracted:

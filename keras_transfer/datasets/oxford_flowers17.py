@@ -30,7 +30,9 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from keras_transfer import paths
+from keras_transfer.datasets import archives
 from keras_transfer.datasets import download
+from keras_transfer.datasets import image_files
 
 IMAGES_URL = "https://www.robots.ox.ac.uk/~vgg/data/flowers/17/17flowers.tgz"
 IMAGES_SHA256 = "fe38a60f8b4a95e657551247d3e7d799a3fafcdbc595be504b12839967823d70"
@@ -174,7 +176,7 @@ def locate(path=None, *, mirror=None, verbose=1):
                              progress=progress)
     splits_file = download.fetch(SPLITS_URL, md5=SPLITS_MD5, subdir="oxford_flowers17", mirror=mirror,
                                  progress=progress)
-    root = download.extract(archive, paths.cache_dir("oxford_flowers17") / "17flowers", fingerprint=IMAGES_SHA256,
+    root = archives.extract(archive, paths.cache_dir("oxford_flowers17") / "17flowers", fingerprint=IMAGES_SHA256,
                             progress=progress)
     return root / "jpg", splits_file
 
@@ -182,14 +184,14 @@ def locate(path=None, *, mirror=None, verbose=1):
 def split_records(jpg_dir, splits_file, split_id, *, verbose=1):
     """`{"train": (files, labels), "validation": ..., "test": ...}` for one split; corrupt images are skipped.
 
-    Every referenced image is decoded once (cached by `download.verify_images`); a file that cannot be decoded is
+    Every referenced image is decoded once (cached by `image_files.verify_images`); a file that cannot be decoded is
     left out with a warning that names it.
     """
     split_id = _check_split_id(split_id)
     jpg_dir = pathlib.Path(jpg_dir)
     splits = read_splits(splits_file)[split_id]
     files = {split: [str((jpg_dir / image_filename(i)).absolute()) for i in ids] for split, ids in splits.items()}
-    _, failures = download.verify_images([f for group in files.values() for f in group], verbose=verbose)
+    _, failures = image_files.verify_images([f for group in files.values() for f in group], verbose=verbose)
     for file, reason in sorted(failures.items()):
         warnings.warn(f"Oxford-17: skipping unreadable image {file} ({reason}).", stacklevel=3)
     records = {}
@@ -207,7 +209,7 @@ def _dataset(files, labels, image_size):
     )
 
     def load(file, label):
-        return download.read_image(file, image_size), label
+        return image_files.read_image(file, image_size), label
 
     return dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
 
@@ -249,7 +251,7 @@ def load_oxford_flowers17(split_id=1, image_size=(224, 224), path=None, *, verbo
         Nilsback and Zisserman, A Visual Vocabulary for Flower Classification, CVPR 2006.
     """
     split_id = _check_split_id(split_id)
-    image_size = download.check_image_size(image_size)
+    image_size = image_files.check_image_size(image_size)
     if path is not None:
         jpg_dir, splits_file = check_folder(path, split_id)
     else:

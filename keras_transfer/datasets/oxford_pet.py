@@ -35,7 +35,9 @@ import xml.etree.ElementTree as ElementTree
 import numpy as np
 
 from keras_transfer import paths
+from keras_transfer.datasets import archives
 from keras_transfer.datasets import download
+from keras_transfer.datasets import image_files
 
 IMAGES_URL = "https://thor.robots.ox.ac.uk/~vgg/data/pets/images.tar.gz"
 IMAGES_SHA256 = "67195c5e1c01f1ab5f9b6a5d22b8c27a580d896ece458917e61d459337fa318d"
@@ -226,10 +228,10 @@ def locate(path=None, *, mirror=None, verbose=1):
         return check_folder(path)
     progress = bool(verbose)
     found = {}
-    archives = {"images": (IMAGES_URL, IMAGES_SHA256), "annotations": (ANNOTATIONS_URL, ANNOTATIONS_SHA256)}
-    for key, (url, sha256) in archives.items():
+    sources = {"images": (IMAGES_URL, IMAGES_SHA256), "annotations": (ANNOTATIONS_URL, ANNOTATIONS_SHA256)}
+    for key, (url, sha256) in sources.items():
         archive = download.fetch(url, sha256=sha256, subdir="oxford_pet", mirror=mirror, progress=progress)
-        root = download.extract(archive, paths.cache_dir("oxford_pet") / key, fingerprint=sha256, progress=progress)
+        root = archives.extract(archive, paths.cache_dir("oxford_pet") / key, fingerprint=sha256, progress=progress)
         found[key] = root / key
     return found["images"], found["annotations"]
 
@@ -263,7 +265,7 @@ def head_records(images_dir, annotations_dir, *, verbose=1):
         file = str((images_dir / f"{name}.jpg").absolute())
         candidates.append((name, file, box, size, class_id - 1, species - 1))
 
-    sizes, failures = download.verify_images([c[1] for c in candidates], verbose=verbose)
+    sizes, failures = image_files.verify_images([c[1] for c in candidates], verbose=verbose)
     records, mismatched = [], []
     for name, file, box, size, breed, species in candidates:
         if file in failures:
@@ -326,7 +328,7 @@ def _dataset(records, image_size):
     dataset = tf.data.Dataset.from_tensor_slices((files, {"boxes": boxes, "breed": breeds, "species": species}))
 
     def load(file, target):
-        return download.read_image(file, image_size), target
+        return image_files.read_image(file, image_size), target
 
     return dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
 
@@ -383,7 +385,7 @@ def load_oxford_pet_heads(
     Reference:
         Parkhi, Vedaldi, Zisserman and Jawahar, Cats and Dogs, CVPR 2012.
     """
-    image_size = download.check_image_size(image_size)
+    image_size = image_files.check_image_size(image_size)
     validation_fraction = _check_fraction("validation_fraction", validation_fraction)
     test_fraction = _check_fraction("test_fraction", test_fraction)
     if validation_fraction + test_fraction >= 1.0:
