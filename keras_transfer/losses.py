@@ -1,4 +1,4 @@
-"""The generalized IoU loss for box regression, and the box overlaps it is built from.
+"""The generalized IoU loss for box regression: the package's one GIoU.
 
 Boxes are corners, `[xmin, ymin, xmax, ymax]`, in pixels (`"xyxy"`) or relative to the image size (`"rel_xyxy"`,
 what `keras_transfer.datasets` and the box regressors of `keras_transfer.models.localization` use); `"yxyx"` and
@@ -6,11 +6,14 @@ what `keras_transfer.datasets` and the box regressors of `keras_transfer.models.
 are the same whether a box is given in pixels or relative to the image.
 
 This file imports only Keras, so it can be copied into another project on its own: the dependency-free copy of
-keras-cv's `keras_cv.losses.GIoULoss`, which the experiments use (with `CIoULoss`). The tests check that the two give
+keras-cv's `keras_cv.losses.GIoULoss`. The experiments train with it (and with keras-cv's `CIoULoss` for CIoU,
+which has no copy here). The tests check that the two give
 the same values and the same gradients on the same boxes, on TensorFlow and JAX. keras-cv pulls in the old
 `keras-core` package; Keras itself (3.8 and later) has `keras.utils.bounding_boxes.compute_iou` (pairwise IoU) and
 `compute_ciou`, but no IoU-family loss. keras-cv's GIoU compares every pair of boxes of a batch and keeps the
-diagonal (batch² work); this one compares matching boxes only.
+diagonal (batch² work); this one compares matching boxes only. The plain IoU (what a box is judged by) is
+`keras_transfer.metrics.box_iou`; the tests check that GIoU equals it where the two boxes' enclosing box is their
+union (one box inside the other).
 """
 
 import numbers
@@ -39,23 +42,6 @@ def _overlap_terms(boxes1, boxes2, epsilon):
     return intersection, ops.maximum(union, epsilon), ops.maximum(enclosing, epsilon)
 
 
-def box_iou(boxes1, boxes2, epsilon=1e-7):
-    """Intersection over union of matching boxes: `boxes1[..., i, :]` with `boxes2[..., i, :]`, not every pair.
-
-    Args:
-        boxes1: tensor `(..., 4)`. Corner boxes `[xmin, ymin, xmax, ymax]`; a box with `xmax < xmin` or
-            `ymax < ymin` counts as empty.
-        boxes2: tensor `(..., 4)`, the same shape. The boxes to compare with.
-        epsilon: float. Smallest union, so two empty boxes give 0 rather than 0 / 0.
-
-    Returns:
-        A tensor `(...)` of IoUs in `[0, 1]`. `keras.utils.bounding_boxes.compute_iou` gives the same numbers on
-        the diagonal of its pairwise table.
-    """
-    intersection, union, _ = _overlap_terms(boxes1, boxes2, epsilon)
-    return intersection / union
-
-
 def generalized_box_iou(boxes1, boxes2, epsilon=1e-7):
     """Generalized IoU of matching boxes: `IoU - (C - U) / C`, C the smallest box enclosing both, U their union.
 
@@ -63,7 +49,8 @@ def generalized_box_iou(boxes1, boxes2, epsilon=1e-7):
     apart, so it still has a gradient where IoU is 0.
 
     Args:
-        boxes1: tensor `(..., 4)`. Corner boxes (see `box_iou`).
+        boxes1: tensor `(..., 4)`. Corner boxes `[xmin, ymin, xmax, ymax]`; a box with `xmax < xmin` or
+            `ymax < ymin` counts as empty.
         boxes2: tensor `(..., 4)`, the same shape.
         epsilon: float. Smallest union and enclosing area.
 
@@ -146,4 +133,4 @@ class GIoULoss(keras.losses.Loss):
         return config
 
 
-__all__ = ["CORNER_FORMATS", "GIoULoss", "box_iou", "generalized_box_iou"]
+__all__ = ["CORNER_FORMATS", "GIoULoss", "generalized_box_iou"]

@@ -59,17 +59,29 @@ def bar(total, description, *, verbose=1, unit="network", mininterval=None):
         mininterval: float or None. Seconds between redraws; None: 0.1 on a terminal or widget, 10 otherwise.
 
     Returns:
-        A `tqdm` bar: `update(n)`, `set_postfix_str(text)` (the last finished step's result), `close()`, and a
-        context manager.
+        A `tqdm` bar: `update(n)`, `set_postfix_str(text)` (the last finished step's result; it waits for the next
+        `update` to be drawn, so the redraw interval holds), `close()`, and a context manager.
     """
     kind = "off" if not verbose else mode()
     if kind == "widget":
         from tqdm.notebook import tqdm  # noqa: PLC0415
 
-        return tqdm(total=total, desc=description, unit=unit)
+        return _postfix_without_redraw(tqdm(total=total, desc=description, unit=unit))
     from tqdm import tqdm  # noqa: PLC0415
 
     terminal = hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
     interval = mininterval if mininterval is not None else (0.1 if terminal else 10.0)
-    return tqdm(total=total, desc=description, unit=unit, file=sys.stdout, disable=kind == "off",
-                mininterval=interval, dynamic_ncols=terminal, ncols=None if terminal else 100)
+    return _postfix_without_redraw(tqdm(total=total, desc=description, unit=unit, file=sys.stdout,
+                                        disable=kind == "off", mininterval=interval, dynamic_ncols=terminal,
+                                        ncols=None if terminal else 100))
+
+
+def _postfix_without_redraw(progress_bar):
+    """tqdm's `set_postfix_str` redraws at once by default, past `mininterval`: here it waits for `update`."""
+    original = progress_bar.set_postfix_str
+
+    def set_postfix_str(text="", refresh=False):
+        original(text, refresh=refresh)
+
+    progress_bar.set_postfix_str = set_postfix_str
+    return progress_bar

@@ -64,13 +64,11 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import matplotlib.pyplot as plt  # noqa: E402
-from IPython.display import Markdown  # noqa: E402
-from IPython.display import display  # noqa: E402
 
 import keras_transfer as kt  # noqa: E402
-from keras_transfer.embeddings import tasks  # noqa: E402
 from keras_transfer.experiments import off_the_shelf  # noqa: E402
 from keras_transfer.plotting import features as feature_plots  # noqa: E402
+from keras_transfer.reports import off_the_shelf as report  # noqa: E402
 
 # %% tags=["parameters"]
 PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU
@@ -99,38 +97,29 @@ SEEDS = None  # None: the profile's seeds (quick: 3 draws of the 30 training ima
 # %%
 result = kt.experiments.run("off-the-shelf", PROFILE, results=RESULTS, live=LIVE, seeds=SEEDS)
 print(kt.experiments.base.provenance(result))
-
-metadata = result.metadata
-config = metadata["config"]
-print(f"The results below come from the {PROFILE} profile{' in live mode' if LIVE else ''} "
-      f"(settings: off_the_shelf.CONFIGS[{PROFILE!r}]{' and off_the_shelf.LIVE' if LIVE else ''}).")
-print(tasks.describe_task(config))
-print(f"Backend: {metadata['backend']}; seeds: {metadata['seeds']}")
-print(f"Classes of the new task: {', '.join(metadata['class_names'])}")
-print(f"Images: {metadata['sizes']}")
-print(
-    f"Time: source network {metadata['source_seconds']:.0f} s, features {metadata['feature_seconds']:.0f} s, "
-    f"classifiers {metadata['classifier_seconds']:.0f} s, total {metadata['wall_time_s']:.0f} s"
-)
+report.setup(result, live=LIVE)
 
 # %% [markdown]
 # ## The source network and its layers
 
 # %%
-parameters = metadata.get("source_parameters")
-print(f"Source network: {metadata['source_model']}" + (f", {parameters:,} parameters" if parameters else ""))
-print("Tapped layers and their number of features:",
-      {entry["layer"]: round(entry["features"]) for entry in metadata["by_layer"]})
+report.source_network(result)
 
 # %% [markdown]
 # ## Accuracy against depth
 #
-# Our table (test accuracy in %, mean ± standard deviation over seeds), then Zeiler & Fergus's.
+# Our table: the test accuracy of each layer's features (mean ± standard deviation over seeds), and the retrieval
+# precision@k of the same features.
 
 # %%
-print(feature_plots.layer_table(result))
-print()
-print(feature_plots.caltech_table(result))
+report.layer_table(result)
+
+# %% [markdown]
+# Zeiler & Fergus's table, as the experiment stores it (their network has 7 layers with features, ours has the
+# number above; "–" where the paper gives no number):
+
+# %%
+report.paper_table(result)
 
 # %%
 figure = feature_plots.plot_accuracy_by_depth(result)
@@ -141,59 +130,24 @@ plt.show()
 # on the paper's numbers and on ours by the experiment.
 
 # %%
-print(feature_plots.shape_table(result))
+report.shape_checks(result)
 
 # %% [markdown]
 # Read the two curves for their shape more than their level: the tasks, the networks and the number of classes
 # differ. What this run's curve says:
 
 # %%
-findings = metadata["findings"]
-paper_first = metadata["paper"]["svm"]["1"][0]
-shape = {entry["property"]: entry["ours"] for entry in metadata["shape_comparison"]}
-lines = [
-    f"- **Best layer:** {findings['best_layer']} (depth {findings['best_depth']} of {len(metadata['layers'])}), "
-    f"{100 * findings['best_svm_accuracy']:.1f}% with the SVM; chance is {100 * findings['chance']:.1f}%.",
-    f"- **Layer 1** ({findings['first_layer']}): {100 * findings['first_svm_accuracy']:.1f}%, "
-    + ("the weakest layer, as in Zeiler & Fergus's table." if shape["layer 1 is the weakest"]
-       else "not the weakest layer, unlike Zeiler & Fergus's table, where layer 1 is far below the rest."),
-    f"- **Top layer** ({findings['top_layer']}): {100 * findings['top_svm_accuracy']:.1f}%, "
-    f"{100 * findings['top_below_best']:.1f} points below the best layer"
-    + (": flat near the top, as in Zeiler & Fergus's table." if findings["top_below_best"] <= off_the_shelf.SHAPE_TOLERANCE
-       else f": more than {100 * off_the_shelf.SHAPE_TOLERANCE:g} points, the top layers are too specific to the "
-            "source task (Yosinski et al.'s specificity, 2014; notebook 03)."),
-]
-if config["dataset"] == "fashion_mnist_half_b" and findings["first_svm_accuracy"] > paper_first / 100:
-    lines.append(
-        f"- **Why layer 1 is so strong here:** our {len(metadata['class_names'])} classes are centred grey items "
-        "that differ in outline and brightness, so even the first layer's pooled channels separate them "
-        f"({100 * findings['first_svm_accuracy']:.1f}%) better than Caltech-101's layer 1 ({paper_first}%, 101 "
-        "classes of cluttered photographs). The rise with depth is what carries over, not the level."
-    )
-if config["dataset"] == "fashion_mnist_half_b" and findings["top_below_best"] > off_the_shelf.SHAPE_TOLERANCE:
-    lines.append(
-        "- **Why the top can bend here:** our source network learned only five classes, so its last layers are far "
-        "more specific to them than an ImageNet network's are to a thousand."
-    )
-if len(metadata["seeds"]) == 1:
-    lines.append("- **One seed:** another draw of the training images could move each layer's accuracy and swap "
-                 "close layers; run the profile's seeds (`LIVE = False`) to see the spread.")
-display(Markdown("\n".join(lines)))
+report.findings(result)
 
 # %% [markdown]
 # ## SVM or softmax?
 #
 # In Zeiler & Fergus's table the two classifiers are close on the top layer (Caltech-101: 85.5 for the SVM, 85.4
-# for the softmax on layer 7). The difference per layer in our run, in accuracy points (softmax minus SVM, means
-# over seeds):
+# for the softmax on layer 7). The two per layer in our run (means over seeds), and their difference in accuracy
+# points (softmax minus SVM):
 
 # %%
-for entry in metadata["by_layer"]:
-    print(f"{entry['layer']:>14}: {100 * (entry['softmax_accuracy'] - entry['svm_accuracy']):+5.1f}")
-top_gap = 100 * findings["top_softmax_minus_svm"]
-print(f"At the top layer the two are {abs(top_gap):.1f} points apart: "
-      + ("as close as in Zeiler & Fergus's table." if abs(top_gap) <= 100 * off_the_shelf.SHAPE_TOLERANCE else
-         f"the {'softmax' if top_gap > 0 else 'SVM'} is clearly ahead here."))
+report.classifier_gap(result)
 
 # %% [markdown]
 # ## Retrieval: the nearest images in feature space
@@ -216,11 +170,7 @@ plt.show()
 # task.
 
 # %%
-precision = next(key for key in metadata["retrieval"][0] if key.startswith("precision@"))
-best_retrieval = max(metadata["retrieval"], key=lambda entry: entry[precision])
-print(f"In this run ({result.profile} profile) the best trade-off for classification is {findings['best_layer']} "
-      f"({100 * findings['best_svm_accuracy']:.1f}% with the SVM), and for retrieval {best_retrieval['layer']} "
-      f"({precision} {100 * best_retrieval[precision]:.1f}%).")
+report.conclusion(result)
 
 # %% [markdown]
 # The next notebook, `02_full_network_embedding`, stops choosing: the Full-Network Embedding uses every layer at
@@ -237,7 +187,7 @@ print(f"In this run ({result.profile} profile) the best trade-off for classifica
 #
 # 1. **Fewer images.** Run
 #    `kt.experiments.run("off-the-shelf", PROFILE, live=True, train_per_class=5, output_dir=kt.paths.results_dir("exercises", "01-five-per-class"))`
-#    and print `feature_plots.layer_table(...)`. With 5 training images per class instead of 30, which layer is
+#    and display `report.layer_table(...)`. With 5 training images per class instead of 30, which layer is
 #    best now, and how far does each layer's SVM accuracy fall? Which layers lose the most?
 # 2. **Retrieval from the first layer.** Pass `retrieval_layer="block1_conv1"` (smoke/quick network; for `full`,
 #    `"block1_conv1"` too) and draw `feature_plots.plot_retrieval(off_the_shelf.retrieval_examples(...))`. What do

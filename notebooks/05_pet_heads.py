@@ -18,9 +18,9 @@
 #
 # **Author:** keras-transfer contributors<br>
 # **Date created:** 2026-11-22<br>
-# **Last modified:** 2026-12-01<br>
+# **Last modified:** 2026-12-08<br>
 # **Description:** A base pretrained to classify, transferred to box regression (the transfer-learning
-# lecture's "different task"): frozen (Model 1), adapted (Model 2), fully fine-tuned and from scratch, on training
+# lecture's "different task"): frozen (Model 1), adapted (Model 2), every layer trained and from scratch, on training
 # sets from a hundred to a few thousand labelled images, with MSE, GIoU and CIoU losses.
 
 # %% [markdown]
@@ -36,30 +36,31 @@
 # |---|---|---|---|
 # | **Model 1** (`frozen`) | pretrained | the new 4-unit output only | "VGG19 (pre-trained weights) + output layer" |
 # | **Model 2** (`adapted`) | pretrained | two new dense layers, the output, the upper block | "with adaptation" |
-# | **fine-tuned** (`fine_tuned`) | pretrained | every layer | fine-tuning, as Model 3 of the flowers notebook |
+# | **all layers** (`all_layers`) | pretrained | every layer, from the start | fine-tuning, without notebook 04's head-first step |
 # | **from scratch** (`scratch`) | random | every layer | the baseline that shows what transfer is worth |
 #
-# The fine-tuned and the scratch networks are the same network trained the same way; only their initial weights
-# differ, so the gap between them is exactly what the pretrained weights bring.
+# The all-layers and the scratch networks are the same network trained the same way; only their initial weights
+# differ, so the gap between them is exactly what the pretrained weights bring. (Notebook 04's `fine_tuned` trains
+# the new head first, then every layer; here every layer trains from the first step, hence another name.)
 #
 # Transfer learning's promise is that you do not need many labels. So every network is trained on the whole
 # training split and on smaller random subsets of it (the same subsets for every network; validation and test
 # images do not change). The lecture's three possible benefits of transfer are what to look for: a **higher start**
 # (better after the first epoch), a **higher slope** (learns faster) and a **higher asymptote** (better in the end).
 #
-# Three losses are compared, the last two from keras-cv (`keras_cv.losses`):
+# Three losses are compared:
 #
 # - the **mean squared error** of the four coordinates, the plain regression loss;
-# - the **GIoU loss** (`GIoULoss`), one minus the generalized intersection over union
+# - the **GIoU loss** (`keras_transfer.losses.GIoULoss`), one minus the generalized intersection over union
 #   ([Rezatofighi et al., 2019](https://arxiv.org/abs/1902.09630)). Localization is judged by the IoU of the
 #   predicted and the true box; GIoU optimises that overlap directly and, unlike IoU, still has a gradient when the
-#   boxes do not overlap. (`keras_transfer.losses.GIoULoss` is the same loss in one file that needs only Keras.)
-# - the **CIoU loss** (`CIoULoss`, [Zheng et al., 2020](https://arxiv.org/abs/2005.03572)): IoU, minus the distance
-#   between the two boxes' centres relative to the enclosing box, minus a term for their aspect ratios.
+#   boxes do not overlap. It is one file that needs only Keras, tested equal to keras-cv's `GIoULoss`.
+# - the **CIoU loss** (keras-cv's `CIoULoss`, [Zheng et al., 2020](https://arxiv.org/abs/2005.03572)): IoU, minus
+#   the distance between the two boxes' centres relative to the enclosing box, minus a term for their aspect ratios.
 #
 # Every model is judged on the test split by two numbers: the **mean IoU**, and the share of test boxes found
-# with **IoU ≥ 0.5** (PASCAL VOC's "correct localization"), both computed with Keras's own
-# `keras.utils.bounding_boxes.compute_iou`.
+# with **IoU ≥ 0.5** (PASCAL VOC's "correct localization"), both from `keras_transfer.metrics.box_iou`, which is
+# Keras's own `keras.utils.bounding_boxes.compute_iou` taken box by box.
 #
 # The `full` profile is the lecture's setup (Oxford-IIIT Pet heads at 224×224, ImageNet VGG19) and wants a GPU;
 # the cell after the parameters says what the profile that ran uses instead.
@@ -68,24 +69,17 @@
 # ## Setup
 
 # %%
-import logging
 import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-logging.getLogger("tensorflow").setLevel(logging.ERROR)  # no "retracing" notes: every run builds a new model
 
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Markdown
-from IPython.display import display
 
 import keras_transfer as kt
 from keras_transfer import datasets
 from keras_transfer import plotting
-from keras_transfer import models
 from keras_transfer.experiments import pet_heads
-from keras_transfer.experiments import pet_heads_analysis
-from keras_transfer.models import localization
+from keras_transfer.experiments import pet_heads_analysis as analysis
+from keras_transfer.reports import pet_heads as report
 
 # %% tags=["parameters"]
 PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU
@@ -94,24 +88,7 @@ LIVE = os.environ.get("KT_LIVE", "0") in ("1",)  # True: one seed, the smallest 
 SEEDS = None  # None: the profile's seeds (quick: three; live: the first); e.g. (0, 1, 2) for a mean over three runs
 
 # %%
-print(f"The results below come from the {PROFILE} profile{' in live mode' if LIVE else ''} "
-      f"(settings: pet_heads.CONFIGS[{PROFILE!r}]{' and pet_heads.LIVE' if LIVE else ''}).")
-config = {**pet_heads.CONFIGS[PROFILE], **(pet_heads.LIVE[PROFILE] if LIVE else {})}
-print(
-    f"Images {config['image_size'][0]}x{config['image_size'][1]}; networks {', '.join(config['models'])}; "
-    f"losses {', '.join(config['losses'])}; training subsets of {', '.join(map(str, config['few_label_sizes']))} "
-    f"images; early stopping on the validation IoU."
-)
-if config["data"] == "pasted_objects":
-    source_info = models.source_network_info(PROFILE, seed=config["source_seed"], domain=config["source_domain"])
-    print(
-        "The stand-in task, offline on a CPU, with *exact* boxes: Fashion-MNIST items of the five classes the source "
-        "network never saw (half B) pasted at random positions and sizes onto crops of scikit-learn's two photos. "
-        "The base is the quick source network, trained to *classify* the other five classes (half A) pasted on "
-        "crops of scikit-image's photos (other classes, other photos: as ImageNet's photos are not Oxford's pets)"
-        + (f", {source_info['test_accuracy']:.1%} accurate on its own test images" if source_info else "")
-        + ". Classification → localization is the transfer."
-    )
+report.settings(PROFILE, LIVE)
 
 # %% [markdown]
 # ## The data: images and their true boxes
@@ -136,19 +113,13 @@ plt.show()
 # %%
 data = pet_heads.load_data(PROFILE)
 augmented = datasets.make_pipeline(
-    data.train.take(8),
-    batch_size=8,
-    image_size=data.resize,
-    training=True,
-    augment="flip",
-    boxes=True,
+    data.train.take(8), batch_size=8, image_size=data.resize, training=True, augment="flip", boxes=True,
     shuffle_buffer=1,  # keep the order, so the images line up with the ones above
     seed=1,
 )
 augmented_images, augmented_boxes = next(augmented.as_numpy_iterator())
 figure = plotting.plot_box_gallery(
-    np.concatenate([train_images[:8], augmented_images]),
-    np.concatenate([train_boxes[:8], augmented_boxes]),
+    np.concatenate([train_images[:8], augmented_images]), np.concatenate([train_boxes[:8], augmented_boxes]),
     titles=["original"] * 8 + ["from the pipeline"] * 8,
     suptitle="Top: the images; bottom: a training batch with random flips",
 )
@@ -166,8 +137,9 @@ plt.show()
 # - the head *flattens* the feature map instead of pooling it: global pooling would throw away where in the image
 #   a feature fired, which is what a box needs;
 # - the frozen layers of Model 1 and Model 2 run once per image and per mirror image
-#   (`localization.split_frozen_prefix`); each epoch then trains only the layers above them, on those outputs,
-#   with a random flip per image. That is the same training as on the images, at a fraction of the cost;
+#   (`keras_transfer.models.surgery.split_frozen_prefix`); each epoch then trains only the layers above them, on
+#   those outputs, with a random flip per image. That is the same training as on the images, at a fraction of the
+#   cost;
 # - every run uses Adam and stops when the validation IoU stops improving, keeping its best epoch;
 # - every run has the same budget: an epoch is the same number of images at every training-set size (a small
 #   subset is repeated, reshuffled and re-flipped), so a run on a small subset may take as many optimizer steps as
@@ -176,17 +148,13 @@ plt.show()
 #   Counting epochs as passes over the data would stop the slow starters early on a small subset.
 #
 # `kt.experiments.run` loads the saved result of the same settings when there is one (`RESULTS = "auto"`), and
-# otherwise trains; the line under the progress says which it did.
+# otherwise trains; the first line under the progress bar says which it did.
 
 # %%
 result = kt.experiments.run("pet-heads", PROFILE, results=RESULTS, live=LIVE, seeds=SEEDS)
-print(kt.experiments.base.provenance(result))
-runs = [tuple(entry) for entry in result.metadata["runs"]]
 sizes = result.metadata["train_sizes"]  # largest first: the whole training split, then the subsets
-main_loss = result.metadata["config"]["main_loss"]
-labels = result.metadata["labels"]
 first_seed = result.metadata["seeds"][0]
-print(f"{len(runs)} runs per seed; training sets of {', '.join(map(str, sizes))} images; main loss {main_loss}.")
+report.run_summary(result)
 
 # %% [markdown]
 # ## Higher start, higher slope? The training curves
@@ -195,31 +163,29 @@ print(f"{len(runs)} runs per seed; training sets of {', '.join(map(str, sizes))}
 # smallest subset. Compare where each curve starts and how fast it climbs, not only where it ends.
 
 # %%
-for size in (sizes[0], sizes[-1]):
-    names = [f"{name}/{loss}/n{size}" for name, loss, run_size in runs if loss == main_loss and run_size == size]
+for size in dict.fromkeys((sizes[0], sizes[-1])):
+    names = [analysis.run_name(*run) for run in analysis.main_runs(result, size)]
     figure = plotting.plot_training_curves(result.histories, metrics=("iou", "val_iou"), models=names,
                                            seed=first_seed)
     figure.suptitle(f"Training and validation IoU per epoch, {size} training images (seed {first_seed})")
     plt.show()
-    first_epoch = {name: result.histories[f"{name}/seed{first_seed}"]["val_iou"][0] for name in names}
-    print(f"{size} training images, validation IoU after one epoch: "
-          + ", ".join(f"{name.split('/')[0]} {value:.3f}" for name, value in first_epoch.items()))
+report.first_epoch(result)
 
 # %% [markdown]
 # ## Results on the whole training split
 #
-# One row per network and loss (a mean ± standard deviation when there are several seeds). `test_loss` is each run's
-# own loss, so it compares runs of the same loss only; `cpu_time_s` is the training's CPU time.
+# One row per network and loss (a mean ± standard deviation when there are several seeds). The test loss is each
+# run's own loss, so it compares runs of the same loss only; CPU s is the training's CPU time. Below it, what each
+# network trains.
 
 # %%
-whole = pet_heads_analysis.at_train_size(result)
-metrics = ["mean_iou", "iou_at_0_5", "test_loss", "epochs", "best_epoch", "cpu_time_s"]
-display(Markdown(whole.to_markdown(metrics=metrics)))
-for row in whole.rows[: len(whole.rows) // len(result.metadata["seeds"])]:
-    print(f"{row['model']}: {row['trainable_params']:,} trainable and {row['frozen_params']:,} frozen parameters")
+report.whole_split(result)
 
 # %%
-summary = whole.summary()
+report.parameters(result)
+
+# %%
+summary = analysis.at_train_size(result).summary()
 figure, axes = plt.subplots(1, 2, figsize=(14, 4))
 plotting.plot_metric_bars(summary, metric="mean_iou", ax=axes[0], title="Mean IoU on the test split")
 plotting.plot_metric_bars(summary, metric="iou_at_0_5", ax=axes[1], title="Share of test boxes with IoU ≥ 0.5")
@@ -232,21 +198,16 @@ plt.show()
 # ## How much is transfer worth, with many and with few labels?
 #
 # The test mean IoU of each network against the number of training images (main loss), and on the right each
-# network minus the network trained from scratch on the same images: above the dashed line, transfer helped.
+# network minus the network trained from scratch on the same images: above the dashed line, transfer helped. The
+# table gives the same numbers: the best network of each size in bold, then each minus scratch.
 
 # %%
-curves = pet_heads_analysis.learning_curves(result)
-figure = plotting.plot_iou_by_train_size(curves, baseline="scratch" if "scratch" in curves else None, labels=labels,
-                                        title=f"Test mean IoU against training images ({main_loss} loss)")
+curves = analysis.learning_curves(result)
+figure = plotting.plot_iou_by_train_size(curves, baseline="scratch" if "scratch" in curves else None,
+                                        labels=result.metadata["labels"],
+                                        title="Test mean IoU against training images (main loss)")
 plt.show()
-by_size = {size: {name: mean for name, points in curves.items() for run_size, mean, _ in points if run_size == size}
-           for size in sizes}
-for size, means in by_size.items():
-    ranked = sorted(means, key=means.get, reverse=True)
-    print(f"{size} training images: " + " > ".join(f"{name} ({means[name]:.3f})" for name in ranked))
-    if "scratch" in means:
-        print("    minus scratch: " + ", ".join(f"{name} {means[name] - means['scratch']:+.3f}"
-                                              for name in ranked if name != "scratch"))
+report.by_train_size(result)
 
 # %% [markdown]
 # ## MSE, GIoU or CIoU?
@@ -255,15 +216,7 @@ for size, means in by_size.items():
 # IoU compares them: each loss's own value is on its own scale.
 
 # %%
-whole_means = {tuple(entry["model"].split("/")[:2]): entry for entry in summary}  # (network, loss) -> means
-loss_titles = result.metadata["loss_titles"]
-for name in result.metadata["config"]["loss_comparison_models"]:
-    compared = [(loss, whole_means[(name, loss)]) for loss in loss_titles if (name, loss) in whole_means]
-    if len(compared) > 1:
-        ranked = sorted(compared, key=lambda item: item[1]["mean_iou"], reverse=True)
-        print(f"{labels.get(name, name)}, {sizes[0]} training images: " + " > ".join(
-            f"{loss_titles[loss]} (mean IoU {entry['mean_iou']:.3f}, IoU >= 0.5 for {entry['iou_at_0_5']:.1%})"
-            for loss, entry in ranked))
+report.loss_comparison(result)
 
 # %% [markdown]
 # ## How good are the boxes? Best and worst test images
@@ -273,12 +226,10 @@ for name in result.metadata["config"]["loss_comparison_models"]:
 
 # %%
 test_images, test_boxes = pet_heads.sample_images(PROFILE, "test")
-overall = {entry["model"]: entry["mean_iou"] for entry in summary}
-best_model = max(overall, key=overall.get)
-predicted = np.array(result.metadata["test_predictions"][f"{best_model}/seed{first_seed}"], np.float32)
-ious = localization.box_ious(test_boxes, predicted)
+best = analysis.best_model(result)
 figure = plotting.plot_best_and_worst(
-    test_images, test_boxes, predicted, ious, count=6, suptitle=f"{best_model} (seed {first_seed}): worst and best"
+    test_images, test_boxes, analysis.predictions(result, best), analysis.test_ious(result, test_boxes, best),
+    count=6, suptitle=f"{best} (seed {first_seed}): worst and best",
 )
 plt.show()
 
@@ -287,19 +238,15 @@ plt.show()
 # the smallest subset:
 
 # %%
-for name, loss, size in runs:
-    if loss != main_loss or size not in (sizes[0], sizes[-1]):
-        continue
-    predicted_here = np.array(result.metadata["test_predictions"][f"{name}/{loss}/n{size}/seed{first_seed}"],
-                              np.float32)
-    figure = plotting.plot_box_gallery(
-        test_images[:8],
-        test_boxes[:8],
-        predicted_here[:8],
-        ious=localization.box_ious(test_boxes[:8], predicted_here[:8]),
-        suptitle=f"{pet_heads.TITLES[name]}; {size} training images",
-    )
-    plt.show()
+for size in dict.fromkeys((sizes[0], sizes[-1])):
+    for run in analysis.main_runs(result, size):
+        model = analysis.run_name(*run)
+        figure = plotting.plot_box_gallery(
+            test_images[:8], test_boxes[:8], analysis.predictions(result, model)[:8],
+            ious=analysis.test_ious(result, test_boxes, model)[:8],
+            suptitle=f"{pet_heads.TITLES[run[0]]}; {size} training images",
+        )
+        plt.show()
 
 # %% [markdown]
 # And the whole distribution: the IoU of every test image, per network (main loss, whole training split). The dashed
@@ -307,15 +254,9 @@ for name, loss, size in runs:
 
 # %%
 figure = plotting.plot_iou_distribution(
-    {
-        labels[name]: localization.box_ious(
-            test_boxes,
-            np.array(result.metadata["test_predictions"][f"{name}/{loss}/n{size}/seed{first_seed}"], np.float32),
-        )
-        for name, loss, size in runs
-        if loss == main_loss and size == sizes[0]
-    },
-    title=f"Test IoUs, {sizes[0]} training images (seed {first_seed})",
+    {result.metadata["labels"][run[0]]: analysis.test_ious(result, test_boxes, analysis.run_name(*run))
+     for run in analysis.main_runs(result, sizes[0])},
+    title="Test IoUs on the whole training split (first seed)",
 )
 plt.show()
 
@@ -325,57 +266,16 @@ plt.show()
 # What this run says, written from its numbers (so it holds for whichever profile ran):
 
 # %%
-outcomes = result.metadata["outcomes"]
-single = len(result.metadata["seeds"]) == 1  # one seed: no spread to compare a gap with
-lines = []
-for size, networks in outcomes["by_size"].items():
-    start = outcomes["first_epoch"][size]
-    if {"fine_tuned", "scratch"} <= set(networks):
-        (tuned, tuned_std), (scratch, scratch_std) = networks["fine_tuned"], networks["scratch"]
-        verdict = ("the pretrained weights gave the better boxes" if tuned - scratch > max(tuned_std, scratch_std)
-                   else "random weights gave the better boxes" if scratch - tuned > max(tuned_std, scratch_std)
-                   else "the gap is within the spread over seeds")
-        if single:
-            verdict += " for this seed (one seed has no spread to compare the gap with)"
-        tuned_text = f"{tuned:.3f}" + ("" if single else f" ± {tuned_std:.3f}")
-        scratch_text = f"{scratch:.3f}" + ("" if single else f" ± {scratch_std:.3f}")
-        lines.append(f"- **{size} training images:** test mean IoU {tuned_text} from the pretrained "
-                     f"weights, {scratch_text} from random weights (the same network): {verdict}. "
-                     f"After one epoch: {start['fine_tuned'][0]:.3f} against {start['scratch'][0]:.3f} "
-                     "(validation IoU, the start).")
-    if {"frozen", "adapted", "fine_tuned"} <= set(networks):
-        ordered = outcomes["ordered"][size]
-        lines.append(f"    - how much of the base adapts: none (Model 1) {networks['frozen'][0]:.3f}, the upper block "
-                     f"(Model 2) {networks['adapted'][0]:.3f}, every layer {networks['fine_tuned'][0]:.3f}: "
-                     + ("the more adapts, the better." if ordered else "not in that order."))
-beats = outcomes["transfer_beats_scratch"]
-if beats and not single:
-    held = [size for size, value in beats.items() if value]
-    lines.append(f"- **Few labels (≤ {outcomes['few_labels']} images):** the fine-tuned network beats the same network "
-                 "from scratch by more than the spread over seeds at "
-                 + (", ".join(f"{size}" for size in held) + " images" if held else "no size")
-                 + (f", not at {', '.join(str(size) for size in beats if size not in held)}" if len(held) < len(beats)
-                    else "") + ".")
-gaps = {int(size): networks["fine_tuned"][0] - networks["scratch"][0]  # int: a loaded result has str keys
-        for size, networks in outcomes["by_size"].items()
-        if {"fine_tuned", "scratch"} <= set(networks)}
-if len(gaps) > 1:
-    fewest, most = min(gaps), max(gaps)
-    lines.append(f"- **Value of transfer against the number of labels:** pretrained minus random weights is "
-                 f"{gaps[fewest]:+.3f} with {fewest} images and {gaps[most]:+.3f} with {most}: fewer labels move "
-                 "the comparison in favour of the " + ("pretrained" if gaps[fewest] > gaps[most] else "random")
-                 + " weights." + (" One seed's gaps move by about a hundredth from seed to seed: run the profile's "
-                                  "seeds (`LIVE = False`) before reading a trend into them." if single else ""))
-display(Markdown("\n".join(lines)))
+report.conclusion(result)
 
 # %% [markdown]
 # How to read it, and what the lecture expects:
 #
 # - **Frozen vs adapted vs every layer.** Model 1 can only combine the features the source task learned; Model 2
-#   re-trains the upper block; the fine-tuned network re-trains everything. The lecture's rule is that the further
+#   re-trains the upper block; the all-layers network re-trains everything. The lecture's rule is that the further
 #   the new task is from the source task, the more of the network must adapt: a classifier's features say *what*
 #   is in the image, a box needs *where*.
-# - **Pretrained vs random weights.** The fine-tuned and the scratch networks differ only in where training
+# - **Pretrained vs random weights.** The all-layers and the scratch networks differ only in where training
 #   starts, and every run had the same budget of optimizer steps. The lecture lists three possible benefits of
 #   transfer: a higher start, a higher slope, a higher asymptote. The "start" lines above and the training curves
 #   show the first two; the "end" lines show whether the third followed.
@@ -390,10 +290,10 @@ display(Markdown("\n".join(lines)))
 #
 # The worst cases above are the place to look next: are they small objects, objects that look like their
 # background, objects cut by the border? The `quick` and `full` profiles train every network with three seeds, for a
-# mean and a spread; `LIVE = True` runs one seed of Model 1, the fine-tuned and the scratch network on the smallest
+# mean and a spread; `LIVE = True` runs one seed of Model 1, the all-layers and the scratch network on the smallest
 # subset and the whole split, with the main loss only. In the `full` profile (a GPU;
-# `PROFILE = "full"`, with the Oxford-IIIT Pet archives downloaded once, about 800 MB), the same code trains VGG19 with block 5 fine-tuned, fully fine-tuned, and from
-# scratch on pet heads.
+# `PROFILE = "full"`, with the Oxford-IIIT Pet archives downloaded once, about 800 MB), the same code trains VGG19
+# with block 5 fine-tuned, with every layer trained, and from scratch on pet heads.
 
 # %% [markdown]
 # ## Exercises
@@ -403,12 +303,12 @@ display(Markdown("\n".join(lines)))
 # Worked answers: `notebooks/solutions/05_pet_heads.md`.
 #
 # 1. **Where does Model 2 land?** Run
-#    `adapted = kt.experiments.run("pet-heads", PROFILE, live=True, models=("frozen", "adapted", "fine_tuned", "scratch"))`
-#    and print `pet_heads_analysis.learning_curves(adapted)`. With 100 and with all the training images, is the
-#    adapted network (upper block re-trained) closer to the frozen one or to the one fine-tuned everywhere?
+#    `adapted = kt.experiments.run("pet-heads", PROFILE, live=True, models=("frozen", "adapted", "all_layers", "scratch"))`
+#    and show `report.by_train_size(adapted)`. With 100 and with all the training images, is the adapted network
+#    (upper block re-trained) closer to the frozen one or to the one trained in every layer?
 # 2. **A higher start?** Run it with `max_epochs=3` (three epochs instead of up to fifteen). Does the gap between
 #    the pretrained and the random weights grow or shrink when training is cut short, and what does that say about
 #    the "higher start" against the "higher asymptote"?
-# 3. **Which loss?** Run it with `losses=("mse", "giou"), loss_comparison_models=("frozen", "fine_tuned")` and
+# 3. **Which loss?** Run it with `losses=("mse", "giou"), loss_comparison_models=("frozen", "all_layers")` and
 #    compare the test mean IoU of each network trained with MSE and with GIoU on the whole training split. Does
 #    the loss that scores the box's overlap help both networks, or only one?

@@ -18,7 +18,7 @@
 #
 # **Author:** keras-transfer contributors<br>
 # **Date created:** 2026-11-22<br>
-# **Last modified:** 2026-12-01<br>
+# **Last modified:** 2026-12-06<br>
 # **Description:** Unsupervised domain adaptation by backpropagation (DANN) on the paper's own task, MNIST → MNIST-M:
 # a gradient reversal layer makes the features of a labelled source domain and an unlabelled target domain
 # indistinguishable.
@@ -71,7 +71,6 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -81,6 +80,7 @@ from keras_transfer.embeddings import projection as kt_projection  # noqa: E402
 from keras_transfer.experiments import dann as experiment  # noqa: E402
 from keras_transfer.models import dann  # noqa: E402
 from keras_transfer.plotting import domains as domain_plots  # noqa: E402
+from keras_transfer.reports import dann as dann_reports  # noqa: E402
 
 # %% tags=["parameters"]
 PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU
@@ -91,17 +91,7 @@ OUTPUT_DIR = None  # None: results/dann/<profile>
 
 # %%
 config = {**experiment.CONFIGS[PROFILE], **(experiment.LIVE[PROFILE] if LIVE else {})}
-seeds = list(SEEDS or (config["seeds"][:1] if LIVE else config["seeds"]))
-print(f"The results below come from the {PROFILE!r} profile{' in live mode' if LIVE else ''} "
-      f"(settings: experiment.CONFIGS[{PROFILE!r}]{f' with experiment.LIVE[{PROFILE!r}]' if LIVE else ''}).")
-print(f"Data: {mnist_m.describe(config['source'], config['photo_split'])}.")
-print(
-    f"{config['validation_size']:,} training digits held out for validation; {config['steps']:,} steps of "
-    f"{config['batch_size'] // 2} source + {config['batch_size'] // 2} target images per network, "
-    f"μ0 = {config['learning_rate']}, α = {config['alpha']}"
-    f"{' (the paper: 10, see below)' if config['alpha'] != 10 else ''}; seeds {seeds}; Keras backend "
-    f"{keras.backend.backend()}."
-)
+dann_reports.settings(config, PROFILE, live=LIVE, seeds=SEEDS)
 
 # %% [markdown]
 # ## The two domains
@@ -109,23 +99,15 @@ print(
 # Source images carry labels, target images do not (their labels only measure the accuracy). The same digits, a
 # different look: a target image is `|photo crop - digit|` per colour channel. From the top: source digits; target
 # training images; target validation images (for choosing settings); target test images. Each of the three target
-# splits takes its crops from photos, or parts of photos, that the other two never use (printed above).
+# splits takes its crops from photos, or parts of photos, that the other two never use (listed above).
 
 # %%
 data = mnist_m.load_domains(
     config["source"], train_size=config["train_size"], validation_size=config["validation_size"],
-    test_size=config["test_size"], data_seed=config["data_seed"], variety=config["photo_variety"],
-    photo_split=config["photo_split"], verbose=0,
+    test_size=config["test_size"], data_seed=config["data_seed"], photo_split=config["photo_split"], verbose=0,
 )
-figure, axes = plt.subplots(4, 10, figsize=(12, 5.3))
-for row, key in enumerate(("source_train", "target_train", "target_validation", "target_test")):
-    images, labels = data[key]
-    for column in range(10):
-        axes[row, column].imshow(images[column])
-        axes[row, column].set_title(f"{key.replace('_', ' ')} · {labels[column]}", fontsize=7)
-        axes[row, column].axis("off")
-figure.tight_layout()
-print({name: images.shape for name, (images, _) in data.items()})
+figure = domain_plots.plot_domain_samples(data)
+dann_reports.data_sizes(data)
 
 # %% [markdown]
 # ## The network
@@ -172,8 +154,6 @@ figure.tight_layout()
 # %%
 result = kt.experiments.run("dann", PROFILE, results=RESULTS, live=LIVE, seeds=SEEDS, output_dir=OUTPUT_DIR, verbose=1)
 print(kt.experiments.base.provenance(result))
-print(f"{len(result.rows)} networks, {result.metadata['wall_time_s']:.0f} s "
-      f"({result.metadata['cpu_time_s']:.0f} s of CPU time).")
 
 # %% [markdown]
 # ## The gap DANN closes, seed by seed
@@ -183,38 +163,7 @@ print(f"{len(result.rows)} networks, {result.metadata['wall_time_s']:.0f} s "
 # mean, and whether every seed gains.
 
 # %%
-print(experiment.seed_markdown(result))
-gap, outcome = result.metadata["gap_closed"], result.metadata["outcome"]
-paper = result.metadata["paper_table_1"][0]
-paper_gap = (paper["dann"] - paper["source_only"]) / (paper["train_on_target"] - paper["source_only"])
-if gap["mean"] is None:
-    print("\nTrain on target did not beat source only on any seed: there is no gap to close in this run.")
-else:
-    positive = sum(value is not None and value > 0 for value in gap["per_seed"].values())
-    print(
-        f"\nDANN closes {gap['mean']:.0%} ± {gap['std']:.0%} of the gap (mean ± std over {len(gap['per_seed'])} "
-        f"seeds; the paper: {paper_gap:.0%} on {paper['task']}); it gains over source only on {positive} of "
-        f"{len(gap['per_seed'])} seeds. The lesson's mark, at least {outcome['goal']:.0%} on average with every seed "
-        f"positive, is {'met' if outcome['holds'] else 'not met'}."
-    )
-validation_gap = result.metadata["gap_closed_validation"]
-if gap["mean"] is not None and validation_gap and validation_gap["mean"] is not None:
-    apart = mnist_m.validation_photos_apart(config["source"], config["photo_split"])
-    photos = ("tiles of the photos that neither the training nor the test images use"
-              if config["photo_split"] == "tiles" else
-              "photos that neither the training nor the test images use" if apart else "the training photos")
-    print(
-        f"On the validation images (held-out training digits, blended with {photos}) DANN closes "
-        f"{validation_gap['mean']:.0%} of the gap, against {gap['mean']:.0%} on the test images: the spread "
-        f"between the two is part of what one run of adversarial training can tell."
-    )
-    if config["photo_split"] == "tiles":
-        print(
-            f"Every target split here samples the same {sum(map(len, mnist_m.PACKAGED_PHOTOS.values()))} photos, "
-            "cut into tiles that no two splits share: the unlabelled images DANN adapts to come from the test "
-            "images' domain, as in the paper, where both are crops of BSDS500 photos. Exercise 3 gives the test "
-            "images photos of their own instead."
-        )
+dann_reports.seeds(result)
 
 # %% [markdown]
 # ## Our numbers beside the paper's Table 1
@@ -222,23 +171,7 @@ if gap["mean"] is not None and validation_gap and validation_gap["mean"] is not 
 # The paper's numbers are its four tasks; ours are the mean ± standard deviation over seeds of the run above.
 
 # %%
-print(experiment.comparison_markdown(result))
-summary = {entry["model"]: entry for entry in result.summary(by="model")}
-print(
-    f"\nSource only: {summary['source_only']['target_accuracy']:.1%} on the target test set against "
-    f"{summary['source_only']['source_accuracy']:.1%} on the source test set (the paper: {paper['source_only']:.1%} "
-    f"on the target); train on target: {summary['train_on_target']['target_accuracy']:.1%} (the paper: "
-    f"{paper['train_on_target']:.1%})."
-)
-if config["source"] == "mnist_5k":
-    photo_count = sum(map(len, mnist_m.PACKAGED_PHOTOS.values())) if config["photo_split"] == "tiles" else len(
-        mnist_m.PACKAGED_PHOTOS["train"])
-    print(
-        f"This run trains on {result.metadata['sizes']['source_train']:,} digits per domain instead of MNIST's "
-        f"60,000, with crops of {photo_count} photos instead of BSDS500's 200, for "
-        f"{config['steps']:,} steps per network, far fewer than the paper's: its upper bound is lower than the "
-        "paper's, and DANN has less time to win its game. The `full` profile is the paper's setup."
-    )
+dann_reports.paper_comparison(result)
 
 # %% [markdown]
 # ## Training curves
@@ -251,15 +184,7 @@ if config["source"] == "mnist_5k":
 figure = domain_plots.plot_domain_history(result.histories, suptitle=f"{result.metadata['task']} ({PROFILE})")
 
 # %%
-print(
-    f"Final domain classifier accuracy on the test images of both domains (chance 0.5): source only "
-    f"{summary['source_only']['domain_accuracy']:.3f}, DANN {summary['dann']['domain_accuracy']:.3f}, "
-    f"train on target {summary['train_on_target']['domain_accuracy']:.3f}."
-)
-print(
-    f"Source test accuracy: source only {summary['source_only']['source_accuracy']:.3f}, "
-    f"DANN {summary['dann']['source_accuracy']:.3f}: what adapting costs on the source domain."
-)
+dann_reports.domain_classifier(result)
 
 # %% [markdown]
 # ## The features, without and with adaptation
@@ -286,27 +211,7 @@ figure = domain_plots.plot_feature_projection(
 # backend and saves as a plain `.keras` file. What this run showed:
 
 # %%
-so, adapted, on_target = (summary[model]["target_accuracy"] for model in ("source_only", "dann", "train_on_target"))
-print(
-    f"- On {result.metadata['task']}, DANN's target accuracy is {adapted:.1%} against {so:.1%} for source only "
-    f"and {on_target:.1%} for train on target (mean over seeds)."
-)
-if gap["mean"] is not None:
-    print(f"- That closes {gap['mean']:.0%} of the gap on average ({paper_gap:.0%} in the paper), "
-          f"{'with every seed gaining' if gap['every_seed_positive'] else 'but not on every seed'}.")
-fooled = summary["dann"]["domain_accuracy"] < summary["source_only"]["domain_accuracy"]
-print(
-    f"- Its domain classifier ends at {summary['dann']['domain_accuracy']:.2f} accuracy, against "
-    f"{summary['source_only']['domain_accuracy']:.2f} for the observer of the source-only network: "
-    + ("the adapted features are harder to tell apart." if fooled else "adapting did not make the domains harder to "
-       "tell apart.")
-)
-if config["source"] == "mnist_5k":
-    verdict = "already show" if outcome["holds"] else "are not enough to show"
-    print(f"- {result.metadata['sizes']['source_train']:,} digits per domain and {config['steps']:,} steps {verdict} "
-          "the paper's effect at the lesson's mark "
-          "(DANN closes at least that share of the gap, every seed gaining); the paper's numbers come from all of "
-          "MNIST, BSDS500 and far longer training: run the `full` profile on a GPU to set yours beside them.")
+dann_reports.conclusion(result)
 
 # %% [markdown]
 # Reference: Y. Ganin and V. Lempitsky, *Unsupervised Domain Adaptation by Backpropagation*, ICML 2015

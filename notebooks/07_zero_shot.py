@@ -70,13 +70,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
 import keras_transfer as kt  # noqa: E402
-from keras_transfer.datasets import attributes  # noqa: E402
 from keras_transfer.experiments import zero_shot as experiment  # noqa: E402
 from keras_transfer.plotting import zero_shot as zero_shot_plots  # noqa: E402
+from keras_transfer.reports import zero_shot as report  # noqa: E402
 
 # %% tags=["parameters"]
 PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU
@@ -84,19 +81,6 @@ RESULTS = os.environ.get("KT_RESULTS", "auto")   # "auto": load a saved result o
 LIVE = os.environ.get("KT_LIVE", "0") in ("1",)  # True: one seed, the smallest settings that still show the lesson (for a live demo)
 SEEDS = None  # None: the profile's seeds of the feature network (the first one only when LIVE)
 OUTPUT_DIR = None  # None: results/zero-shot/<profile>[-live]
-
-# %%
-config = {**experiment.CONFIGS[PROFILE], **(experiment.LIVE[PROFILE] if LIVE else {})}
-print(f"Results below come from the {PROFILE!r} profile{' in live mode' if LIVE else ''} "
-      f"(settings: experiment.CONFIGS[{PROFILE!r}]{f' with experiment.LIVE[{PROFILE!r}]' if LIVE else ''}), "
-      f"Keras backend {keras.backend.backend()}.")
-if config["data"] == "fashion_mnist":
-    print(
-        f"Fashion-MNIST: {config['splits']} random splits with {config['num_unseen']} unseen classes each "
-        f"({config['num_validation']} of the seen classes held out to choose settings); features from a small VGG "
-        f"trained {config['epochs']} epoch(s) on {config['train_per_class']} images per seen class, for each split "
-        f"anew; {config['test_per_class']} test images per class."
-    )
 
 # %% [markdown]
 # ## The class information: an attribute table
@@ -106,11 +90,7 @@ if config["data"] == "fashion_mnist":
 # %%
 table = experiment.attribute_table(PROFILE)
 figure = zero_shot_plots.plot_attribute_signatures(table.class_names, table.attribute_names, table.signatures)
-print(f"{len(table.class_names)} classes, {len(table.attribute_names)} attributes; the closest two classes differ "
-      f"in {attributes.check_separates(table)} attribute(s), so the table separates every class.")
-if config["data"] == "fashion_mnist":
-    for name, (meaning, classes) in attributes.FASHION_MNIST_ATTRIBUTES.items():
-        print(f"  {name:>15}: {meaning} ({', '.join(classes)})")
+report.attributes(table)
 
 # %% [markdown]
 # An attribute can only be learned from images that have it and images that lack it. When every class that has
@@ -130,34 +110,23 @@ if config["data"] == "fashion_mnist":
 # %%
 result = kt.experiments.run("zero-shot", PROFILE, results=RESULTS, live=LIVE, seeds=SEEDS, output_dir=OUTPUT_DIR,
                             verbose=1)
-print(kt.experiments.base.provenance(result))
-print(f"{len(result.rows)} fitted models ({len(result.metadata['splits'])} split(s), seeds "
-      f"{result.metadata['config']['seeds']}) in {result.metadata['wall_time_s']:.0f} s "
-      f"({result.metadata['cpu_time_s']:.0f} s of CPU time).")
+report.settings(result)
 
 # %% [markdown]
 # One row per method, mean ± standard deviation over the splits (and seeds): the zero-shot accuracy on the unseen
 # classes with chance beside it, then the generalized setting.
 
 # %%
-columns = ["unseen_accuracy", "chance", "gzsl_seen_accuracy", "gzsl_unseen_accuracy", "harmonic_mean",
-           "unseen_called_seen"]
-print(f"Mean ± std over {len(result.metadata['splits'])} seen/unseen split(s) and seeds {result.metadata['config']['seeds']}:")
-print(result.to_markdown(by="model", metrics=columns, digits=3))
-print()
-for row in result.rows:
-    print(f"split {row['split']} (unseen: {row['unseen_classes']}), {row['model']}: {row['unseen_accuracy']:.3f} "
-          f"zero-shot, H {row['harmonic_mean']:.3f}; settings {row['settings']}")
+report.results_table(result)
+
+# %% [markdown]
+# Each split on its own, with the settings each method chose on the validation classes:
 
 # %%
-summary = {entry["model"]: entry for entry in result.summary(by="model")}
-for method, entry in summary.items():
-    ratio = entry["unseen_accuracy"] / entry["chance"]
-    print(f"{experiment.METHOD_TITLES[method]}: {entry['unseen_accuracy']:.1%} ± {entry['unseen_accuracy_std']:.1%} "
-          f"on classes it never saw, {ratio:.1f} times chance ({entry['chance']:.1%}); "
-          + ("better than chance on every split." if all(
-              row["unseen_accuracy"] > row["chance"] for row in result.rows if row["model"] == method)
-             else "not better than chance on every split."))
+report.splits_table(result)
+
+# %%
+report.above_chance(result)
 
 # %% [markdown]
 # ## Which unseen classes are confused?
@@ -182,15 +151,7 @@ figure = zero_shot_plots.plot_attribute_signatures(table.class_names, table.attr
 
 # %%
 figure = zero_shot_plots.plot_zero_shot_scores(result)
-for method, entry in summary.items():
-    print(f"{experiment.METHOD_TITLES[method]}: unseen accuracy {entry['unseen_accuracy']:.1%} when only unseen "
-          f"classes may be answered, {entry['gzsl_unseen_accuracy']:.1%} when every class may be "
-          f"({entry['unseen_called_seen']:.0%} of the unseen-class images are given a seen class); seen accuracy "
-          f"{entry['gzsl_seen_accuracy']:.1%}; harmonic mean {entry['harmonic_mean']:.1%}.")
-biased = all(entry["gzsl_unseen_accuracy"] < entry["unseen_accuracy"] and
-             entry["gzsl_unseen_accuracy"] < entry["gzsl_seen_accuracy"] for entry in summary.values())
-print("The generalized setting exposes the bias toward seen classes for every method." if biased
-      else "In this run the generalized setting does not show a bias toward seen classes for every method.")
+report.generalized(result)
 
 # %% [markdown]
 # ## Beside the paper
@@ -201,20 +162,17 @@ print("The generalized setting exposes the bias toward seen classes for every me
 # collapse in the generalized setting.
 
 # %%
-for method, paper in experiment.PAPER["AwA2"].items():
-    ours = summary.get(method)
-    if ours is None:
-        continue
-    print(f"{method:>6}: paper (AwA2) zero-shot {paper['unseen_accuracy']:.1f}, H {paper['harmonic_mean']:.1f}; "
-          f"ours ({PROFILE}, {len(result.metadata['splits'])} split(s)) zero-shot {100 * ours['unseen_accuracy']:.1f}, "
-          f"H {100 * ours['harmonic_mean']:.1f}")
-if config["data"] != "awa2":
-    print("Ours are measured on other data with other classes (three unseen instead of ten): compare the pattern, "
-          "not the numbers.")
+report.paper(result)
 
 # %% [markdown]
 # ## Conclusion
 #
+# This run's two lessons, measured:
+
+# %%
+report.lessons(result)
+
+# %% [markdown]
 # With a table that tells the classes apart and attributes that the seen classes teach, a classifier can name
 # classes it never saw an image of: direct attribute prediction through one classifier per attribute, ESZSL
 # through one bilinear map between images and attributes, fitted in closed form. Two cautions carry over to every

@@ -57,13 +57,11 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-
 import keras_transfer as kt  # noqa: E402
 from keras_transfer.experiments import multitask as experiment  # noqa: E402
 from keras_transfer.models import multitask as multitask_models  # noqa: E402
 from keras_transfer.plotting import multitask as multitask_plots  # noqa: E402
+from keras_transfer.reports import multitask as report  # noqa: E402
 
 # %% tags=["parameters"]
 PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU
@@ -75,28 +73,16 @@ BOX_WEIGHT = None  # None: the profile's weight of the box loss in the multitask
 
 # %%
 overrides = {} if BOX_WEIGHT is None else {"box_weight": BOX_WEIGHT}
-config = {**experiment.CONFIGS[PROFILE], **(experiment.LIVE[PROFILE] if LIVE else {}), **overrides}
-seeds = list(SEEDS or (config["seeds"][:1] if LIVE else config["seeds"]))
-print(f"Results below come from the {PROFILE!r} profile{' in live mode' if LIVE else ''} "
-      f"(settings: experiment.CONFIGS[{PROFILE!r}]{f' with experiment.LIVE[{PROFILE!r}]' if LIVE else ''}): "
-      f"{config['image_size']}x{config['image_size']} images, class budgets {list(config['budgets'])} labels per "
-      f"class, box loss weight {config['box_weight']}, seeds {seeds}, Keras backend {keras.backend.backend()}.")
+config = experiment.CONFIGS[PROFILE]
 
 # %% [markdown]
 # ## The data: every image has a class and a box
 
 # %%
-data, class_names = experiment.LOADERS[config["data"]](config)
+data, class_names = experiment.load_data(PROFILE)
 images, labels, boxes = data["train"]
-figure, axes = plt.subplots(1, 8, figsize=(12, 2))
-for index, axis in enumerate(axes):
-    height, width = images.shape[1:3]
-    xmin, ymin, xmax, ymax = boxes[index] * [width, height, width, height]
-    axis.imshow(images[index].astype("uint8"))
-    axis.add_patch(plt.Rectangle((xmin - 0.5, ymin - 0.5), xmax - xmin, ymax - ymin, fill=False, color="lime"))
-    axis.set_title(class_names[labels[index]], fontsize=8)
-    axis.axis("off")
-print({split: values[0].shape for split, values in data.items()})
+figure = multitask_plots.plot_examples(images, labels, boxes, class_names)
+report.data_summary(data, class_names)
 
 # %% [markdown]
 # ## The network: one base, two heads
@@ -120,53 +106,45 @@ model.summary()
 # %%
 result = kt.experiments.run("multitask", PROFILE, results=RESULTS, live=LIVE, seeds=SEEDS, output_dir=OUTPUT_DIR,
                             verbose=1, **overrides)
-print(kt.experiments.base.provenance(result))
-print(f"{len(result.rows)} networks trained in {result.metadata['wall_time_s']:.0f} s "
-      f"({result.metadata['cpu_time_s']:.0f} s of CPU time).")
+report.settings(result)
 
 # %%
-print(result.to_markdown(by="model", metrics=["test_accuracy", "test_mean_iou", "class_labels", "box_labels",
-                                                "cpu_time_s"], digits=3))
+report.results_table(result)
 
 # %% [markdown]
 # ## Did sharing help the task with few labels?
 #
-# Per budget: the multitask network's test accuracy minus the class-only network's, per seed. The verdict is
-# "helped" when the gain is positive for every seed, "hurt" when it is negative for every seed, and "no clear
-# difference" otherwise.
+# Per budget: the multitask network's test accuracy minus the class-only network's, paired by seed (both networks
+# of a seed see the same labelled images). The spread is the standard deviation of that gain over the seeds. The
+# verdict is "helped" when the mean gain is above its spread, "hurt" when it is below minus its spread, and "no
+# clear difference" otherwise: a gain within its spread can flip with another seed set or on another machine.
 
 # %%
 figure = multitask_plots.plot_multitask_curves(result)
-print(experiment.sharing_markdown(result))
-for budget, entry in result.metadata["sharing"].items():
-    print(f"{budget} labels per class: multitask minus class only = {entry['mean']:+.3f} ± {entry['std']:.3f} "
-          f"(per seed: {', '.join(f'{gain:+.3f}' for gain in entry['per_seed'].values())}): sharing "
-          f"{entry['verdict']}.")
-verdicts = [entry["verdict"] for entry in result.metadata["sharing"].values()]
-smallest = min(result.metadata["sharing"], key=int)
-print(f"With the fewest class labels ({smallest} per class) sharing {result.metadata['sharing'][smallest]['verdict']}; "
-      f"over all budgets: {', '.join(verdicts)}.")
+report.sharing_table(result)
 
 # %% [markdown]
 # The box panel answers the reverse question for free: does sharing the base with a class head (few labels) change
 # the box head, which has all its labels? Read the multitask curve against the box-only band.
 
 # %%
-box_only = [row["test_mean_iou"] for row in result.rows if row["network"] == "box_only"]
-for budget in sorted({row["budget"] for row in result.rows if row["network"] == "multitask"}):
-    shared = [row["test_mean_iou"] for row in result.rows if row["network"] == "multitask" and row["budget"] == budget]
-    print(f"box mean IoU with {budget} class labels per class: multitask {sum(shared) / len(shared):.3f}, "
-          f"box only {sum(box_only) / len(box_only):.3f}")
+report.box_table(result)
 
 # %% [markdown]
 # ## Conclusion
 #
+# What this run shows, each sentence computed from its result:
+
+# %%
+report.conclusion(result)
+
+# %% [markdown]
 # A multitask network is one functional Keras model with a dict of outputs, a loss per output and `loss_weights`
 # for the weighting; a task whose label is missing for an image gets a sample weight of 0 there. Whether the
-# sharing pays depends on whether the tasks need the same features: finding the object (the box) is part of
-# naming it on a cluttered photo, which is why a task with many labels can lend features to one with few. The
-# weight of each loss is a setting to choose on validation data (`BOX_WEIGHT` above); the verdicts printed above
-# are this run's.
+# sharing pays depends on whether the tasks need the same features: finding the object (the box) may be part of
+# naming it on a cluttered photo, so a task with many labels *can* lend features to one with few; whether it does
+# here is what the verdicts above say, judged against the spread over seeds. The weight of each loss is a setting
+# to choose on validation data (`BOX_WEIGHT` above).
 #
 # Reference: R. Caruana, *Multitask Learning*, Machine Learning 28, 1997.
 

@@ -1,4 +1,4 @@
-"""The box regressor's core pieces (`layers.BoxCorners`, `metrics.BoxIoU`): registered by a plain
+"""The box regressor's core pieces (`layers.BoxCorners`, `metrics.BoxIoU` and `metrics.box_iou`): registered by a plain
 `import keras_transfer`, so a saved box regressor loads after that import alone, and each file works copied alone."""
 
 import pathlib
@@ -69,6 +69,8 @@ def test_saved_box_regressor_loads_after_a_plain_import_and_the_core_files_work_
         metric = box_metrics.BoxIoU(threshold=0.5)
         metric.update_state([[0.0, 0.0, 0.5, 0.5], [0.0, 0.0, 0.5, 0.5]], [[0.0, 0.0, 0.5, 0.4], [0.5, 0.5, 1, 1]])
         np.testing.assert_allclose(np.asarray(boxes), [[0.2, 0.1, 0.6, 0.5]], atol=1e-7)
+        np.testing.assert_allclose(np.asarray(box_metrics.box_iou([[0.0, 0.0, 0.5, 0.5]], [[0.0, 0.0, 0.5, 0.4]])),
+                                   [0.8], atol=1e-5)
         print(float(metric.result()))
         """,
         cwd=project,

@@ -10,6 +10,7 @@ from keras_transfer.embeddings import projection as kt_projection
 from keras_transfer.experiments import dann as experiment
 from keras_transfer.experiments.base import ExperimentResult
 from keras_transfer.plotting import domains as domain_plots
+from keras_transfer.reports import dann as dann_reports
 
 matplotlib.use("Agg")
 
@@ -21,9 +22,14 @@ def fake_rows(accuracies, key="target_accuracy"):
 
 
 @pytest.mark.multibackend
-def test_smoke_run(data_dir, tmp_path):
-    result = experiment.run("smoke", seeds=(3,), output_dir=tmp_path / "out", verbose=0, steps=8, evaluations=2,
+def test_smoke_run(data_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KT_PROGRESS", "text")
+    result = experiment.run("smoke", seeds=(3,), output_dir=tmp_path / "out", verbose=1, steps=8, evaluations=2,
                             train_size=128, validation_size=32, test_size=64, projection_points=32)
+    # verbose=1: one progress bar over the three networks, ending on the last one's result; no line per network
+    shown = capsys.readouterr()
+    assert "DANN (smoke)" in shown.out and "3/3" in shown.out and "train on target, seed 3: target" in shown.out
+    assert "[dann]" not in shown.out and "Epoch" not in shown.out
     assert [row["model"] for row in result.rows] == list(experiment.MODELS)
     assert result.metadata["sizes"] == {"source_train": 128, "source_validation": 32, "source_test": 64,
                                         "target_train": 128, "target_validation": 32, "target_test": 64}
@@ -55,13 +61,17 @@ def test_smoke_run(data_dir, tmp_path):
     for panel in projection["panels"].values():
         assert np.shape(panel["source"]) == (32, 2) and np.shape(panel["target"]) == (32, 2)
 
+    # the recipe decorator times the run, records the backend and saves it; the reports read the saved result
+    assert result.metadata["wall_time_s"] > 0 and result.metadata["backend"]
+    assert result.metadata["titles"] == experiment.MODEL_TITLES
+    assert result.metadata["paper_table_1"][0]["gap_closed"] == pytest.approx(0.5794, abs=1e-4)
     loaded = ExperimentResult.load(tmp_path / "out")
     assert loaded.rows == result.rows and loaded.metadata["gap_closed"] == result.metadata["gap_closed"]
-    table = experiment.comparison_markdown(loaded)
-    assert "| MNIST → MNIST-M | paper | 0.5749 | 0.8149 | 0.9891 | 57.9% |" in table
-    assert "| MNIST → MNIST-M | ours (smoke, 1 seeds) |" in table
-    assert f"| 3 | {rows['source_only']['target_accuracy']:.4f} | {rows['dann']['target_accuracy']:.4f} |" in (
-        experiment.seed_markdown(loaded))
+    table = dann_reports.paper_table(loaded)
+    assert "| MNIST → MNIST-M | paper | 57.5% | 81.5% | 98.9% | 57.9% |" in table
+    assert "| MNIST → MNIST-M | ours (smoke, 1 seed) |" in table
+    so, adapted = (f"{100 * rows[model]['target_accuracy']:.1f}%" for model in ("source_only", "dann"))
+    assert f"| 3 | {so} | {adapted} |" in dann_reports.seed_table(loaded)
 
 
 def test_gap_closed_per_seed_and_summary():
@@ -78,19 +88,10 @@ def test_gap_closed_per_seed_and_summary():
     validation = experiment.gap_closed(fake_rows({0: (0.2, 0.6, 1.0)}, key="v"), key="v")
     assert validation["per_seed"] == {"0": pytest.approx(0.5)}
 
-    # the DANN rows get the seed's accuracies; the tables print them per seed and as mean ± std
+    # the DANN rows get the seed's accuracies (the reports' tables: tests/test_reports_dann.py)
     experiment._fill_dann_rows(rows)
     assert rows[1] == {"model": "dann", "seed": 0, "target_accuracy": 0.8, "domain_accuracy": 0.5,
                        "source_only_accuracy": 0.5, "train_on_target_accuracy": 0.9, "gap_closed": pytest.approx(0.75)}
-    result = ExperimentResult("dann", "quick", rows[:6], metadata={
-        "task": "MNIST → MNIST-M", "gap_closed": experiment.gap_closed(rows[:6]),
-        "paper_table_1": [dict(entry) for entry in experiment.PAPER_TABLE_1]})
-    seeds = experiment.seed_markdown(result)
-    assert "| 0 | 0.5000 | 0.8000 | 0.9000 | 75.0% |" in seeds and "| 1 | 0.4000 | 0.5000 | 0.8000 | 25.0% |" in seeds
-    assert "| mean ± std | 0.4500 ± 0.0707 | 0.6500 ± 0.2121 | 0.8500 ± 0.0707 | 50.0 ± 35.4% |" in seeds
-    comparison = experiment.comparison_markdown(result)
-    assert "| Syn Signs → GTSRB | paper | 0.7400 | 0.8866 | 0.9987 | 56.7% |" in comparison
-    assert "| MNIST → MNIST-M | ours (quick, 2 seeds) | 0.4500 ± 0.0707 | 0.6500 ± 0.2121 |" in comparison
 
 
 def test_profiles_and_overrides():

@@ -1,6 +1,8 @@
 """Layer-tapping feature extraction and the Full-Network Embedding: the pooling checked against a hand computation,
 the cache, standardisation with the training statistics only, the exact thresholds, and a scikit-learn Pipeline."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -127,6 +129,34 @@ def test_extractor_rejects_bad_layers_and_inputs():
         embeddings.extract_layer_features(model, np.zeros((2, 9, 9, 3), "float32"))
     with pytest.raises(ValueError, match="model="):
         embeddings.extract_layer_features("vgg19", _images(2))
+
+
+@pytest.mark.multibackend
+def test_layer_features_and_the_embedding_raise_no_warning():
+    """Issue 26: the frozen-feature paths of notebooks 01 and 02 (a tapping model called on bare arrays, in batches
+    with a short last one) print nothing on stderr."""
+    model = _tiny_vgg()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        features = embeddings.extract_layer_features(model, _images(5), ["block1_conv1", "fc2"], batch_size=2)
+        embedding = embeddings.FullNetworkEmbedding(model, batch_size=2).fit(_images(4), np.array([0, 1, 2, 0]))
+        codes = embedding.transform(_images(3))
+    assert features["fc2"].shape == (5, 5) and codes.shape == (3, embedding.n_features_out_)
+
+
+@pytest.mark.multibackend
+def test_check_layers_picks_the_defaults_and_names_the_argument():
+    from keras_transfer.embeddings import extractor
+
+    model = _tiny_vgg()
+    assert extractor.check_layers(model, None) == embeddings.default_layers(model)
+    assert extractor.check_layers(model, ("fc2", "block1_conv1")) == ["fc2", "block1_conv1"]
+    with pytest.raises(ValueError, match=r"must not repeat a name\. Received: layers=\['fc1', 'fc1'\]"):
+        extractor.check_layers(model, ["fc1", "fc1"])
+    with pytest.raises(ValueError, match="non-empty list"):
+        extractor.check_layers(model, [])
+    with pytest.raises(ValueError, match="model="):
+        extractor.check_layers("vgg19", ["fc1"])
 
 
 def test_discretize_uses_the_thresholds_exactly():

@@ -12,10 +12,13 @@ from keras_transfer import layers as kt_layers
 from keras_transfer import losses
 from keras_transfer import metrics as kt_metrics
 from keras_transfer.datasets import fashion_mnist
-from keras_transfer.datasets import mnist_m
+from keras_transfer.datasets import photos as photo_data
 from keras_transfer.datasets import pasted_objects
 from keras_transfer.models import backbones
+from keras_transfer.datasets import boxes as box_data
+from keras_transfer.models import box_evaluation
 from keras_transfer.models import localization
+from keras_transfer.models import surgery
 from keras_transfer.models import source
 
 # Pairs of relative boxes: overlapping, nested, identical, touching, disjoint near and far, and random ones.
@@ -73,7 +76,7 @@ def test_giou_loss_matches_keras_compute_iou_reference():
     assert (iou == 0).sum() >= 4  # non-overlapping pairs are covered
     per_box = losses.GIoULoss(reduction=None)(true_boxes, pred_boxes)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(per_box), 1.0 - giou, atol=1e-5)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(losses.box_iou(true_boxes, pred_boxes)), iou, atol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(kt_metrics.box_iou(true_boxes, pred_boxes)), iou, atol=1e-6)
     # hand-computed values of the fixed pairs
     # overlapping; nested (GIoU = IoU); identical; touching (GIoU = 0); far apart (U = 0.02, C = 1); disjoint
     # (U = 0.12, C = 0.64)
@@ -101,14 +104,14 @@ def _fit_a_box(loss, steps):
     )
     model.compile(keras.optimizers.Adam(0.01), loss=loss)
     model.fit(np.ones((steps, 1)), np.repeat(target, steps, axis=0), batch_size=1, epochs=1, shuffle=False, verbose=0)
-    return float(keras.ops.convert_to_numpy(losses.box_iou(target, model.predict(np.ones((1, 1)), verbose=0)))[0])
+    return float(keras.ops.convert_to_numpy(kt_metrics.box_iou(target, model.predict(np.ones((1, 1)), verbose=0)))[0])
 
 
 @pytest.mark.multibackend
 def test_giou_pulls_a_non_overlapping_box_onto_its_target():
     # Where the boxes do not overlap, IoU is 0 and flat: a 1 - IoU loss leaves the box where it is. GIoU still has a
     # gradient (the empty part of the enclosing box), so the same training finds the target.
-    assert _fit_a_box(lambda y_true, y_pred: 1.0 - losses.box_iou(y_true, y_pred), 50) == 0.0
+    assert _fit_a_box(lambda y_true, y_pred: 1.0 - kt_metrics.box_iou(y_true, y_pred), 50) == 0.0
     assert _fit_a_box(losses.GIoULoss(), 300) > 0.9
 
 
@@ -130,7 +133,7 @@ def test_giou_loss_config_round_trip_and_validation():
 def test_box_iou_metric_and_scores_agree_with_compute_iou():
     true_boxes, pred_boxes = _random_pairs(64, seed=1)
     iou, _ = _reference_giou(true_boxes, pred_boxes)
-    np.testing.assert_allclose(localization.box_ious(true_boxes, pred_boxes), iou, atol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(kt_metrics.box_iou(true_boxes, pred_boxes)), iou, atol=1e-6)
     metric = kt_metrics.BoxIoU()
     metric.update_state(true_boxes[:40], pred_boxes[:40])
     metric.update_state(true_boxes[40:], pred_boxes[40:])
@@ -138,17 +141,17 @@ def test_box_iou_metric_and_scores_agree_with_compute_iou():
     at_half = kt_metrics.BoxIoU(threshold=0.5, name="iou_at_0_5")
     at_half.update_state(FIXED_TRUE, FIXED_PRED)
     assert float(at_half.result()) == pytest.approx(1 / 6)  # only the identical pair (the nested one has IoU 1/6)
-    scores = localization.localization_scores(FIXED_TRUE, FIXED_PRED)
+    scores = box_evaluation.localization_scores(FIXED_TRUE, FIXED_PRED)
     assert scores["iou_at_0_5"] == pytest.approx(1 / 6) and scores["mean_iou"] == pytest.approx(
         float(_reference_giou(FIXED_TRUE, FIXED_PRED)[0].mean()), abs=1e-6
     )
-    assert "iou_at_0_75" in localization.localization_scores(FIXED_TRUE, FIXED_PRED, threshold=0.75)
+    assert "iou_at_0_75" in box_evaluation.localization_scores(FIXED_TRUE, FIXED_PRED, threshold=0.75)
     restored = kt_metrics.BoxIoU.from_config(at_half.get_config())
     assert restored.threshold == 0.5 and restored.name == "iou_at_0_5"
     with pytest.raises(ValueError, match="threshold=1.5"):
         kt_metrics.BoxIoU(threshold=1.5)
     with pytest.raises(ValueError, match=r"\(3, 4\)"):
-        localization.box_ious(FIXED_TRUE, FIXED_PRED[:3])
+        kt_metrics.box_iou(FIXED_TRUE, FIXED_PRED[:3])
 
 
 @pytest.mark.multibackend
@@ -165,7 +168,7 @@ def test_flip_horizontally_agrees_with_keras_random_flip():
     images = rng.integers(0, 255, size=(16, 8, 12, 3)).astype(np.float32)
     x1, y1 = rng.uniform(0, 0.5, size=(2, 16))
     boxes = np.stack([x1, y1, x1 + 0.3, y1 + 0.4], axis=1).astype(np.float32)
-    flipped_images, flipped_boxes = localization.flip_horizontally(images, boxes)
+    flipped_images, flipped_boxes = box_data.flip_horizontally(images, boxes)
     np.testing.assert_array_equal(flipped_images[:, :, 0], images[:, :, -1])
     layer = keras.layers.RandomFlip("horizontal", bounding_box_format="rel_xyxy", seed=3)
     output = layer(
@@ -183,8 +186,8 @@ def test_flip_horizontally_agrees_with_keras_random_flip():
 def test_resize_backbone_keeps_the_pretrained_filters():
     network = source.build_source_network(5)
     backbone = source.source_backbone(network)
-    same_size = localization.resize_backbone(backbone, (32, 32, 3))
-    larger = localization.resize_backbone(backbone, (64, 64, 3))
+    same_size = surgery.resize_backbone(backbone, (32, 32, 3))
+    larger = surgery.resize_backbone(backbone, (64, 64, 3))
     assert larger.output_shape == (None, 8, 8, 64)
     for layer in backbone.layers:
         for old, new in zip(layer.get_weights(), larger.get_layer(layer.name).get_weights()):
@@ -192,18 +195,18 @@ def test_resize_backbone_keeps_the_pretrained_filters():
     images = np.random.default_rng(0).uniform(0, 255, size=(2, 32, 32, 3)).astype(np.float32)
     np.testing.assert_allclose(same_size.predict(images, verbose=0), backbone.predict(images, verbose=0), rtol=1e-6)
     with pytest.raises(ValueError, match="not fully convolutional"):
-        localization.resize_backbone(network, (64, 64, 3))
+        surgery.resize_backbone(network, (64, 64, 3))
     with pytest.raises(ValueError, match="channels"):
-        localization.resize_backbone(backbone, (64, 64, 1))
+        surgery.resize_backbone(backbone, (64, 64, 1))
 
 
 def _quick_like_backbone():
-    return localization.resize_backbone(source.source_backbone(source.build_source_network(5)), (32, 32, 3))
+    return surgery.resize_backbone(source.source_backbone(source.build_source_network(5)), (32, 32, 3))
 
 
 def test_model_1_trains_only_the_output_layer():
     model = localization.build_box_regressor(_quick_like_backbone())
-    assert localization.trainable_layer_names(model) == ["box_dense"]
+    assert surgery.trainable_layer_names(model) == ["box_dense"]
     counts = backbones.parameter_counts(model)
     assert counts["trainable"] == 4 * 4 * 64 * 4 + 4
     assert [layer.name for layer in backbones.head_layers(model)] == ["box_dense"]
@@ -219,7 +222,7 @@ def test_model_2_fine_tunes_the_upper_block_and_keeps_the_lower_ones():
     model = localization.build_box_regressor(
         _quick_like_backbone(), head_units=(16, 8), trainable_from="block3_conv1", name="adapted"
     )
-    assert localization.trainable_layer_names(model) == [
+    assert surgery.trainable_layer_names(model) == [
         "block3_conv1", "block3_conv2", "head_dense_1", "head_dense_2", "box_dense",
     ]
     base = backbones.base_layer(model)
@@ -240,10 +243,10 @@ def test_model_2_fine_tunes_the_upper_block_and_keeps_the_lower_ones():
 
 def test_scratch_and_vgg19_variants():
     scratch = localization.build_box_regressor(_quick_like_backbone(), head_units=(8,), trainable_from="block1_conv1")
-    assert localization.trainable_layer_names(scratch)[:2] == ["block1_conv1", "block1_conv2"]
+    assert surgery.trainable_layer_names(scratch)[:2] == ["block1_conv1", "block1_conv2"]
     assert backbones.parameter_counts(scratch)["frozen"] == 0
     vgg = localization.build_vgg19_box_regressor(None, (32, 32, 3), trainable_from="block5_conv1", head_units=(8,))
-    names = localization.trainable_layer_names(vgg)
+    names = surgery.trainable_layer_names(vgg)
     assert names == ["block5_conv1", "block5_conv2", "block5_conv3", "block5_conv4", "head_dense_1", "box_dense"]
     assert vgg.output_shape == (None, 4)
 
@@ -285,7 +288,7 @@ def test_pasted_boxes_exactly_enclose_the_pasted_item():
     sides = data.boxes[:, 2:] - data.boxes[:, :2]
     assert sides.max() <= 1.0 and sides.min() > 0.05
     # with real photos the masks' tight boxes are the boxes too
-    real = pasted_objects.paste_objects(items[:10], mnist_m.sample_photos(), image_size=64, seed=1, return_masks=True)
+    real = pasted_objects.paste_objects(items[:10], photo_data.sklearn_photos(), image_size=64, seed=1, return_masks=True)
     for box, mask in zip(real.boxes, real.masks):
         row_min, col_min, row_max, col_max = pasted_objects.tight_box(mask)
         np.testing.assert_allclose(box * 64, [col_min, row_min, col_max + 1, row_max + 1], atol=1e-5)
@@ -360,23 +363,23 @@ def test_box_losses_by_name_and_testing_a_box_regressor():
     import tensorflow as tf
 
     true_boxes, pred_boxes = FIXED_TRUE[:3].astype(np.float32), FIXED_TRUE[1:4].astype(np.float32)
-    giou = localization.box_loss("giou")
-    assert float(giou(true_boxes, pred_boxes)) == pytest.approx(
-        float(losses.GIoULoss()(true_boxes, pred_boxes)), abs=1e-5)  # keras-cv's equals the dependency-free copy
-    assert float(localization.box_loss("mse")(true_boxes, true_boxes)) == 0.0
-    assert float(localization.box_loss("ciou")(true_boxes, true_boxes)) == pytest.approx(0.0, abs=1e-5)
+    giou = box_evaluation.box_loss("giou")
+    assert isinstance(giou, losses.GIoULoss) and giou.bounding_box_format == "rel_xyxy"  # the package's own GIoU
+    assert type(box_evaluation.box_loss("ciou")).__module__.startswith("keras_cv")  # CIoU: keras-cv's
+    assert float(box_evaluation.box_loss("mse")(true_boxes, true_boxes)) == 0.0
+    assert float(box_evaluation.box_loss("ciou")(true_boxes, true_boxes)) == pytest.approx(0.0, abs=1e-5)
     with pytest.raises(ValueError, match="'l1'"):
-        localization.box_loss("l1")
+        box_evaluation.box_loss("l1")
     # a model that always predicts one box: its scores and loss are those of that box against every true box
     inputs = keras.Input((4, 4, 3))
     outputs = keras.layers.Lambda(lambda x: keras.ops.zeros_like(x[:, 0, 0, :1]) + np.array([0.2, 0.2, 0.8, 0.8]))(
         inputs)
     model = keras.Model(inputs, outputs)
     test = tf.data.Dataset.from_tensor_slices((np.zeros((3, 4, 4, 3), np.float32), true_boxes)).batch(2)
-    scores, test_loss, predicted = localization.test_box_regressor(model, test, "mse", threshold=0.5)
+    scores, test_loss, predicted = box_evaluation.test_box_regressor(model, test, "mse", threshold=0.5)
     constant = np.tile([[0.2, 0.2, 0.8, 0.8]], (3, 1)).astype(np.float32)
     np.testing.assert_allclose(predicted, constant, atol=1e-6)
-    assert scores == localization.localization_scores(true_boxes, constant)
+    assert scores == box_evaluation.localization_scores(true_boxes, constant)
     assert test_loss == pytest.approx(float(np.mean((true_boxes - constant) ** 2)), abs=1e-5)
 
 
@@ -390,13 +393,13 @@ def test_frozen_features_are_computed_once_per_frozen_part():
     images = np.random.default_rng(0).random((5, 4, 4, 3)).astype(np.float32)
     train = tf.data.Dataset.from_tensor_slices((images, FIXED_TRUE[:5].astype(np.float32))).batch(2)
     memo = {}
-    cached = kt_features.frozen_features(base, train, train, flip_labels=localization.flip_boxes_horizontally,
+    cached = kt_features.frozen_features(base, train, train, flip_labels=box_data.flip_boxes_horizontally,
                                          memo=memo)
     np.testing.assert_allclose(cached["train"]["features"], base.predict(images, verbose=0), atol=1e-6)
     np.testing.assert_allclose(cached["train"]["mirror_features"], base.predict(images[:, :, ::-1], verbose=0),
                                atol=1e-6)
     np.testing.assert_allclose(cached["train"]["mirror_labels"],
-                               localization.flip_boxes_horizontally(FIXED_TRUE[:5]), atol=1e-6)
+                               box_data.flip_boxes_horizontally(FIXED_TRUE[:5]), atol=1e-6)
     assert cached["shape"] == [8] and list(memo) == ["frozen_part"]
     assert kt_features.frozen_features(base, None, None, memo=memo) is cached  # reused, not computed again
     plain = kt_features.frozen_features(base, train, train)

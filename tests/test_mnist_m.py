@@ -10,6 +10,7 @@ from PIL import Image
 
 from keras_transfer.datasets import load_domains, load_mnist, load_mnist_m, make_mnist_m
 from keras_transfer.datasets import mnist_m
+from keras_transfer.datasets.photos import load_bsds500_photos
 
 # Not `multibackend`: the code tested here is NumPy and file handling that never calls Keras, so a second run on
 # KERAS_BACKEND=jax (make unit-jax) would repeat the TensorFlow run's work and could not fail differently.
@@ -231,7 +232,7 @@ def _assert_train_red_test_blue(x_train, x_test):
 def test_mnist_source_with_bsds500_folder(data_dir, tmp_path, monkeypatch):
     with tarfile.open(_bsds500_archive(tmp_path)) as tar:
         tar.extractall(tmp_path / "usb-stick", filter="data")
-    photos = mnist_m.load_bsds500_photos(tmp_path / "usb-stick")
+    photos = load_bsds500_photos(tmp_path / "usb-stick")
     assert [len(photos["train"]), len(photos["test"])] == [2, 4]
     assert photos["train"][0].shape == (40, 48, 3) and photos["train"][0].dtype == np.uint8
     _fake_mnist(monkeypatch)
@@ -239,7 +240,7 @@ def test_mnist_source_with_bsds500_folder(data_dir, tmp_path, monkeypatch):
     _assert_train_red_test_blue(x_train, x_test)
     np.testing.assert_array_equal(y_train, np.arange(6))
     with pytest.raises(FileNotFoundError, match="BSR/BSDS500/data/images"):
-        mnist_m.load_bsds500_photos(tmp_path)
+        load_bsds500_photos(tmp_path)
 
 
 def test_mnist_source_downloads_bsds500_through_the_mirror(data_dir, tmp_path, monkeypatch):
@@ -267,29 +268,6 @@ def test_bsds500_first_copy_that_is_an_error_page_records_nothing(data_dir, tmp_
     _bsds500_archive(mirror)  # the real archive, now that the mirror is fixed, is accepted
     (x_train, _), (x_test, _) = load_mnist_m("mnist", seed=0, cache=False, verbose=0)
     _assert_train_red_test_blue(x_train, x_test)
-
-
-def test_variety_turns_and_recolours_patches_of_every_scale():
-    """`variety`: patches of the photo at 3 scales, each turned by a symmetry of the square, channels reordered."""
-    photo = np.zeros((112, 112, 3), np.uint8)
-    photo[..., 0], photo[..., 1], photo[..., 2] = 200, 100, 30  # one colour, three distinct channel values
-    photo[:56, :, 1] = 101  # a top half a level off in green, to see turns
-    digits = np.zeros((600, 28, 28), np.uint8)  # black digits keep the patch as it is
-    plain = make_mnist_m(digits, [photo], seed=0)
-    assert set(map(tuple, plain.reshape(-1, 3))) <= {(200, 100, 30), (200, 101, 30)}
-    varied = make_mnist_m(digits, [photo], seed=0, variety=True)
-    orders = {tuple(np.argsort(-patch[0, 0].astype(int))) for patch in varied}
-    assert len(orders) == 6  # every order of the three channels occurs
-    for patch in varied:  # one permutation per patch, the same for all its pixels
-        assert sorted(patch[0, 0]) in ([30, 100, 200], [30, 101, 200])
-    assert len(mnist_m.photo_scales([photo])) == 3 and mnist_m.photo_scales([photo])[2].shape == (28, 28, 3)
-    # the half-level edge runs along rows in the plain patches, and also along columns once turned
-    edges = {("rows" if (np.ptp(patch, axis=1) == 0).all() else "columns")
-             for patch in varied if np.ptp(patch) > 0 and np.ptp(patch.max(axis=2)) == 0 and len(np.unique(patch)) > 3}
-    assert edges == {"rows", "columns"}
-    np.testing.assert_array_equal(make_mnist_m(digits, [photo], seed=0, variety=True), varied)  # seeded
-    with pytest.raises(ValueError, match="variety"):
-        load_mnist_m("mnist_5k", variety="yes", cache=False, verbose=0)
 
 
 def test_tile_split_deals_disjoint_tiles_of_every_photo():

@@ -20,12 +20,8 @@ from keras_transfer.models import build_source_network
 from keras_transfer.plotting import plot_accuracy_by_depth
 from keras_transfer.plotting import plot_fne_comparison
 from keras_transfer.plotting import plot_retrieval
-from keras_transfer.plotting.features import caltech_table
-from keras_transfer.plotting.features import fne_paper_table
-from keras_transfer.plotting.features import fne_table
-from keras_transfer.plotting.features import layer_table
-from keras_transfer.plotting.features import shape_table
-from keras_transfer.plotting.features import verdict_table
+from keras_transfer.reports import full_network_embedding as fne_report
+from keras_transfer.reports import off_the_shelf as ots_report
 
 matplotlib.use("Agg")
 
@@ -61,7 +57,9 @@ def test_the_fne_verdicts_follow_our_means_and_the_papers_table():
     verdicts = {v["claim"]: v for v in compared["verdicts"]}
     last = verdicts["the full embedding beats the last hidden layer (fc2 as fc7)"]
     assert last["paper"] is True and last["ours"] is True and last["points"] == pytest.approx(4.0)
-    assert last["paper_note"] == "on 6 of 6 datasets"
+    assert last["paper_note"] == "on 7 of 9 datasets"  # not on the two dog datasets
+    before = verdicts["the full embedding beats the layer before (fc1 as fc6)"]
+    assert before["paper"] is True and before["paper_note"] == "on 6 of 9 datasets"
     step = verdicts["'FNE: + standardisation' improves on 'FNE: pooling'"]
     assert step["paper"] is None and step["ours"] and step["spread"] == pytest.approx(5.0)
     assert verdicts["'FNE: + discretisation' improves on 'FNE: + standardisation'"]["ours"] is False
@@ -102,9 +100,11 @@ def test_off_the_shelf_smoke_run(shared_data_dir, tmp_path):
     assert result.metadata["paper"]["svm"]["5"] == [86.2, 65.6]
     assert [entry["layer"] for entry in result.metadata["retrieval"]] == LAYERS
     assert all(0.0 <= entry["precision@5"] <= 1.0 for entry in result.metadata["retrieval"])
-    assert "| 8 | fc2 | 256 |" in layer_table(result)
-    assert "| SVM (5) | 86.2 | 65.6 |" in caltech_table(result)
-    assert shape_table(result).count("\n") == 1 + len(result.metadata["shape_comparison"])
+    assert "| 8 | `fc2` | 256 |" in ots_report.layer_table(result)
+    assert "| SVM, Caltech-101 (30/class) | 44.8% | 66.2% |" in ots_report.paper_table(result)
+    assert ots_report.shape_checks(result).count("\n") == 1 + len(result.metadata["shape_comparison"])
+    assert result.metadata["task"].startswith("Source network: the project's small VGG")
+    assert set(result.metadata) >= {"wall_time_s", "backend", "request"}  # base.recipe's metadata
 
     examples = off_the_shelf.retrieval_examples(result)
     assert examples["query_images"].shape == (5, 28, 28) and examples["neighbor_images"].shape == (5, 5, 28, 28)
@@ -143,10 +143,10 @@ def test_fne_smoke_run(shared_data_dir, tmp_path):
     gains = result.metadata["gains"]
     assert gains["fc2"] == pytest.approx(100 * (means["FNE: + discretisation"] - means["fc2 + SVM"]))
     assert [v["ours"] for v in result.metadata["verdicts"]] == [v["points"] > 0 for v in result.metadata["verdicts"]]
-    table = fne_paper_table(result)
-    assert "| flowers102 (paper) | 87.0 | 93.3 | +6.3 |" in table and "| ours (smoke; fc2 as fc7) |" in table
-    assert "| FNE: + discretisation | 736 |" in fne_table(result)
-    assert "fc2 as fc7" in verdict_table(result)
+    table = fne_report.paper_table(result)
+    assert "| flowers102 | 89.5% | 87.0% | 93.3% | +6.3 points |" in table and "| **ours** (smoke profile) |" in table
+    assert "| FNE: + discretisation | 736 |" in fne_report.method_table(result)
+    assert "fc2 as fc7" in fne_report.verdict_table(result)
     assert ExperimentResult.load(tmp_path / "fne").metadata["gains"] == pytest.approx(gains)
 
 
@@ -272,5 +272,6 @@ def test_fne_comparison_plot_draws_our_bars_and_the_papers():
     ours, paper = figure.axes
     np.testing.assert_allclose([bar.get_height() for bar in ours.patches], [80.5, 82.5, 86.5])
     heights = [bar.get_height() for bar in paper.patches]
-    assert heights[:6] == [81.7, 87.0, 89.7, 59.1, 69.0, 68.9] and heights[6:] == [83.6, 93.3, 91.4, 67.0, 73.0, 74.1]
+    assert heights[:9] == [81.7, 63.2, 87.0, 89.6, 79.3, 89.7, 59.1, 69.0, 68.9]  # fc7, then FNE
+    assert heights[9:] == [83.6, 65.5, 93.3, 89.2, 78.8, 91.4, 67.0, 73.0, 74.1]
     matplotlib.pyplot.close("all")

@@ -18,6 +18,7 @@ from keras_transfer.experiments import pet_heads
 from keras_transfer.experiments import pet_heads_analysis
 from keras_transfer.models import backbones
 from keras_transfer.models import localization
+from keras_transfer.models import surgery
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -29,7 +30,7 @@ def test_smoke_run_end_to_end(data_dir, tmp_path):
     # the whole split: every network with the main loss, frozen also with MSE and CIoU; the subset: adapted, scratch
     assert runs == [
         ("frozen", "mse", 48), ("frozen", "giou", 48), ("frozen", "ciou", 48), ("adapted", "giou", 48),
-        ("fine_tuned", "giou", 48),
+        ("all_layers", "giou", 48),
         ("scratch", "giou", 48), ("adapted", "giou", 16), ("scratch", "giou", 16),
     ]
     assert [row["model"] for row in result.rows] == [f"{name}/{loss}/n{size}" for name, loss, size in runs]
@@ -45,7 +46,7 @@ def test_smoke_run_end_to_end(data_dir, tmp_path):
         predicted = np.array(result.metadata["test_predictions"][key], np.float32)
         assert predicted.shape == (config["test_size"], 4)
         assert (predicted[:, 2:] >= predicted[:, :2]).all() and (predicted >= 0).all() and (predicted <= 1).all()
-        ious = localization.box_ious(boxes, predicted)
+        ious = pet_heads_analysis.test_ious(result, boxes, row["model"])
         assert row["mean_iou"] == pytest.approx(float(ious.mean()), abs=1e-4)
         assert row["iou_at_0_5"] == pytest.approx(float((ious >= 0.5).mean()), abs=1e-6)
     by_network = {}
@@ -53,11 +54,11 @@ def test_smoke_run_end_to_end(data_dir, tmp_path):
         by_network.setdefault(row["network"], []).append(row)
     assert all(row["trainable_params"] == 4 * 4 * 64 * 4 + 4 for row in by_network["frozen"])
     assert all(row["frozen_params"] > 0 for row in by_network["adapted"])
-    assert all(row["frozen_params"] == 0 for row in by_network["fine_tuned"] + by_network["scratch"])
+    assert all(row["frozen_params"] == 0 for row in by_network["all_layers"] + by_network["scratch"])
     # Model 1 and Model 2 trained on the outputs of their frozen layers, the others on images
     assert {row["cached_features"] for row in by_network["frozen"]} == {"backbone"}
     assert {row["cached_features"] for row in by_network["adapted"]} == {"backbone_to_block2_pool"}
-    assert {row["cached_features"] for row in by_network["scratch"] + by_network["fine_tuned"]} == {None}
+    assert {row["cached_features"] for row in by_network["scratch"] + by_network["all_layers"]} == {None}
     assert set(result.metadata["feature_extraction"]) == {"backbone", "backbone_to_block2_pool"}
     assert result.metadata["sizes"]["test"] == config["test_size"] and result.metadata["train_sizes"] == [48, 16]
     loaded = ExperimentResult.load(tmp_path / "out")
@@ -68,9 +69,12 @@ def test_smoke_run_end_to_end(data_dir, tmp_path):
     whole = pet_heads_analysis.at_train_size(loaded)
     assert {row["train_size"] for row in whole.rows} == {48} and len(whole.histories) == 6
     outcomes = result.metadata["outcomes"]
-    assert set(outcomes["by_size"]) == {16, 48} and set(outcomes["ordered"]) == {48}  # no Model 1 on 16 images
+    # stored as JSON: the sizes are str keys, in the result returned as in the one loaded
+    assert set(outcomes["by_size"]) == {"16", "48"} and set(outcomes["ordered"]) == {"48"}  # no Model 1 on 16 images
     means = {row["network"]: row["mean_iou"] for row in result.rows if row["model"].endswith("giou/n48")}
-    assert outcomes["by_size"][48]["adapted"] == [means["adapted"], 0.0]
+    assert outcomes["by_size"]["48"]["adapted"] == [means["adapted"], 0.0]
+    assert loaded.metadata["outcomes"] == outcomes
+    assert {"wall_time_s", "cpu_time_s", "backend", "request"} <= set(loaded.metadata)  # recorded by base.recipe
     assert json.loads(json.dumps(result.metadata["outcomes"]))  # stored as JSON
 
 
@@ -86,7 +90,7 @@ def test_runs_are_deterministic_for_a_seed(data_dir, tmp_path):
     assert first.histories == second.histories
 
 
-def test_fine_tuned_starts_from_the_pretrained_weights_and_scratch_does_not(data_dir):
+def test_all_layers_starts_from_the_pretrained_weights_and_scratch_does_not(data_dir):
     from keras_transfer import models as kt_models
 
     config = pet_heads.CONFIGS["smoke"]
@@ -96,8 +100,8 @@ def test_fine_tuned_starts_from_the_pretrained_weights_and_scratch_does_not(data
     for name, model in built.items():
         kernel = backbones.base_layer(model).get_layer("block2_conv1").get_weights()[0]
         assert np.array_equal(kernel, pretrained) == (name != "scratch"), name
-    trained = localization.trainable_layer_names(built["fine_tuned"])
-    assert trained == localization.trainable_layer_names(built["scratch"]) and trained[0] == "block1_conv1"
+    trained = surgery.trainable_layer_names(built["all_layers"])
+    assert trained == surgery.trainable_layer_names(built["scratch"]) and trained[0] == "block1_conv1"
 
 
 @pytest.mark.multibackend
@@ -124,7 +128,7 @@ def test_training_on_cached_features_equals_training_on_images():
     on_images.compile(keras.optimizers.SGD(0.05), loss=losses.GIoULoss())
     on_images.fit(images, boxes, batch_size=8, epochs=2, shuffle=False, verbose=0)
     on_features = build()
-    prefix, trainable = localization.split_frozen_prefix(on_features)
+    prefix, trainable = surgery.split_frozen_prefix(on_features)
     assert prefix.output_shape == (None, 8, 8, 32)
     trainable.compile(keras.optimizers.SGD(0.05), loss=losses.GIoULoss())
     trainable.fit(prefix.predict(images, verbose=0), boxes, batch_size=8, epochs=2, shuffle=False, verbose=0)
@@ -189,7 +193,7 @@ def test_cached_features_are_flipped_like_the_images():
     features = np.arange(count, dtype=np.float32)[:, None].repeat(3, axis=1)
     mirror_features = -1.0 - features
     boxes = np.tile([[0.1, 0.2, 0.4, 0.6]], (count, 1)).astype(np.float32)
-    _, mirror_boxes = localization.flip_horizontally(np.zeros((count, 1, 1, 1)), boxes)
+    _, mirror_boxes = box_data.flip_horizontally(np.zeros((count, 1, 1, 1)), boxes)
 
     def epochs(seed, shuffle=True, mirror=True):
         pair = (mirror_features, mirror_boxes) if mirror else None
@@ -307,7 +311,7 @@ def test_live_settings_are_a_smaller_run_of_the_same_lesson():
         if runs is not None:
             assert len(runs) <= len(pet_heads.plan(profile))
     quick = pet_heads.plan("quick", **pet_heads.LIVE["quick"])
-    # the fine-tuned and the scratch network on the fewest and the most images: the value of transfer at both ends
-    assert {(name, size) for name, _, size in quick} >= {("fine_tuned", 100), ("scratch", 100),
-                                                        ("fine_tuned", 2000), ("scratch", 2000)}
+    # the all-layers and the scratch network on the fewest and the most images: the value of transfer at both ends
+    assert {(name, size) for name, _, size in quick} >= {("all_layers", 100), ("scratch", 100),
+                                                        ("all_layers", 2000), ("scratch", 2000)}
     assert {loss for _, loss, _ in quick} == {pet_heads.CONFIGS["quick"]["main_loss"]}

@@ -1,6 +1,6 @@
 """The transferability experiment: the smoke grid, resuming an interrupted grid, the full profile's CIFAR-100
-plumbing on tensorflow-datasets' mock data, the comparison with the paper and the figure. (tests/test_notebooks.py
-executes notebooks/03_transferability.ipynb in the smoke profile.)"""
+plumbing on tensorflow-datasets' mock data, the comparison with the paper and the figure. (The notebook's reports:
+tests/test_reports_transferability.py; tests/test_notebooks.py executes notebooks/03_transferability.ipynb.)"""
 
 import json
 
@@ -25,7 +25,7 @@ class _Interrupt(KeyboardInterrupt):
     pass
 
 
-def test_smoke_grid_is_interrupted_then_resumes_without_retraining(tmp_path, monkeypatch):
+def test_smoke_grid_is_interrupted_then_resumes_without_retraining(tmp_path, monkeypatch, capsys):
     output_dir = tmp_path / "grid"
     original_run, original_base = transferability.train_transfer_run, transferability.train_base
     trained, bases_trained = [], []
@@ -60,11 +60,19 @@ def test_smoke_grid_is_interrupted_then_resumes_without_retraining(tmp_path, mon
     trained.clear()
     bases_trained.clear()
     monkeypatch.setattr(transferability, "train_transfer_run", counting_run)
-    result = transferability.run("smoke", output_dir=output_dir, verbose=0)
+    monkeypatch.setenv("KT_PROGRESS", "text")
+    capsys.readouterr()
+    result = transferability.run("smoke", output_dir=output_dir, verbose=1)
+    shown = capsys.readouterr().out
 
     grid = [(f, n, 0) for n in (1, 4, 7) for f in ("BnB", "AnB", "BnB+", "AnB+")]
     assert bases_trained == []
     assert trained == [transferability.run_id(*cell) for cell in grid[len(first_session) :]]
+    # one bar over the networks left to train (the bases' weights are saved: only the grid's 7 runs), no lines
+    left = len(grid) - len(first_session)
+    assert f"{left}/{left}" in shown and "network" in shown and "AnB+-n7-seed0: " in shown
+    assert "test accuracy" not in shown
+    assert {"wall_time_s", "cpu_time_s", "backend", "request"} <= set(result.metadata)  # recorded by base.recipe
     assert [row["run_id"] for row in result.rows] == ["baseB-seed0", *(transferability.run_id(*c) for c in grid)]
     for row in result.rows:
         assert 0.0 <= row["test_accuracy"] <= 1.0
@@ -92,10 +100,14 @@ def test_smoke_grid_is_interrupted_then_resumes_without_retraining(tmp_path, mon
 
 
 @pytest.mark.multibackend
-def test_a_reduced_smoke_grid_runs_on_every_backend(tmp_path):
+def test_a_reduced_smoke_grid_runs_on_every_backend(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KT_PROGRESS", "text")
     result = transferability.run(
-        "smoke", output_dir=tmp_path, verbose=0, n_values=(2,), families=("AnB", "BnB+"), seeds=(3,)
+        "smoke", output_dir=tmp_path, verbose=2, n_values=(2,), families=("AnB", "BnB+"), seeds=(3,)
     )
+    shown = capsys.readouterr().out
+    assert "4/4" in shown  # base A, base B and the two runs
+    assert f"AnB-n2-seed3: test accuracy {result.rows[1]['test_accuracy']:.4f}" in shown  # verbose=2: a line each
     assert [(row["family"], row["n"], row["seed"]) for row in result.rows] == [
         ("baseB", 0, 3),
         ("AnB", 2, 3),
@@ -231,17 +243,14 @@ PAPER_LIKE = {
 
 @pytest.mark.multibackend
 def test_compare_with_paper_recognises_the_papers_pattern_and_its_opposite():
-    comparison = {e["family"]: e for e in transferability.compare_with_paper(_synthetic_result(PAPER_LIKE).rows)}
+    comparison = {e["family"]: e for e in analysis.compare_with_paper(_synthetic_result(PAPER_LIKE).rows)}
     assert {family: e["agrees"] for family, e in comparison.items()} == {f: True for f in PAPER_LIKE if f != "baseB"}
     assert comparison["BnB"]["dip"]["n"] == 5 and comparison["BnB"]["dip"]["below_base"] == pytest.approx(0.035)
     assert comparison["AnB"]["fall"] == pytest.approx({"from_n": 3, "to_n": 7, "mean": 0.085, "std": 0.0, "runs": 2})
     assert comparison["AnB+"]["above_n"] == [1, 2, 3, 4, 5, 6, 7]
     flat = {key: ([0.625] * 7 if key != "baseB" else 0.625) for key in PAPER_LIKE}
-    verdicts = {e["family"]: e["agrees"] for e in transferability.compare_with_paper(_synthetic_result(flat).rows)}
+    verdicts = {e["family"]: e["agrees"] for e in analysis.compare_with_paper(_synthetic_result(flat).rows)}
     assert verdicts == {"BnB": False, "AnB": False, "BnB+": True, "AnB+": False}
-    table = transferability.accuracy_table(_synthetic_result(PAPER_LIKE))
-    assert "| AnB | 0.6230 ± 0.0014 |" in table and table.count("\n") == 6
-    assert "| BnB+ |" in transferability.comparison_table(_synthetic_result(PAPER_LIKE))
 
 
 def test_a_gain_smaller_than_the_seed_spread_does_not_count():
@@ -251,50 +260,11 @@ def test_a_gain_smaller_than_the_seed_spread_does_not_count():
     for row in rows:
         if row["family"] == "AnB+" and row["n"] <= 3:
             row["test_accuracy"] += 0.03 if row["seed"] == 0 else -0.03
-    entry = next(e for e in transferability.compare_with_paper(rows) if e["family"] == "AnB+")
+    entry = next(e for e in analysis.compare_with_paper(rows) if e["family"] == "AnB+")
     assert entry["above_n"] == [4, 5, 6, 7] and entry["agrees"] is False
     assert "at 4 of 7 n" in entry["ours"]
     difference = next(d for d in entry["differences"] if d["n"] == 1)
     assert difference["mean"] == pytest.approx(0.01) and difference["std"] == pytest.approx(0.06 / 2**0.5)
-
-
-def test_report_states_the_measured_figures_beside_the_paper():
-    result = _synthetic_result(PAPER_LIKE)
-    lines = transferability.report(result)
-    assert lines[0].startswith("Base B: 0.6250 ± 0.0014 on B's test set") and "over 2 seeds" in lines[0]
-    anb = next(line for line in lines if line.startswith("AnB:"))
-    assert "loses 8.50 ± 0.00 points from n=3 to n=7" in anb and "as in the paper" in anb
-    assert "dip" in next(line for line in lines if line.startswith("BnB:"))
-    fair = next(line for line in lines if line.startswith("AnB+ against BnB+"))
-    assert "at 7 of 7 n" in fair and "n=3: +1.80 ± 0.00" in fair  # 0.642 - 0.624, paired by seed and n
-    assert lines[-1] == "Of the paper's 4 family patterns, 4 hold here (BnB, AnB, BnB+, AnB+)."
-    flat = {key: ([0.625] * 7 if key != "baseB" else 0.625) for key in PAPER_LIKE}
-    assert transferability.report(_synthetic_result(flat))[-1] == (
-        "Of the paper's 4 family patterns, 1 hold here (BnB+); not BnB, AnB, AnB+."
-    )
-    assert not any(line.lstrip().startswith("Why") for line in lines)  # every pattern holds: nothing to explain
-    why = [line.strip() for line in transferability.report(_synthetic_result(flat)) if line.lstrip().startswith("Why")]
-    assert [line.split(":")[0] for line in why] == ["Why AnB differs", "Why AnB+ differs", "Why BnB differs"]
-    assert "at n = 1, 2, 3, 4, 5, 6, 7 the gain over base B is smaller than its spread over seeds" in why[1]
-    below = transferability.report(_synthetic_result({**PAPER_LIKE, "AnB+": [0.64] * 6 + [0.6]}))
-    assert any("Why AnB+ differs: at n = 7 AnB+ ends below base B" in line for line in below)
-    above = _synthetic_result({**PAPER_LIKE, "BnB+": [0.66] * 7})
-    lines = transferability.report(above)
-    assert any("Why BnB+ differs: BnB+ ends above base B at n = 1, 2, 3, 4, 5, 6, 7" in line for line in lines)
-
-
-def test_describe_training_states_the_stopping_rule_and_the_epochs_it_chose():
-    result = _synthetic_result(PAPER_LIKE)
-    for index, row in enumerate(result.rows):
-        row.update(epochs=10 + index % 5, epochs_trained=20 + index % 5)
-    result.rows[0]["epochs_trained"] = 150
-    result.metadata["config"] = {"patience_b": 10, "epochs_b": 150}
-    sentence = transferability.describe_training(result)
-    assert "not improved for 10 epochs (at most 150)" in sentence and "base B's best epoch 10/11 (per seed)" in sentence
-    assert "the grid's 10-14" in sentence and "1 of 58 networks reached the cap" in sentence
-    result.metadata["config"] = {"patience_b": None, "epochs_b": 40}
-    sentence = transferability.describe_training(result)
-    assert sentence == "Every network trained on B trains for 40 epochs (no early stopping)."
 
 
 @pytest.mark.multibackend

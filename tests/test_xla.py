@@ -144,7 +144,7 @@ def test_models_1_4_models_train_a_step_under_xla():
 
 def test_pet_heads_box_regressor_trains_a_step_under_xla():
     from keras_transfer.experiments import pet_heads
-    from keras_transfer.models import localization
+    from keras_transfer.models import box_evaluation
 
     config = pet_heads.CONFIGS["smoke"]
     model = pet_heads._build("adapted", config, 0, _small_source())  # upper block + new head train, BoxCorners out
@@ -154,7 +154,7 @@ def test_pet_heads_box_regressor_trains_a_step_under_xla():
     logs = _one_xla_step(
         model, x, _boxes(4), frozen=frozen,
         optimizer=keras.optimizers.Adam(config["learning_rates"]["adapted"], clipnorm=config["clipnorm"]),
-        loss=localization.box_loss(config["main_loss"]), metrics=[kt.metrics.BoxIoU(name="iou")],
+        loss=box_evaluation.box_loss(config["main_loss"]), metrics=[kt.metrics.BoxIoU(name="iou")],
     )
     assert 0.0 <= logs["iou"] <= 1.0
 
@@ -164,7 +164,7 @@ def test_dann_trains_under_xla(monkeypatch):
 
     compiled = []
     compile_dann = dann.compile_dann
-    monkeypatch.setattr(dann, "compile_dann", lambda model, optimizer, **kwargs: compiled.append(
+    monkeypatch.setattr(dann.training, "compile_dann", lambda model, optimizer, **kwargs: compiled.append(
         compile_dann(model, optimizer, **kwargs, jit_compile=True)))  # train_dann compiles through compile_dann
     rng = np.random.default_rng(0)
     images, labels = rng.integers(0, 256, (8, 28, 28, 3)).astype("float32"), rng.integers(0, 10, 8)

@@ -1,32 +1,8 @@
 """Callbacks that change which layers train inside one `fit()`: chain-thaw (DeepMoji) and gradual unfreezing (ULMFiT).
 
-Both classes live in this one file because they share the mechanics of freezing and thawing (`_Thawer`): copy this
-file alone to get both.
-
-How it works in Keras 3 (verified against keras 3.15 on TensorFlow and JAX):
-
-* `fit()` builds its train function once, before `on_train_begin`; a change of `layer.trainable` takes effect only
-  after `model.make_train_function(force=True)`: one trace (on JAX, and with `jit_compile`, an XLA compilation)
-  at the next training batch, and nothing else is rebuilt. On JAX and with XLA every batch shape is compiled
-  anew, so when the training set is not a multiple of the batch size the short last batch of an epoch compiles
-  the train step a second time after every change (at the quick profile's sizes about as long as the first):
-  where that matters, give `fit()` a set whose size the batch size divides. On JAX the test and predict functions receive the
-  trainable and the non-trainable variables as two lists, and a cached trace maps positions to variables: when two
-  layers of the same shapes swap roles, a stale function silently computes with the wrong weights. A test step
-  does not depend on what trains, so the test function is kept and always called with the partition it was
-  traced with (`_FixedPartitionTestFunction`); the predict function is dropped and made again by `predict()`.
-* The optimizer only updates variables it was built with, and on JAX (`stateless_apply`) it must be built with
-  exactly the current trainable variables, in order. So at every change of trainability these callbacks create a
-  fresh optimizer of the compiled class from its config (`from_config(get_config())`), build it over the variables
-  that train now (inside the model's `tf.distribute` strategy scope, if any) and assign it to `model.optimizer`.
-* Changes happen only between epochs (`on_epoch_begin` / `on_epoch_end`): the JAX fit loop writes its state back
-  to the variables at the end of every epoch and reads the trainable variables, the non-trainable variables and
-  `model.optimizer.variables` afresh at the start of the next one.
-* A frozen `BatchNormalization` layer runs in inference mode in Keras 3 (it uses batch statistics only when
-  `training and self.trainable`), so its moving statistics stay fixed while it is frozen. Calling the base with
-  `training=False` when building a functional model does NOT keep it in inference mode once it is thawed: `fit()`
-  calls the model with `training=True`, which overrides the value recorded in the graph (keras 3.15; see
-  keras-team/keras#20285). `freeze_batch_norm=True` keeps every BatchNormalization layer frozen instead.
+Both share the mechanics of freezing and thawing (`_Thawer`): at every change of trainability the model gets a fresh
+optimizer built over the variables that train now and a rebuilt train function, between epochs, on TensorFlow and
+JAX. How that works with Keras's internals, and what each callback leaves behind: `docs/unfreezing.md`.
 
 This file imports only keras, numpy and the standard library, so it can be copied into another project.
 """
@@ -295,14 +271,10 @@ class _Thawer:
         return optimizer
 
     def rebuild(self, final=False):
-        """Rebuilds the train function for the variables that train now: one trace, at its first call.
+        """Rebuilds the train function for the variables that train now (one trace, at its first call).
 
-        On JAX the test and predict functions receive the trainable and the non-trainable variables as two lists,
-        and a cached trace maps positions to the variables of the partition it was traced with. Rather than a new
-        test function (a second trace and compilation at the next validation), the model keeps one that is always
-        called with the partition of its trace (`_FixedPartitionTestFunction`); the predict function, which `fit()`
-        does not call, is dropped and made again by the next `predict()`. With `final` (the end of `fit()`), the
-        test and predict functions are Keras's own again, made afresh for the flags the model has then.
+        On JAX the test function keeps the partition of variables it was traced with and the predict function is
+        dropped; with `final` (the end of `fit()`) both are Keras's own again (see `docs/unfreezing.md`).
         """
         model = self.model
         model.make_train_function(force=True)
@@ -318,15 +290,10 @@ class _Thawer:
 
 
 class _FixedPartitionTestFunction:
-    """JAX: the model's test function, called with the one partition of variables it was traced with.
+    """JAX: the model's test function, always called with the partition of variables it was traced with.
 
-    Keras's JAX test function takes `(trainable_values, non_trainable_values, metrics_values)` and its trace maps
-    the positions of the two lists to `model.trainable_variables` and `model.non_trainable_variables` as they were
-    when it was traced. Chain-thaw moves variables between the two lists at every step, which would need a new
-    trace (and XLA compilation) of the test function too. The forward pass of a test step (`training=False`) does
-    not depend on which variables train, so this wrapper keeps the first partition: at each call it reorders the
-    values into that partition, sets the variables' `trainable` flags to it for the call (so a trace for a new
-    batch shape sees the same partition), and gives the state back in the model's current partition.
+    A test step does not depend on which variables train, so the values are reordered into the traced partition
+    for the call and back into the model's current one (see `docs/unfreezing.md`): no new trace at every change.
     """
 
     def __init__(self, model):
@@ -378,99 +345,87 @@ class _FixedPartitionTestFunction:
 # ----------------------------------------------------------------------------------------------------------------
 
 
+class _StepMonitor:
+    """`EarlyStopping` inside one chain-thaw step: the best value of the monitored log, its epoch and weights.
+
+    `start(weights)` begins a step over `weights`, `begin(epoch)` marks its first epoch, `update(epoch, value)` says
+    whether the step should stop early, `restore(last_epoch)` puts the best epoch's weights back (unless it is the
+    last one) and says whether it did.
+    """
+
+    def __init__(self, patience, min_delta, maximize):
+        self.patience, self.min_delta, self.sign = patience, min_delta, -1.0 if maximize else 1.0
+        self.start([])
+
+    def start(self, weights):
+        self.weights, self.first_epoch, self.epochs, self.wait = weights, None, 0, 0
+        self.best, self.best_epoch, self.best_values = None, None, None
+
+    def begin(self, epoch):
+        if self.first_epoch is None:
+            self.first_epoch = epoch
+
+    def update(self, epoch, value):
+        self.epochs += 1
+        if math.isfinite(value) and (self.best is None or self.sign * (value - self.best) < -self.min_delta):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            self.best_values = [_snapshot(weight) for weight in self.weights]
+        else:
+            self.wait += 1
+        return self.wait > 0 and self.wait >= self.patience
+
+    def restore(self, last_epoch):
+        restored = self.best_values is not None and self.best_epoch != last_epoch
+        if restored:
+            for weight, value in zip(self.weights, self.best_values):
+                weight.assign(value)
+        self.best_values = None
+        return restored
+
+
 @keras.saving.register_keras_serializable(package="keras_transfer")
 class ChainThaw(keras.callbacks.Callback):
-    """Fine-tunes a pretrained model by chain-thaw, all inside one `model.fit()` call.
+    """Fine-tunes a pretrained model by chain-thaw (DeepMoji), all inside one `model.fit()` call.
 
-    Chain-thaw (DeepMoji) trains one part of the network at a time:
-
-    1. the new layers, all together (for example a two-layer dense head and the output layer), with
-       `learning_rates[0]`;
-    2. every other layer that has weights, alone, from the first to the last (descending into a base network nested
-       in the model, such as a VGG19), or in the order given by `layers`, with `learning_rates[1]`;
-    3. the whole model, with `learning_rates[1]`.
-
-    Each step trains for at most `epochs_per_step` epochs and ends earlier when `monitor` has not improved for
-    `patience` epochs; the step then restores the weights of its best epoch. When the last step ends the callback
-    sets `model.stop_training = True`, so give `fit()` enough `epochs` (at most
-    `len(plan) * epochs_per_step`, see `plan()`) and let the callback stop it.
-
-    What trains really changes: in each step every other layer is frozen (`trainable = False`), so its weights
-    stay bit-for-bit unchanged. At the start of every step the callback rebuilds the train function and gives the
-    model a fresh optimizer of the compiled class and config, built over the variables of that step: moments start
-    again from their initial values (zero for Adam) and the iteration count from 0, exactly as DeepMoji recompiles
-    with a new Adam at every step (this keeps Adam's bias correction right). Works on the TensorFlow backend (also under `tf.distribute` strategies and with
-    `jit_compile`) and on JAX: changes happen between epochs, where the JAX fit loop re-reads its state.
-
-    BatchNormalization: a frozen BatchNormalization layer runs in inference mode in Keras 3 and keeps its moving
-    statistics. While its own step or the final step trains it, it normalises with batch statistics and updates
-    them, even when the base was called with `training=False` in the functional model: in Keras 3 `fit()`'s
-    `training=True` overrides that value. To keep the statistics of the pretrained network (as the keras-io
-    transfer-learning guide recommends for small data sets), pass `freeze_batch_norm=True`: BatchNormalization
-    layers then stay frozen, in inference mode, in every step, and get no step of their own.
-
-    When `fit()` ends, after the last step or cut short by a small `epochs`, the model is left as compiled: every
-    layer gets back the `trainable` flag it had before `fit()`, and the model gets a fresh optimizer of the compiled
-    class and configuration (the compiled learning rate, not the steps' rates), built over the variables that train
-    then, with train, test and predict functions to match. So a later `fit()` trains what it would have trained
-    without chain-thaw, not the last step's layers; the weights stay as chain-thaw left them. `model.optimizer` is
-    a new object after `fit()`.
-
-    Each epoch's logs get `logs["chain_thaw_step"]` (the step index, from 0). After `fit()`, `step_epochs` holds
-    `(step_index, description, first_epoch, last_epoch, best_monitor)` per step, to mark the steps on a learning
-    curve, and `steps_log` one dict per step with the layers, learning rate, best epoch and whether the step stopped
-    early. Steps are announced as they start when `verbose` is on.
-
-    Args:
-        new_layers: List of layer names or layer objects (or a single one). The layers added for the new task,
-            trained together in the first step. They may be sub-models.
-        layers: List of layer names or layer objects, or `None`. The layers trained alone in the middle steps, in
-            this order; names may refer to layers nested inside a sub-model (a base network). `None` (default)
-            takes every layer with trainable weights that is not in `new_layers`, first to last, descending into
-            nested models.
-        epochs_per_step: Int >= 1. The most epochs a step trains. Defaults to `5`.
-        patience: Int >= 0. A step ends after this many epochs in a row without improvement of `monitor`.
-            Defaults to `2` (DeepMoji uses 5).
-        monitor: String. The quantity in the epoch logs that decides early stopping and the best weights of a step.
-            Defaults to `"val_loss"` (pass `validation_data` to `fit()`).
-        learning_rates: Tuple of two floats >= 0, or `None`. The learning rate of the first step and of every
-            later step. `None` keeps the compiled optimizer's learning rate (a `LearningRateSchedule` then restarts
-            at every step). Defaults to `(1e-3, 1e-4)`, DeepMoji's rates.
-        min_delta: Float >= 0. The least change of `monitor` that counts as an improvement. Defaults to `0.0`.
-        mode: One of `"auto"`, `"min"`, `"max"`. Whether `monitor` should go down or up; `"auto"` picks `"max"`
-            for accuracies and AUC, else `"min"`. Defaults to `"auto"`.
-        freeze_batch_norm: Bool. Keep every BatchNormalization layer frozen (inference mode, moving statistics and
-            scale/offset unchanged) in every step. Defaults to `False`.
-        verbose: Int. 0 is silent; 1 (default) prints a line when a step starts and ends.
+    Trains the new layers together (at `learning_rates[0]`), then every other layer with weights alone, first to last
+    (descending into a nested base network), then the whole model (at `learning_rates[1]`). Each step trains at most
+    `epochs_per_step` epochs, stops early on `monitor` as `EarlyStopping` would and restores its best weights; after
+    the last step the callback stops `fit()`, so give `fit()` `epochs` of at least `len(plan(model)) *
+    epochs_per_step`. Frozen layers keep their weights bit for bit, each step gets a fresh optimizer of the compiled
+    class, and after `fit()` every layer has its own `trainable` flag back. Epoch logs get `chain_thaw_step`;
+    `steps_log` records each step. Details (optimizer state, BatchNormalization, JAX): `docs/unfreezing.md`.
 
     Example:
 
     ```python
-    import keras
-    import numpy as np
-
-    # A small base stands in for a pretrained network such as keras.applications.VGG19(include_top=False).
-    base_inputs = keras.Input((8, 8, 3))
-    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv1")(base_inputs)
-    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv2")(x)
-    base = keras.Model(base_inputs, keras.layers.GlobalAveragePooling2D()(x), name="base")
-    inputs = keras.Input((8, 8, 3))
-    x = keras.layers.Dense(16, activation="relu", name="fc1_new")(base(inputs))
-    outputs = keras.layers.Dense(3, activation="softmax", name="predictions_new")(x)
-    model = keras.Model(inputs, outputs)
-    model.compile(optimizer=keras.optimizers.Adam(clipnorm=1.0), loss="sparse_categorical_crossentropy")
-
-    rng = np.random.default_rng(0)
-    x_train, y_train = rng.normal(size=(48, 8, 8, 3)), rng.integers(0, 3, size=48)
-    chain_thaw = ChainThaw(new_layers=["fc1_new", "predictions_new"], epochs_per_step=2, patience=1, verbose=0)
-    model.fit(x_train, y_train, validation_split=0.25, epochs=100, callbacks=[chain_thaw], verbose=0)
+    base = keras.Sequential([keras.Input((8,)), keras.layers.Dense(8, name="dense1"),
+                             keras.layers.Dense(8, name="dense2")], name="base")  # stands in for a pretrained VGG19
+    model = keras.Sequential([base, keras.layers.Dense(3, activation="softmax", name="new_head")])
+    model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy")
+    x, y = np.random.default_rng(0).normal(size=(48, 8)), np.arange(48) % 3
+    chain_thaw = ChainThaw(new_layers=["new_head"], epochs_per_step=2, patience=1, verbose=0)
+    model.fit(x, y, validation_split=0.25, epochs=100, callbacks=[chain_thaw], verbose=0)
     print([step["description"] for step in chain_thaw.steps_log])
-    # ['new layers: fc1_new, predictions_new', 'conv1', 'conv2', 'all layers']
+    # ['new layers: new_head', 'dense1', 'dense2', 'all layers']
     ```
+
+    Args:
+        new_layers: list of str or `Layer` (or one). The layers added for the new task, trained together first.
+        layers: list of str or `Layer`, or `None`. The layers trained alone, in this order; `None` (default): every
+            other layer with trainable weights, first to last.
+        epochs_per_step: int >= 1. The most epochs a step trains. Defaults to `5`.
+        patience: int >= 0. Epochs without improvement after which a step ends. Defaults to `2` (DeepMoji: 5).
+        monitor: str. The epoch log that decides early stopping and each step's best weights. Defaults to
+            `"val_loss"`.
+        learning_rates: pair of floats >= 0, or `None`. The first step's rate and the later steps'; `None` keeps the
+            compiled optimizer's. Defaults to `(1e-3, 1e-4)`, DeepMoji's.
+        min_delta: float >= 0. The least change of `monitor` that counts as an improvement. Defaults to `0.0`.
+        mode: one of `"auto"`, `"min"`, `"max"`. `"auto"` maximises accuracies and AUC. Defaults to `"auto"`.
+        freeze_batch_norm: bool. Keep every BatchNormalization layer frozen in every step. Defaults to `False`.
+        verbose: int. 0 is silent; 1 (default) prints a line when a step starts and ends.
 
     Reference:
         - [Felbo et al., 2017](https://arxiv.org/abs/1708.00524) (DeepMoji: chain-thaw)
-        - [Howard & Ruder, 2018](https://arxiv.org/abs/1801.06146) (ULMFiT: gradual unfreezing)
     """
 
     def __init__(
@@ -550,12 +505,10 @@ class ChainThaw(keras.callbacks.Callback):
         self._thawer = _Thawer(self.model, type(self).__name__, self.freeze_batch_norm)
         self._plan = self._make_plan(self._thawer)
         self._flags = self._thawer.trainable_flags()
-        if self.mode == "max" or (
+        maximize = self.mode == "max" or (
             self.mode == "auto" and any(key in self.monitor for key in ("acc", "auc", "precision", "recall"))
-        ):
-            self._sign = -1.0
-        else:
-            self._sign = 1.0
+        )
+        self._monitor = _StepMonitor(self.patience, self.min_delta, maximize)
         self._checked_budget = False
         self._finished = False
         self._start_step(0)
@@ -563,12 +516,7 @@ class ChainThaw(keras.callbacks.Callback):
     def _start_step(self, index):
         description, layers, learning_rate = self._plan[index]
         self._step = index
-        self._step_first_epoch = None
-        self._step_epochs = 0
-        self._best = None
-        self._best_epoch = None
-        self._best_weights = None
-        self._wait = 0
+        self._monitor.start([weight for layer in layers for weight in layer.weights])
         self._thawer.set_trainable(layers)
         self._thawer.new_optimizer(learning_rate)
         self._thawer.rebuild()
@@ -580,12 +528,8 @@ class ChainThaw(keras.callbacks.Callback):
                 f"({trainable:,} trainable parameters{rate})"
             )
 
-    def _step_weights(self):
-        return [weight for layer in self._plan[self._step][1] for weight in layer.weights]
-
     def on_epoch_begin(self, epoch, logs=None):
-        if self._step_first_epoch is None:
-            self._step_first_epoch = epoch
+        self._monitor.begin(epoch)
         if not self._checked_budget:
             self._checked_budget = True
             epochs = (getattr(self, "params", None) or {}).get("epochs")
@@ -610,19 +554,8 @@ class ChainThaw(keras.callbacks.Callback):
                 f"{sorted(key for key in logs if key != 'chain_thaw_step')}. Pass `validation_data` to fit() "
                 "(with validation_freq=1) or choose `monitor` among these keys."
             )
-        value = float(np.asarray(logs[self.monitor]))
-        self._step_epochs += 1
-        if math.isfinite(value) and (
-            self._best is None or self._sign * (value - self._best) < -self.min_delta
-        ):
-            self._best = value
-            self._best_epoch = epoch
-            self._best_weights = [_snapshot(weight) for weight in self._step_weights()]
-            self._wait = 0
-        else:
-            self._wait += 1
-        stopped_early = self._wait > 0 and self._wait >= self.patience
-        if stopped_early or self._step_epochs >= self.epochs_per_step:
+        stopped_early = self._monitor.update(epoch, float(np.asarray(logs[self.monitor])))
+        if stopped_early or self._monitor.epochs >= self.epochs_per_step:
             self._end_step(epoch, stopped_early)
             if self._step + 1 < len(self._plan):
                 self._start_step(self._step + 1)
@@ -633,10 +566,8 @@ class ChainThaw(keras.callbacks.Callback):
                     print("ChainThaw: all steps done, training stops.")
 
     def _end_step(self, last_epoch, stopped_early):
-        restored = self._best_weights is not None and self._best_epoch != last_epoch
-        if restored:
-            for weight, value in zip(self._step_weights(), self._best_weights):
-                weight.assign(value)
+        monitor = self._monitor
+        restored = monitor.restore(last_epoch)
         description, layers, learning_rate = self._plan[self._step]
         self.steps_log.append(
             {
@@ -644,28 +575,27 @@ class ChainThaw(keras.callbacks.Callback):
                 "description": description,
                 "layers": [layer.name for layer in layers],
                 "learning_rate": learning_rate,
-                "first_epoch": self._step_first_epoch,
+                "first_epoch": monitor.first_epoch,
                 "last_epoch": last_epoch,
-                "best_epoch": self._best_epoch,
-                "best_monitor": self._best,
+                "best_epoch": monitor.best_epoch,
+                "best_monitor": monitor.best,
                 "stopped_early": bool(stopped_early),
                 "restored_best": bool(restored),
             }
         )
-        self.step_epochs.append((self._step, description, self._step_first_epoch, last_epoch, self._best))
-        self._best_weights = None
+        self.step_epochs.append((self._step, description, monitor.first_epoch, last_epoch, monitor.best))
         if self.verbose:
-            best = "no finite value" if self._best is None else f"best {self.monitor} {self._best:.4g}"
+            best = "no finite value" if monitor.best is None else f"best {self.monitor} {monitor.best:.4g}"
             print(
                 f"ChainThaw: step {self._step + 1}/{len(self._plan)} ({description}) ended after "
-                f"{self._step_epochs} epoch{'s' if self._step_epochs != 1 else ''}, {best} at epoch {self._best_epoch}"
+                f"{monitor.epochs} epoch{'s' if monitor.epochs != 1 else ''}, {best} at epoch {monitor.best_epoch}"
                 + ("; restored its weights." if restored else ".")
             )
 
     def on_train_end(self, logs=None):
         if not self._finished:
-            if self._step_epochs > 0:
-                self._end_step(self._step_first_epoch + self._step_epochs - 1, stopped_early=False)
+            if self._monitor.epochs > 0:
+                self._end_step(self._monitor.first_epoch + self._monitor.epochs - 1, stopped_early=False)
                 not_run = self._plan[self._step + 1 :]
             else:
                 not_run = self._plan[self._step :]
@@ -710,67 +640,35 @@ class ChainThaw(keras.callbacks.Callback):
 class GradualUnfreezing(keras.callbacks.Callback):
     """Unfreezes a model group by group from the top, ULMFiT-style, inside one `model.fit()` call.
 
-    `layer_groups` lists groups of layers from the bottom of the network to the top. Training starts with only the
-    top group trainable; every `every` epochs one more group, the next one down, becomes trainable, until all
-    groups train. The schedule counts epochs from 0 as `fit()` does, so with `every=1` epoch `e` trains the top
-    `e + 1` groups, and `fit(initial_epoch=k)` resumes it. Layers with weights that are in no group stay frozen
-    throughout (leave out a base you never want to train).
-
-    What trains really changes: frozen groups keep their weights bit-for-bit. At every unfreezing the train function
-    is rebuilt and the model gets a fresh optimizer of the compiled class and config, built over the variables that
-    now train; it takes over the state of the previous optimizer (iteration count, learning rate, the moments of
-    the groups that were already training), so a learning-rate schedule or callback keeps its course, and the newly
-    unfrozen group starts with fresh moments. Keras counts Adam's bias correction with the optimizer's one iteration
-    count, so the first updates of a newly unfrozen group are larger than the learning rate suggests (for a steady
-    gradient and Adam's default betas up to about 6 times over the first hundred steps), as if the optimizer had
-    been built over every variable from the start. `model.optimizer` is a new object after
-    each unfreezing.
-
-    When `fit()` ends, also cut short by a small `epochs` before every group is unfrozen, every layer gets back
-    the `trainable` flag it had before `fit()`, and the optimizer is rebuilt over the variables that train then,
-    keeping its state as at an unfreezing: a later `fit()` trains what it would have trained without this callback,
-    not only the groups unfrozen so far. Optimizers with `use_ema=True` are not supported. Works on TensorFlow (also under
-    `tf.distribute` strategies) and JAX.
-
-    A frozen BatchNormalization layer runs in inference mode and keeps its moving statistics; an unfrozen one
-    updates them, whatever `training=` the base was called with in the functional model (see `ChainThaw`), unless
-    `freeze_batch_norm=True`.
-
-    Each epoch's logs get `logs["unfrozen_groups"]`; `unfreeze_log` lists `(epoch, unfrozen_groups)` for every
-    change.
-
-    Args:
-        layer_groups: List of groups, bottom to top; each group a list of layer names or layer objects (or a single
-            one). Names may refer to layers nested inside a sub-model.
-        every: Int >= 1. The number of epochs between two unfreezings. Defaults to `1` (ULMFiT).
-        freeze_batch_norm: Bool. Keep every BatchNormalization layer frozen (inference mode), also in unfrozen
-            groups. Defaults to `False`.
-        verbose: Int. 0 is silent; 1 (default) prints a line at every unfreezing.
+    `layer_groups` lists groups of layers from the bottom of the network to the top. Training starts with the top
+    group; every `every` epochs the next group down is unfrozen too (epoch `e` trains the top `e // every + 1`
+    groups, so `fit(initial_epoch=k)` resumes the schedule). Layers in no group stay frozen. At each unfreezing the
+    model gets a fresh optimizer that keeps the previous one's state (iterations, learning rate, moments); after
+    `fit()` every layer has its own `trainable` flag back. Epoch logs get `unfrozen_groups`; `unfreeze_log` lists
+    `(epoch, unfrozen_groups)` per change. Optimizers with `use_ema=True` are refused. Details (Adam's bias
+    correction for a newly unfrozen group, BatchNormalization, JAX): `docs/unfreezing.md`.
 
     Example:
 
     ```python
-    import keras
-    import numpy as np
-
-    model = keras.Sequential(
-        [
-            keras.Input((8,)),
-            keras.layers.Dense(16, activation="relu", name="block1"),
-            keras.layers.Dense(16, activation="relu", name="block2"),
-            keras.layers.Dense(3, activation="softmax", name="predictions"),
-        ]
-    )
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
-    rng = np.random.default_rng(0)
-    x_train, y_train = rng.normal(size=(32, 8)), rng.integers(0, 3, size=32)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, name="block1"),
+                              keras.layers.Dense(16, name="block2"), keras.layers.Dense(3, name="predictions")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    x, y = np.random.default_rng(0).normal(size=(32, 8)), np.zeros((32, 3))
     unfreezing = GradualUnfreezing([["block1"], ["block2"], ["predictions"]], verbose=0)
-    history = model.fit(x_train, y_train, epochs=4, callbacks=[unfreezing], verbose=0)
+    history = model.fit(x, y, epochs=4, callbacks=[unfreezing], verbose=0)
     print(history.history["unfrozen_groups"])  # [1, 2, 3, 3]
     ```
 
+    Args:
+        layer_groups: list of groups, bottom to top; each a list of layer names or `Layer`s (or one). Names may
+            refer to layers nested inside a sub-model.
+        every: int >= 1. Epochs between two unfreezings. Defaults to `1` (ULMFiT).
+        freeze_batch_norm: bool. Keep every BatchNormalization layer frozen, also in unfrozen groups. Defaults to
+            `False`.
+        verbose: int. 0 is silent; 1 (default) prints a line at every unfreezing.
+
     Reference:
-        - [Felbo et al., 2017](https://arxiv.org/abs/1708.00524) (DeepMoji: chain-thaw)
         - [Howard & Ruder, 2018](https://arxiv.org/abs/1801.06146) (ULMFiT: gradual unfreezing)
     """
 

@@ -2,7 +2,8 @@
 
 `load_localization_data(config)` gives the three splits of either data source as unbatched `tf.data.Dataset`s of
 `(image, box)`; `subset_indices` and `take_indices` draw the nested training subsets of the few-label runs;
-`box_images` turns a split into numpy arrays as the models see them (for galleries and best/worst plots).
+`box_images` turns a split into numpy arrays as the models see them (for galleries and best/worst plots);
+`flip_horizontally` and `flip_boxes_horizontally` mirror images and move their boxes with them.
 """
 
 import collections
@@ -118,3 +119,35 @@ def box_images(dataset, resize=None, count=None):
         images.append(np.clip(np.round(batch_images), 0, 255).astype(np.uint8))
         boxes.append(np.asarray(batch_boxes, np.float32))
     return np.concatenate(images), np.concatenate(boxes)
+
+
+def flip_boxes_horizontally(boxes):
+    """Relative boxes of left-right mirrored images: `[1 - xmax, ymin, 1 - xmin, ymax]` (a NumPy array)."""
+    boxes = np.asarray(boxes)
+    if boxes.ndim < 1 or boxes.shape[-1] != 4:
+        raise ValueError(f"`boxes` must have a last axis of 4. Received: boxes with shape {boxes.shape}")
+    flipped = boxes.copy()
+    flipped[..., 0], flipped[..., 2] = 1.0 - boxes[..., 2], 1.0 - boxes[..., 0]
+    return flipped
+
+
+def flip_horizontally(images, boxes):
+    """Mirror images left to right and move their relative boxes with them: `[1 - xmax, ymin, 1 - xmin, ymax]`.
+
+    The deterministic twin of `keras.layers.RandomFlip("horizontal", bounding_box_format="rel_xyxy")` for the
+    images it flips (the tests check the two agree).
+
+    Args:
+        images: array `(N, H, W, C)`.
+        boxes: array `(N, 4)`. `"rel_xyxy"` boxes.
+
+    Returns:
+        `(flipped_images, flipped_boxes)` as NumPy arrays.
+    """
+    images, boxes = np.asarray(images), np.asarray(boxes)
+    if images.ndim != 4 or boxes.ndim != 2 or boxes.shape[-1] != 4 or len(images) != len(boxes):
+        raise ValueError(
+            "`images` must be (N, H, W, C) and `boxes` (N, 4). Received: shapes "
+            f"{images.shape} and {boxes.shape}"
+        )
+    return images[:, :, ::-1], flip_boxes_horizontally(boxes)

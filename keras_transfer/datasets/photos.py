@@ -1,4 +1,4 @@
-"""Real photos that ship inside registry packages, for backgrounds: no download, no internet.
+"""Colour photos for backgrounds: those that ship inside registry packages (no download), and BSDS500's.
 
 - `sklearn_photos()`: scikit-learn's two colour photos (china, flower), 427x640 each: the quick targets' backgrounds.
 - `matplotlib_photos()`: the colour photo matplotlib ships as sample data (grace_hopper, 600x512).
@@ -7,9 +7,19 @@
   hubble_deep_field, immunohistochemistry, retina, rocket, the left image of stereo_motorcycle; gray textures made
   RGB: camera, brick, grass, gravel). The quick source network's backgrounds, a different set of photos from the
   targets', as ImageNet's photos are not Oxford-17's.
+- `load_bsds500_photos(path)`: the 500 photos of the Berkeley Segmentation Dataset (downloaded, or read from a
+  folder), by split: MNIST-M's photos in the paper.
 """
 
+import pathlib
+
 import numpy as np
+
+from keras_transfer import paths
+
+BSDS500_URL = "http://www.eecs.berkeley.edu/Research/Projects/CS/vision/grouping/BSR/BSR_bsds500.tgz"
+BSDS500_IMAGES = pathlib.PurePosixPath("BSR/BSDS500/data/images")
+BSDS500_SPLITS = {"train": ("train",), "test": ("val", "test")}
 
 SKIMAGE_COLOUR_PHOTOS = (
     "astronaut", "chelsea", "coffee", "hubble_deep_field", "immunohistochemistry", "retina", "rocket",
@@ -95,3 +105,56 @@ def named_photos(names):
     sklearn = dict(zip(SKLEARN_PHOTOS, sklearn_photos())) if set(names) & set(SKLEARN_PHOTOS) else {}
     return [sklearn[name] if name in SKLEARN_PHOTOS else (matplotlib_photos((name,)) if name in MATPLOTLIB_PHOTOS
             else skimage_photos((name,)))[0] for name in names]
+
+
+def _bsds500_images_dir(root):
+    root = pathlib.Path(root)
+    for candidate in (root / BSDS500_IMAGES, root / "BSDS500/data/images", root / "data/images", root / "images", root):
+        if all((candidate / folder).is_dir() for folder in ("train", "val", "test")):
+            return candidate
+    raise FileNotFoundError(
+        f"No BSDS500 images under {str(root)!r}: expected the folders {BSDS500_IMAGES}/train, /val and /test "
+        f"(the layout of BSR_bsds500.tgz)."
+    )
+
+
+def load_bsds500_photos(path=None, *, verbose=1):
+    """The BSDS500 colour photos, by split: `{"train": [...200 photos], "test": [...300 val + test photos]}`.
+
+    Args:
+        path: str, Path or None. A folder where `BSR_bsds500.tgz` is already extracted (holding
+            `BSR/BSDS500/data/images/{train,val,test}/*.jpg`); when None the archive is fetched (through
+            `KT_MIRROR` when set) and extracted under `KT_DATA_DIR`. BSDS500 publishes no checksum, so the first
+            download records its SHA-256 and later ones are verified against it.
+        verbose: int. 1 shows download progress.
+
+    Returns:
+        A dict from "train" and "test" to lists of uint8 `(H, W, 3)` arrays, in file-name order.
+    """
+    from PIL import Image
+
+    if path is None:
+        from keras_transfer.datasets import archives
+        from keras_transfer.datasets import download
+
+        # No published checksum: a first copy is recorded only once it holds the images (not an error page)
+        archive = download.fetch(BSDS500_URL, sha256=None, record=True, subdir="bsds500", progress=bool(verbose),
+                                 validate=archives.archive_holds(*(f"{BSDS500_IMAGES}/{folder}"
+                                                                   for folder in ("train", "val", "test"))))
+        extracted = archives.extract(archive, paths.cache_dir("bsds500") / "extracted", progress=bool(verbose))
+        images_dir = _bsds500_images_dir(extracted)
+    else:
+        images_dir = _bsds500_images_dir(path)
+    photos = {}
+    for split, folders in BSDS500_SPLITS.items():
+        files = sorted(file for folder in folders for file in (images_dir / folder).glob("*.jpg"))
+        if not files:
+            raise FileNotFoundError(f"No .jpg photos in {[str(images_dir / f) for f in folders]}.")
+        photos[split] = []
+        for file in files:
+            try:
+                with Image.open(file) as image:
+                    photos[split].append(np.asarray(image.convert("RGB"), dtype=np.uint8))
+            except OSError as error:
+                raise ValueError(f"Cannot decode the BSDS500 photo {str(file)!r}: {error}") from error
+    return photos

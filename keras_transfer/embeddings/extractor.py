@@ -107,7 +107,21 @@ def _output_of(layer):
         return None
 
 
-def _check_layers(model, layers):
+def check_layers(model, layers):
+    """The layers to tap: `layers` checked against `model`, or `default_layers(model)` when it is None.
+
+    Args:
+        model: keras.Model. A built functional or Sequential model.
+        layers: list of str or None. Names of top-level layers of `model`, each at most once.
+
+    Returns:
+        A new list of layer names, in the order given.
+
+    Raises:
+        ValueError: `model` is not a built model, or `layers` is not a non-empty list of distinct names of its
+            layers.
+    """
+    _check_model(model)
     if layers is None:
         return default_layers(model)
     if isinstance(layers, str) or not isinstance(layers, (list, tuple)) or not layers:
@@ -149,8 +163,7 @@ def tap_model(model, layers=None):
         A functional `keras.Model` named `"<model name>_features"` sharing `model`'s layers and weights; its output
         is `(N, sum of the layers' widths)`, the layers in the order given (see `feature_slices`).
     """
-    _check_model(model)
-    layers = _check_layers(model, layers)
+    layers = check_layers(model, layers)
     pooled = [_pooled(model.get_layer(name), model.get_layer(name).output) for name in layers]
     output = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(axis=-1, name="tapped_features")(pooled)
     return keras.Model(model.inputs, output, name=f"{model.name}_features")
@@ -158,8 +171,7 @@ def tap_model(model, layers=None):
 
 def feature_slices(model, layers=None):
     """Where each tapped layer's features sit in `tap_model`'s output: `{name: slice(start, stop)}` in order."""
-    _check_model(model)
-    layers = _check_layers(model, layers)
+    layers = check_layers(model, layers)
     slices, start = {}, 0
     for name in layers:
         layer = model.get_layer(name)
@@ -198,8 +210,7 @@ def extract_layer_features(model, x, layers=None, *, batch_size=64, cache=False,
     features = extract_layer_features(keras.applications.VGG19(), images, layers=["block3_conv4", "fc2"])
     ```
     """
-    _check_model(model)
-    layers = _check_layers(model, layers)
+    layers = check_layers(model, layers)
     x = np.asarray(x)
     expected = tuple(model.inputs[0].shape[1:])
     if x.ndim != len(expected) + 1 or any(e is not None and e != s for e, s in zip(expected, x.shape[1:])):

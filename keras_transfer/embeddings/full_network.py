@@ -24,8 +24,7 @@ from sklearn.base import TransformerMixin
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from keras_transfer.embeddings.extractor import _check_layers
-from keras_transfer.embeddings.extractor import _check_model
+from keras_transfer.embeddings.extractor import check_layers
 from keras_transfer.embeddings.extractor import extract_layer_features
 
 DEFAULT_THRESHOLDS = (-0.25, 0.15)
@@ -140,8 +139,7 @@ class FullNetworkEmbedding(TransformerMixin, BaseEstimator):
         self._validate()
 
     def _validate(self):
-        _check_model(self.model)
-        _check_layers(self.model, self.layers)
+        check_layers(self.model, self.layers)
         _check_thresholds(self.thresholds)
         for name in ("standardize", "discretize", "cache"):
             value = getattr(self, name)

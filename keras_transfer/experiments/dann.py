@@ -15,9 +15,11 @@ Rows, one per model and seed: `target_accuracy` (the number of the paper's table
 chance) and `target_validation_accuracy`. The DANN rows also carry the seed's `source_only_accuracy`,
 `train_on_target_accuracy` and `gap_closed = (DANN - source only) / (train on target - source only)`.
 `metadata` holds the gap per seed and its mean ± std (`gap_closed`), the outcome the lesson looks for (`outcome`:
-at least `GAP_GOAL` of the gap on average, every seed positive), the paper's Table 1 and a 2-D projection of the
-first seed's source-only and DANN test features (`projection`). Histories (`"<model>/seed<seed>"`) hold the
-validation curves (target validation images; target labels never reach training except in `train_on_target`).
+at least `GAP_GOAL` of the gap on average, every seed positive), the paper's Table 1 (with the gap each task's DANN
+closes), the models' `titles` and a 2-D projection of the first seed's source-only and DANN test features
+(`projection`); `keras_transfer.reports.dann` turns it into the notebook's tables and sentences. Histories
+(`"<model>/seed<seed>"`) hold the validation curves (target validation images; target labels never reach training
+except in `train_on_target`).
 
 Profiles (`CONFIGS`), one code path; the data source is a config key (`keras_transfer.datasets.mnist_m`):
 
@@ -55,19 +57,15 @@ Reference:
 """
 
 import statistics
-import time
 
 import keras
 import numpy as np
 
-from keras_transfer import paths
 from keras_transfer import profiles
+from keras_transfer import progress
 from keras_transfer.datasets import mnist_m
 from keras_transfer.embeddings.projection import project_features
-from keras_transfer.experiments.base import ExperimentResult
-from keras_transfer.experiments.base import check_seeds
-from keras_transfer.experiments.base import format_mean_std
-from keras_transfer.experiments.base import jsonable
+from keras_transfer.experiments import base
 from keras_transfer.models import dann
 
 NAME = "dann"
@@ -92,8 +90,8 @@ PAPER_TABLE_1 = (
 TRAINING_KEYS = ("steps", "evaluations", "batch_size", "learning_rate", "alpha", "beta", "momentum", "gamma",
                  "max_strength", "domain_loss_weight")
 _PAPER = {"learning_rate": 0.01, "alpha": 10.0, "beta": 0.75, "momentum": 0.9, "gamma": 10.0, "max_strength": 1.0,
-          "domain_loss_weight": 1.0, "data_seed": 0, "center_pixels": True,
-          "photo_variety": False, "photo_split": "photos", "models": tuple(MODELS)}
+          "domain_loss_weight": 1.0, "data_seed": 0, "center_pixels": True, "photo_split": "photos",
+          "models": tuple(MODELS)}
 CONFIGS = {
     "smoke": {**_PAPER, "source": "mnist_5k", "photo_split": "tiles", "train_size": 256, "validation_size": 64,
               "test_size": 128, "steps": 16, "evaluations": 2, "batch_size": 64, "seeds": (0, 1), "projection": "pca",
@@ -113,85 +111,77 @@ LIVE = {"smoke": {}, "quick": {"steps": 800, "evaluations": 4, "projection": "pc
         "full": {"steps": 5000, "evaluations": 10}}
 
 
+@base.recipe(NAME)
 def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides):
     """Trains source only, DANN and train on target for every seed; returns one row per model and seed.
 
     Args:
         profile: str. `"smoke"`, `"quick"` or `"full"` (see the module docstring).
         seeds: sequence of int or None. Initialisation and batch order (the data stay fixed by `data_seed`).
-        output_dir: str, Path or None. Where `result.json` goes (default `paths.results_dir("dann", profile)`).
-        verbose: int. 0 is silent; 1 prints a line per network and the tables; 2 also Keras's progress bars.
+        output_dir: path or None. Where `result.json` goes (default `paths.results_dir("dann", profile)`).
+        verbose: int. 0 is silent; 1 a progress bar over the networks; 2 also a line per network and Keras's
+            progress bars.
         **overrides: settings of the profile to change, e.g. `steps=1000`, `projection="pca"`.
 
     Returns:
         An `ExperimentResult` (see the module docstring for its rows and metadata).
     """
-    start_wall, start_cpu = time.perf_counter(), time.process_time()
     config = profiles.select(CONFIGS, profile, overrides)
     _check_config(config)
-    seeds = config["seeds"] = check_seeds(config["seeds"] if seeds is None else seeds)
+    seeds = config["seeds"] = base.check_seeds(config["seeds"] if seeds is None else seeds)
     data = mnist_m.load_domains(config["source"], train_size=config["train_size"], test_size=config["test_size"],
                                 validation_size=config["validation_size"], data_seed=config["data_seed"],
-                                variety=config["photo_variety"], photo_split=config["photo_split"],
-                                verbose=verbose)
-    if verbose:
-        sizes = {key: len(images) for key, (images, _) in data.items()}
-        print(f"[dann] {profile}: {mnist_m.describe(config['source'], config['photo_split'])}; {sizes}; "
-              f"seeds {list(seeds)}")
+                                photo_split=config["photo_split"], verbose=verbose)
     pixel_mean = _mean_pixel(data) if config["center_pixels"] else None
-    validation_size = config["validation_size"]
+    validation = (data["source_validation"], data["target_validation"]) if config["validation_size"] else None
 
     rows, histories, features = [], {}, {}
+    bar = progress.bar(len(seeds) * len(config["models"]), f"DANN ({profile})", verbose=verbose)
     for seed in seeds:
         for model_name in config["models"]:
-            start = time.perf_counter(), time.process_time()
+            clock = base.Stopwatch()
             keras.utils.set_random_seed(seed)
             model = dann.build_mnist_dann(num_classes=10, pixel_mean=pixel_mean, strength=0.0,
                                           name=f"{model_name}_seed{seed}")
             target_labelled = MODELS[model_name]["label_weights"][1] > 0
             target = data["target_train"] if target_labelled else data["target_train"][0]  # DANN sees no label
-            history = dann.train_dann(
-                model, data["source_train"], target, seed=seed, verbose={2: 2}.get(verbose, 0),
-                validation=(data["source_validation"], data["target_validation"]) if validation_size else None,
-                **MODELS[model_name], **{key: config[key] for key in TRAINING_KEYS},
+            histories[f"{model_name}/seed{seed}"] = dann.train_dann(
+                model, data["source_train"], target, seed=seed, verbose=2 if verbose >= 2 else 0,
+                validation=validation, **MODELS[model_name], **{key: config[key] for key in TRAINING_KEYS},
             )
             test = dann.evaluate_domains(model, data["source_test"], data["target_test"])
-            validation = dann.evaluate_domains(model, data["source_validation"], data["target_validation"]) \
-                if validation_size else {}
+            held_out = dann.evaluate_domains(model, *validation) if validation else {}
             rows.append({
                 "model": model_name, "seed": seed, **test,
-                "target_validation_accuracy": validation.get("target_accuracy"),
-                "final_strength": dann.gradient_reversal_strength(model), "steps": config["steps"],
-                "wall_time_s": time.perf_counter() - start[0], "cpu_time_s": time.process_time() - start[1],
+                "target_validation_accuracy": held_out.get("target_accuracy"),
+                "final_strength": dann.gradient_reversal_strength(model), "steps": config["steps"], **clock.times(),
             })
-            histories[f"{model_name}/seed{seed}"] = history
-            if verbose:
-                row = rows[-1]
-                print(f"[dann] {MODEL_TITLES[model_name]:>15}, seed {seed}: target test accuracy "
-                      f"{row['target_accuracy']:.4f}, source {row['source_accuracy']:.4f}, domain classifier "
-                      f"{row['domain_accuracy']:.4f} ({row['wall_time_s']:.0f} s wall, {row['cpu_time_s']:.0f} s CPU)")
             if seed == seeds[0] and model_name in ("source_only", "dann"):
                 features[MODEL_TITLES[model_name]] = [dann.dann_features(model, data[f"{domain}_test"][0][
                     :config["projection_points"]]) for domain in ("source", "target")]
+            bar.set_postfix_str(f"{MODEL_TITLES[model_name]}, seed {seed}: target {test['target_accuracy']:.1%}",
+                                refresh=False)
+            bar.update()
+            if verbose >= 2:
+                bar.write(f"[dann] {MODEL_TITLES[model_name]:>15}, seed {seed}: target test accuracy "
+                          f"{test['target_accuracy']:.4f}, source {test['source_accuracy']:.4f}, domain classifier "
+                          f"{test['domain_accuracy']:.4f} ({rows[-1]['wall_time_s']:.0f} s)")
+    bar.close()
 
     _fill_dann_rows(rows)
     gap = gap_closed(rows)
     metadata = {
-        "task": "MNIST → MNIST-M", "source": config["source"], "config": jsonable(config),
-        "backend": keras.backend.backend(), "sizes": {key: len(images) for key, (images, _) in data.items()},
-        "pixel_mean": pixel_mean, "gap_closed": gap, "paper_table_1": [dict(entry) for entry in PAPER_TABLE_1],
+        "task": "MNIST → MNIST-M", "source": config["source"], "config": base.jsonable(config),
+        "titles": {name: MODEL_TITLES[name] for name in MODELS},
+        "sizes": {key: len(images) for key, (images, _) in data.items()}, "pixel_mean": pixel_mean,
+        "gap_closed": gap, "paper_table_1": [{**entry, "gap_closed": _gap(*(entry[model] for model in MODELS))}
+                                             for entry in PAPER_TABLE_1],
         "outcome": {"goal": GAP_GOAL, "mean": gap["mean"], "every_seed_positive": gap["every_seed_positive"],
                     "holds": gap["mean"] is not None and gap["mean"] >= GAP_GOAL and gap["every_seed_positive"]},
-        "gap_closed_validation": gap_closed(rows, key="target_validation_accuracy") if validation_size else None,
+        "gap_closed_validation": gap_closed(rows, key="target_validation_accuracy") if validation else None,
         "projection": projection(features, method=config["projection"], seed=seeds[0]),
     }
-    metadata["wall_time_s"] = time.perf_counter() - start_wall  # everything: data, training, projection
-    metadata["cpu_time_s"] = time.process_time() - start_cpu
-    result = ExperimentResult(name=NAME, profile=profile, rows=rows, histories=histories, metadata=metadata)
-    result.save(output_dir if output_dir is not None else paths.results_dir(NAME, profile))
-    if verbose:
-        print(seed_markdown(result), comparison_markdown(result), sep="\n\n")
-    return result
+    return base.ExperimentResult(NAME, profile, rows, histories, metadata)
 
 
 def gap_closed(rows, key="target_accuracy"):
@@ -250,37 +240,6 @@ def projection(features, *, method, seed):
         panels[title] = {"source": np.round(source_2d, 4).tolist(), "target": np.round(target_2d, 4).tolist()}
     points = len(next(iter(features.values()))[0]) if features else 0
     return {"method": method, "points": points, "panels": panels}
-
-
-def seed_markdown(result):
-    """Target test accuracy per seed of the three models and the gap closed, with a mean ± std line."""
-    rows = [row for row in result.rows if row["model"] == "dann" and "gap_closed" in row]
-    header = "| seed | source only | DANN | train on target | gap closed |\n|---|---|---|---|---|"
-    lines = [f"| {row['seed']} | {row['source_only_accuracy']:.4f} | {row['target_accuracy']:.4f} | "
-             f"{row['train_on_target_accuracy']:.4f} | "
-             f"{'–' if row['gap_closed'] is None else format(row['gap_closed'], '.1%')} |" for row in rows]
-    columns = ("source_only_accuracy", "target_accuracy", "train_on_target_accuracy")
-    cells = [format_mean_std([row[column] for row in rows]) for column in columns]
-    gap = format_mean_std([row["gap_closed"] for row in rows], digits=1, scale=100)
-    lines.append(f"| mean ± std | {' | '.join(cells)} | {gap + '%' if gap else '–'} |")
-    return "\n".join([header, *lines])
-
-
-def comparison_markdown(result):
-    """The paper's Table 1 and our mean over seeds beside it (accuracies on the target test set, gap closed)."""
-    lines = ["| source → target | from | source only | DANN | train on target | gap closed |", "|" + "---|" * 6]
-    for entry in result.metadata["paper_table_1"]:
-        values = [entry[model] for model in MODELS]
-        lines.append(f"| {entry['task']} | paper | {' | '.join(f'{v:.4f}' for v in values)} | {_gap(*values):.1%} |")
-    cells = [format_mean_std([row["target_accuracy"] for row in result.rows if row["model"] == model])
-             for model in MODELS]
-    gap = result.metadata["gap_closed"]
-    gap_cell = "–" if gap["mean"] is None else format_mean_std(
-        [value for value in gap["per_seed"].values() if value is not None], digits=1, scale=100) + "%"
-    seeds = len({row["seed"] for row in result.rows})
-    ours = f"ours ({result.profile}, {seeds} seeds)"
-    lines.append(f"| {result.metadata['task']} | {ours} | {' | '.join(cells)} | {gap_cell} |")
-    return "\n".join(lines)
 
 
 def _check_config(config):

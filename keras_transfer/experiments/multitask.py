@@ -10,8 +10,9 @@ head and a box head), trained from scratch on the same images for the same numbe
 
 Each row is one network, budget and seed: `test_accuracy` (class head) and `test_mean_iou` (box head), where the
 network has the head. `metadata["sharing"]` holds, per budget, the multitask network's gain in test accuracy over
-`class_only` per seed, its mean and std, and the verdict: "helped" when the gain is positive for every seed, "hurt"
-when negative for every seed, else "no clear difference".
+`class_only` per seed, its mean and spread (std over seeds), and the verdict: "helped" when the mean gain is above
+the spread, "hurt" when below minus the spread, else "no clear difference" ("one seed" without a spread;
+`reports.multitask.sharing`).
 
 Profiles:
 
@@ -32,19 +33,16 @@ Reference:
     R. Caruana, Multitask Learning, Machine Learning 28, 1997.
 """
 
-import statistics
-import time
-
 import keras
 import numpy as np
 
-from keras_transfer import paths
+from keras_transfer import metrics
+from keras_transfer import models as kt_models
 from keras_transfer import profiles
-from keras_transfer.experiments.base import ExperimentResult
-from keras_transfer.experiments.base import check_seeds
-from keras_transfer.experiments.base import jsonable
-from keras_transfer.models import localization
+from keras_transfer import progress
+from keras_transfer.experiments import base
 from keras_transfer.models import multitask
+from keras_transfer.reports import multitask as report
 
 NAME = "multitask"
 
@@ -69,6 +67,7 @@ CONFIGS = {
 LIVE = {"smoke": {}, "quick": {"budgets": (5, 60)}, "full": {"budgets": (5, 60)}}
 
 
+@base.recipe(NAME)
 def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides):
     """Trains the single-task and multitask networks at every class budget and seed; one row per network.
 
@@ -76,7 +75,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         profile: str. `"smoke"`, `"quick"` or `"full"`.
         seeds: sequence of int or None. Seeds (initialisation, batch order, which images are labelled).
         output_dir: path or None. Where `result.json` goes (default `paths.results_dir("multitask", profile)`).
-        verbose: int. 0 silent, 1 a line per network.
+        verbose: int. 0 silent, 1 a progress bar over the networks, 2 also a line per network.
         **overrides: settings of the profile to change, e.g. `budgets=(10,)`, `box_weight=0.5`.
 
     Returns:
@@ -85,48 +84,46 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         "validation_accuracy", "validation_mean_iou", "class_labels", "box_labels", "steps", "wall_time_s",
         "cpu_time_s"}`, the histories, and `metadata["sharing"]`.
     """
-    start_wall, start_cpu = time.perf_counter(), time.process_time()
     config = profiles.select(CONFIGS, profile, overrides)
-    seeds = check_seeds(config["seeds"] if seeds is None else seeds)
+    seeds = base.check_seeds(config["seeds"] if seeds is None else seeds)
     config["seeds"] = seeds
     data, class_names = LOADERS[config["data"]](config)
-    steps = config["epochs"] * -(-len(data["train"][0]) // config["batch_size"])
-    if verbose:
-        print(f"[multitask] profile={profile!r}: {len(data['train'][0])} training images, {len(class_names)} classes, "
-              f"budgets {list(config['budgets'])} labels per class, {steps} steps per network, seeds {list(seeds)}")
+    # per seed: class-only and multitask at every budget, the box-only network once (it has no class budget)
+    grid = [(seed, budget, model_name) for seed in seeds for budget in config["budgets"] for model_name in MODELS
+            if model_name != "box_only" or budget == config["budgets"][0]]
 
     rows, histories = [], {}
-    for seed in seeds:
-        for budget in config["budgets"]:
-            labelled = labelled_mask(data["train"][1], budget, seed)
-            for model_name, tasks in MODELS.items():
-                if model_name == "box_only" and budget != config["budgets"][0]:
-                    continue  # the box network does not depend on the class budget: once per seed
-                row, history = train_one(model_name, tasks, data, labelled, len(class_names), config, seed)
-                budget_of_row = int(budget) if "class" in tasks else None
-                label = model_name if budget_of_row is None else f"{model_name} · {budget_of_row}/class"
-                row = {"model": label, "network": model_name, "budget": budget_of_row, "seed": seed, **row}
-                rows.append(row)
-                histories[f"{model_name}/budget{budget}/seed{seed}"] = history
-                if verbose:
-                    print(f"[multitask] {label:>22}, seed {seed}: test accuracy "
-                          f"{_text(row['test_accuracy'])}, test mean IoU {_text(row['test_mean_iou'])} "
-                          f"({row['cpu_time_s']:.0f} s CPU)")
+    bar = progress.bar(len(grid), "multitask networks", verbose=verbose)
+    for seed, budget, model_name in grid:
+        tasks = MODELS[model_name]
+        labelled = labelled_mask(data["train"][1], budget, seed)
+        with kt_models.quiet_retracing():  # every new network traces its own functions: not a retracing problem
+            row, history = train_one(model_name, tasks, data, labelled, len(class_names), config, seed)
+        budget_of_row = int(budget) if "class" in tasks else None
+        label = model_name if budget_of_row is None else f"{model_name} · {budget_of_row}/class"
+        rows.append({"model": label, "network": model_name, "budget": budget_of_row, "seed": seed, **row})
+        histories[f"{model_name}/budget{budget}/seed{seed}"] = history
+        bar.set_postfix_str(f"{model_name} n={budget_of_row or '–'} seed {seed}: {_text(row, short=True)}",
+                            refresh=False)
+        bar.update(1)
+        if verbose >= 2:
+            bar.write(f"[multitask] {label:>22}, seed {seed}: {_text(row)} ({row['cpu_time_s']:.0f} s CPU)")
+    bar.close()
 
     metadata = {
-        "config": jsonable(config),
+        "config": base.jsonable(config),
         "class_names": list(class_names),
         "sizes": {split: int(len(values[0])) for split, values in data.items()},
         "sharing": sharing(rows),
-        "backend": keras.backend.backend(),
-        "wall_time_s": time.perf_counter() - start_wall,
-        "cpu_time_s": time.process_time() - start_cpu,
     }
-    result = ExperimentResult(name=NAME, profile=profile, rows=rows, histories=histories, metadata=metadata)
-    result.save(output_dir if output_dir is not None else paths.results_dir(NAME, profile))
-    if verbose:
-        print(sharing_markdown(result))
-    return result
+    return base.ExperimentResult(NAME, profile, rows, histories, metadata)
+
+
+def load_data(profile="quick", **overrides):
+    """The images `run` trains and tests on: `({"train", "validation", "test"}, class_names)`, each split
+    `(images, labels, boxes)`."""
+    config = profiles.select(CONFIGS, profile, overrides)
+    return LOADERS[config["data"]](config)
 
 
 def labelled_mask(labels, budget, seed):
@@ -143,7 +140,7 @@ def labelled_mask(labels, budget, seed):
 
 def train_one(model_name, tasks, data, labelled, num_classes, config, seed):
     """Trains one network for `config["epochs"]` epochs of `len(train)` images; returns its row and history."""
-    start_wall, start_cpu = time.perf_counter(), time.process_time()
+    clock = base.Stopwatch()
     keras.utils.set_random_seed(seed)
     x, y, boxes = data["train"]
     labels_used = int(labelled.sum())
@@ -164,8 +161,7 @@ def train_one(model_name, tasks, data, labelled, num_classes, config, seed):
     for split in ("validation", "test"):
         scores.update({f"{split}_{key}": value for key, value in evaluate(model, tasks, data[split]).items()})
     row = {**scores, "class_labels": labels_used if "class" in tasks else 0,
-           "box_labels": int(len(x)) if "box" in tasks else 0, "steps": int(epochs * -(-len(x) // config["batch_size"])),
-           "wall_time_s": time.perf_counter() - start_wall, "cpu_time_s": time.process_time() - start_cpu}
+           "box_labels": int(len(x)) if "box" in tasks else 0, "steps": int(epochs * -(-len(x) // config["batch_size"])), **clock.times()}
     return row, {key: [float(value) for value in values] for key, values in fit.history.items()}
 
 
@@ -179,57 +175,27 @@ def evaluate(model, tasks, split):
         corners = np.asarray(predicted["box"])
         ordered = np.concatenate([np.minimum(corners[:, :2], corners[:, 2:]), np.maximum(corners[:, :2], corners[:, 2:])],
                                  axis=1)
-        mean_iou = float(np.mean(localization.box_ious(boxes, ordered)))
+        ious = metrics.box_iou(np.asarray(boxes, np.float32), ordered.astype(np.float32))
+        mean_iou = float(np.mean(keras.ops.convert_to_numpy(ious)))
     return {"accuracy": accuracy, "mean_iou": mean_iou}
 
 
 def sharing(rows):
-    """Per budget: the multitask network's test accuracy minus `class_only`'s, per seed, mean, std and verdict."""
-    by_key = {(row["network"], row["budget"], row["seed"]): row["test_accuracy"] for row in rows}
-    table = {}
-    for budget in sorted({row["budget"] for row in rows if row["budget"] is not None}):
-        gains = {seed: by_key[("multitask", budget, seed)] - by_key[("class_only", budget, seed)]
-                 for (model, row_budget, seed) in by_key if model == "multitask" and row_budget == budget
-                 and ("class_only", budget, seed) in by_key}
-        values = list(gains.values())
-        if all(gain > 0 for gain in values):
-            verdict = "helped"
-        elif all(gain < 0 for gain in values):
-            verdict = "hurt"
-        else:
-            verdict = "no clear difference"
-        table[str(budget)] = {
-            "per_seed": {str(seed): gain for seed, gain in gains.items()},
-            "mean": statistics.fmean(values) if values else None,
-            "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "verdict": verdict if values else None,
-        }
-    return table
+    """Per budget: the multitask network's test accuracy minus `class_only`'s, paired by seed, and the verdict.
+
+    `{budget: {"per_seed", "mean", "std", "seeds", "verdict"}}`; the verdict is "helped" when the mean gain is
+    above its spread over seeds (the std of the per-seed gains), "hurt" when below minus the spread, else "no clear
+    difference"; with one seed there is no spread, and the verdict is None (see `reports.multitask.sharing`).
+    """
+    return report.sharing(rows)
 
 
-def sharing_markdown(result):
-    """The gain of sharing per budget as Markdown: class-only and multitask accuracy, the gain, the verdict."""
-    summary = dict(_summary_by_network_and_budget(result.rows))
-    lines = ["| labels per class | class only | multitask | gain (mean ± std over seeds) | verdict |",
-             "|---|---|---|---|---|"]
-    for budget, entry in result.metadata["sharing"].items():
-        alone, shared = summary[("class_only", int(budget))], summary[("multitask", int(budget))]
-        lines.append(f"| {budget} | {alone[0]:.3f} ± {alone[1]:.3f} | {shared[0]:.3f} ± {shared[1]:.3f} | "
-                     f"{entry['mean']:+.3f} ± {entry['std']:.3f} | {entry['verdict']} |")
-    return "\n".join(lines)
-
-
-def _summary_by_network_and_budget(rows):
-    groups = {}
-    for row in rows:
-        if row["test_accuracy"] is not None:
-            groups.setdefault((row["network"], row["budget"]), []).append(row["test_accuracy"])
-    return [(key, (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0))
-            for key, values in groups.items()]
-
-
-def _text(value):
-    return "–" if value is None else f"{value:.3f}"
+def _text(row, short=False):
+    """A network's test scores in words (`short`: the class accuracy alone where the network has a class head)."""
+    scores = [f"accuracy {row['test_accuracy']:.1%}" if row["test_accuracy"] is not None else "",
+              f"IoU {row['test_mean_iou']:.3f}" if row["test_mean_iou"] is not None else ""]
+    scores = [score for score in scores if score]
+    return scores[0] if short else ", ".join(scores)
 
 
 # ---------------------------------------------------------------------------------------------------------------

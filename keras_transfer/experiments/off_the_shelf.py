@@ -17,20 +17,14 @@ Profiles (the data and the network are config keys; the machinery is `keras_tran
 """
 
 import os
-import time
 
-import keras
 import numpy as np
-from tqdm.auto import tqdm
 
 from keras_transfer import embeddings
-from keras_transfer import paths
 from keras_transfer import profiles
+from keras_transfer import progress
 from keras_transfer.embeddings import tasks
-from keras_transfer.experiments.base import ExperimentResult
-from keras_transfer.experiments.base import check_seeds
-from keras_transfer.experiments.base import jsonable
-from keras_transfer.experiments.base import mean_std
+from keras_transfer.experiments import base
 
 NAME = "off-the-shelf"
 
@@ -85,10 +79,11 @@ def prepare(profile="quick", *, seeds=None, verbose=1, **overrides):
     """The config, seeds, source network, tapped layers, target images and network inputs of `profile`, as `run`
     starts (see `embeddings.tasks.prepare_task`): for looking at the data and the network in a notebook."""
     config = profiles.select(CONFIGS, profile, overrides)
-    seeds = check_seeds(config["seeds"] if seeds is None else seeds)
+    seeds = base.check_seeds(config["seeds"] if seeds is None else seeds)
     return {"config": config, "seeds": seeds, **tasks.prepare_task(config, seeds, verbose=verbose)}
 
 
+@base.recipe(NAME)
 def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides):
     """Linear SVM, softmax and nearest-neighbour retrieval on the features of each layer of the source network.
 
@@ -97,7 +92,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         seeds: sequence of int or None. Each seed draws another training set and seeds the SVM; None: the profile's.
         output_dir: path or None. Where `result.json` and `retrieval_examples.npz` go (default
             `paths.results_dir("off-the-shelf", profile)`).
-        verbose: int. 0 silent; 1 one progress bar over the layers and a line per layer.
+        verbose: int. 0 silent; 1 one progress bar over the layers; 2 also a line per layer.
         **overrides: settings of `CONFIGS[profile]`, e.g. `train_per_class=10`, `layers=["block1_conv1", "fc2"]`,
             `source_model="vgg19.keras"`, `path="/data/oxford17"`, `cache=False`.
 
@@ -106,6 +101,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         `svm_accuracy`, `softmax_accuracy`, their train accuracies and `*_converged`). `metadata` holds
         `by_layer` (mean ± std per layer), `retrieval` (precision@k per layer), `paper` (seed 004's Caltech table),
         `shape_comparison` (the paper's shape checked on both), `findings` (best, first and top layer, chance).
+        `reports.off_the_shelf` turns it into the notebook's tables and sentences.
 
     Reference:
         - [Zeiler & Fergus, 2014](https://arxiv.org/abs/1311.2901): Visualizing and understanding convolutional
@@ -113,9 +109,8 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         - [Razavian et al., 2014](https://arxiv.org/abs/1403.6382): CNN features off-the-shelf: an astounding
           baseline for recognition.
     """
-    start, cpu_start = time.perf_counter(), time.process_time()
     config = profiles.select(CONFIGS, profile, overrides)
-    seeds = check_seeds(config["seeds"] if seeds is None else seeds)
+    seeds = base.check_seeds(config["seeds"] if seeds is None else seeds)
     ks = tuple(config["ks"])
     if not ks or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1 for k in ks):
         raise ValueError(f"`ks` must be a non-empty sequence of positive integers. Received: ks={config['ks']!r}")
@@ -127,7 +122,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
                          f"Received: retrieval_layer={retrieval_layer!r}")
 
     # 1. One forward pass per image set gives the pooled features of every tapped layer (cached on disk).
-    extract_start = time.perf_counter()
+    clock = base.Stopwatch()
 
     def features_of(x):
         return embeddings.extract_layer_features(model, x, layers, batch_size=config["batch_size"],
@@ -135,47 +130,41 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
 
     train_features = {seed: features_of(inputs["train"][seed]) for seed in seeds}
     test_features, gallery_features = features_of(inputs["test"]), features_of(inputs["gallery"])
-    extract_seconds = time.perf_counter() - extract_start
+    extraction = clock.times()
 
     # 2. Per layer: an SVM and a softmax per seed, and retrieval from the gallery.
     (y_test, y_gallery), rows, retrieval = (data["test"][1], data["gallery"][1]), [], []
-    classify_start = time.perf_counter()
-    progress = tqdm(layers, desc=NAME, unit="layer", disable=not verbose)
-    for depth, layer in enumerate(progress, start=1):
-        for seed in seeds:
-            x_train, y_train = train_features[seed][layer], data["train"][seed][1]
-            classifiers = {"svm": embeddings.linear_svm(config["svm_c"], seed, config["max_iter"]),
-                           "softmax": embeddings.softmax_classifier(config["softmax_c"], config["max_iter"])}
-            row = {"model": layer, "layer": layer, "depth": depth, "seed": seed, "features": int(x_train.shape[1]),
-                   "train_images": int(len(y_train))}
-            for kind, classifier in classifiers.items():
-                scores = embeddings.fit_and_score(classifier, x_train, y_train, test_features[layer], y_test)
-                row.update({f"{kind}_accuracy": scores["test_accuracy"],
-                            f"{kind}_train_accuracy": scores["train_accuracy"],
-                            f"{kind}_converged": scores["converged"]})
-            rows.append(row)
-        neighbors = embeddings.nearest_neighbors(gallery_features[layer], test_features[layer], max(ks))
-        precision = embeddings.precision_at_k(y_gallery[neighbors], y_test, [k for k in ks if k <= neighbors.shape[1]])
-        retrieval.append({"layer": layer, "depth": depth, **{f"precision@{k}": v for k, v in precision.items()}})
-        if verbose:
-            svm = mean_std(row["svm_accuracy"] for row in rows if row["layer"] == layer)[0]
-            progress.write(f"{layer:>14} ({rows[-1]['features']:>5} features): SVM {svm:.4f}, "
-                           f"retrieval precision@{ks[0]} {precision.get(ks[0], float('nan')):.4f}")
-    classify_seconds = time.perf_counter() - classify_start
+    clock = base.Stopwatch()
+    with progress.bar(len(layers), NAME, verbose=verbose, unit="layer") as bar:
+        for depth, layer in enumerate(layers, start=1):
+            for seed in seeds:
+                rows.append(_classify(config, layer, depth, seed, train_features[seed][layer], data["train"][seed][1],
+                                      test_features[layer], y_test))
+            neighbors = embeddings.nearest_neighbors(gallery_features[layer], test_features[layer], max(ks))
+            precision = embeddings.precision_at_k(y_gallery[neighbors], y_test,
+                                                  [k for k in ks if k <= neighbors.shape[1]])
+            retrieval.append({"layer": layer, "depth": depth, **{f"precision@{k}": v for k, v in precision.items()}})
+            svm = base.mean_std(row["svm_accuracy"] for row in rows if row["layer"] == layer)[0]
+            summary = f"{layer}: SVM {svm:.1%}, precision@{ks[0]} {precision.get(ks[0], float('nan')):.1%}"
+            bar.set_postfix_str(summary, refresh=False)  # drawn by update, at most every mininterval
+            bar.update(1)
+            if verbose >= 2:
+                bar.write(f"{summary} ({rows[-1]['features']} features)")
+    classification = clock.times()
 
     # 3. A grid of retrieval examples for the notebook (images on disk, indices in the result).
     queries = embeddings.retrieval_queries(y_test, config["retrieval_queries"])
     hits = embeddings.nearest_neighbors(gallery_features[retrieval_layer], test_features[retrieval_layer][queries],
                                         config["retrieval_hits"])
-    output_dir = paths.results_dir(NAME, profile) if output_dir is None else os.fspath(output_dir)
     examples_file = _save_examples(output_dir, queries, hits, data, retrieval_layer)
 
     # 4. Our curve's summary, the paper's table and the shape checks on both.
-    result = ExperimentResult(NAME, profile, rows, {}, {})
+    result = base.ExperimentResult(NAME, profile, rows, {}, {})
     by_layer = result.summary(by="layer", metrics=["depth", "features", "svm_accuracy", "softmax_accuracy"])
     result.metadata = {
-        "config": jsonable(config),
+        "config": base.jsonable(config),
         "seeds": list(seeds),
+        "task": tasks.describe_task(config),
         "layers": layers,
         "source_model": model.name,
         "source_parameters": int(model.count_params()),
@@ -187,19 +176,29 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         "retrieval": retrieval,
         "retrieval_examples": {"layer": retrieval_layer, "queries": queries, "neighbors": hits.tolist(),
                                "file": os.path.basename(examples_file)},  # beside result.json
-        "paper": jsonable(PAPER_CALTECH),
+        "paper": base.jsonable(PAPER_CALTECH),
         "shape_comparison": shape_comparison(by_layer),
+        "shape_tolerance": SHAPE_TOLERANCE,
         "findings": findings(by_layer, len(data["class_names"])),
         "source_seconds": round(prepared["source_seconds"], 2),
-        "feature_seconds": round(extract_seconds, 2),
-        "classifier_seconds": round(classify_seconds, 2),
-        "wall_time_s": round(time.perf_counter() - start, 2),
-        "cpu_time_s": round(time.process_time() - cpu_start, 2),
-        "backend": keras.backend.backend(),
+        "feature_seconds": extraction["wall_time_s"],
+        "classifier_seconds": classification["wall_time_s"],
         "output_dir": str(output_dir),
     }
-    result.save(output_dir)
     return result
+
+
+def _classify(config, layer, depth, seed, x_train, y_train, x_test, y_test):
+    """One row: a linear SVM and a softmax trained on one layer's features of one seed's training set."""
+    classifiers = {"svm": embeddings.linear_svm(config["svm_c"], seed, config["max_iter"]),
+                   "softmax": embeddings.softmax_classifier(config["softmax_c"], config["max_iter"])}
+    row = {"model": layer, "layer": layer, "depth": depth, "seed": seed, "features": int(x_train.shape[1]),
+           "train_images": int(len(y_train))}
+    for kind, classifier in classifiers.items():
+        scores = embeddings.fit_and_score(classifier, x_train, y_train, x_test, y_test)
+        row.update({f"{kind}_accuracy": scores["test_accuracy"], f"{kind}_train_accuracy": scores["train_accuracy"],
+                    f"{kind}_converged": scores["converged"]})
+    return row
 
 
 def _save_examples(output_dir, queries, neighbors, data, layer):

@@ -4,17 +4,19 @@ The "Transfer Learning" lecture's "Different Task" (slide "Object Localization")
 predicted by VGG19 whose softmax output is replaced by a 4-unit regression output, relative `[xmin, ymin, xmax,
 ymax]`. Four networks (`keras_transfer.models.localization`): `frozen` (Model 1: the pretrained base frozen, a
 4-unit output), `adapted` (Model 2 "with adaptation": two new dense layers, the upper block fine-tuned from
-`adapted_trainable_from`), `fine_tuned` (Model 2's network, every layer fine-tuned from the pretrained weights) and
-`scratch` (the same network from random weights). `fine_tuned` and `scratch` differ only in their initial weights:
-the gap between them is what the pretrained weights are worth.
+`adapted_trainable_from`), `all_layers` (Model 2's network, every layer trained from the start, from the pretrained
+weights; not the head-first `fine_tuned` of `models_1_4`) and `scratch` (the same network from random weights).
+`all_layers` and `scratch` differ only in their initial weights: the gap between them is what the pretrained weights
+are worth.
 
 Every network trains on the whole training split and on nested random subsets of it (`few_label_sizes`, the same
 images for every network). Every run has the same budget: an epoch is `epoch_size` images (a small subset is
 repeated, reshuffled and re-flipped), at most `max_epochs`, early stopping on the validation IoU with the best
 weights restored; Adam with the learning rates in `learning_rates` (chosen on the validation split). Losses: `mse`,
-`giou` and `ciou` (keras-cv's `GIoULoss` and `CIoULoss`, `"rel_xyxy"`); every run uses `main_loss`, and the
+`giou` (`keras_transfer.losses.GIoULoss`) and `ciou` (keras-cv's `CIoULoss`), on `"rel_xyxy"` boxes
+(`models.box_evaluation.box_loss`); every run uses `main_loss`, and the
 networks of `loss_comparison_models` also the other losses, on the whole training split. Test metrics: `mean_iou`
-and `iou_at_0_5` (Keras's `keras.utils.bounding_boxes.compute_iou`). The frozen layers of the networks in
+and `iou_at_0_5` (`keras_transfer.metrics.box_iou`: Keras's `keras.utils.bounding_boxes.compute_iou`). The frozen layers of the networks in
 `cache_features` run once per image and per mirror image (`models.features.extract_mirrored_features`), and only
 the layers above them train (`fit_on_features(..., mirror=...)`: the same random flip).
 
@@ -29,40 +31,39 @@ Profiles (per-profile behaviour is the config keys `data` and `backbone`):
 - `smoke`: the quick profile's code on a few dozen images (seconds).
 """
 
-import time
-
 import keras
 import numpy as np
 
 from keras_transfer import metrics as kt_metrics
-from keras_transfer import paths
 from keras_transfer import profiles
+from keras_transfer import progress
 from keras_transfer.datasets import boxes as box_data
+from keras_transfer.experiments import base
 from keras_transfer.experiments import pet_heads_analysis
-from keras_transfer.experiments.base import ExperimentResult
-from keras_transfer.experiments.base import check_seeds
 from keras_transfer.models import backbones
+from keras_transfer.models import box_evaluation
 from keras_transfer.models import features as kt_features
 from keras_transfer.models import localization
+from keras_transfer.models import surgery
 
 NAME = "pet-heads"
 
-MODELS = ("frozen", "adapted", "fine_tuned", "scratch")
-LOSSES = localization.BOX_LOSSES
+MODELS = ("frozen", "adapted", "all_layers", "scratch")
+LOSSES = box_evaluation.BOX_LOSSES
 
 TITLES = {
     "frozen": "Model 1: pretrained base, frozen, + a 4-unit box output",
     "adapted": "Model 2: with adaptation (two new dense layers, the upper block fine-tuned)",
-    "fine_tuned": "Model 2's network, every layer fine-tuned from the pretrained weights",
+    "all_layers": "Model 2's network, every layer trained from the start, from the pretrained weights",
     "scratch": "From scratch (Model 2's network, random weights, every layer trained)",
 }
 LABELS = {
     "frozen": "Model 1 (frozen)",
     "adapted": "Model 2 (adapted)",
-    "fine_tuned": "fine-tuned (every layer)",
+    "all_layers": "all layers (pretrained)",
     "scratch": "from scratch",
 }
-LOSS_TITLES = {"mse": "mean squared error", "giou": "GIoU loss (keras-cv)", "ciou": "CIoU loss (keras-cv)"}
+LOSS_TITLES = {"mse": "mean squared error", "giou": "GIoU loss", "ciou": "CIoU loss (keras-cv)"}
 
 _COMMON = {
     "models": MODELS,
@@ -96,7 +97,7 @@ CONFIGS = {
         "validation_size": 16,
         "test_size": 24,
         "few_label_sizes": (16,),
-        # one run of each path: cached features (frozen, adapted), images (fine_tuned, scratch), every loss
+        # one run of each path: cached features (frozen, adapted), images (all_layers, scratch), every loss
         "loss_comparison_models": ("frozen",),
         "few_label_models": ("adapted", "scratch"),
         "batch_size": 16,
@@ -105,7 +106,7 @@ CONFIGS = {
         "patience": 1,
         "head_units": (32, 32),
         "adapted_trainable_from": "block3_conv1",
-        "learning_rates": {"frozen": 1e-3, "adapted": 1e-3, "fine_tuned": 1e-3, "scratch": 1e-3},
+        "learning_rates": {"frozen": 1e-3, "adapted": 1e-3, "all_layers": 1e-3, "scratch": 1e-3},
     },
     "quick": {
         **_COMMON,
@@ -121,10 +122,10 @@ CONFIGS = {
         "max_epochs": 15,
         "patience": 4,
         "adapted_trainable_from": "block3_conv1",
-        # Chosen on the validation split (best validation IoU, 100 and 250 images, seed 0): fine_tuned 1e-3 over
+        # Chosen on the validation split (best validation IoU, 100 and 250 images, seed 0): all_layers 1e-3 over
         # head-first training (the head alone, then every layer at 3e-4); scratch 1e-3; frozen and adapted among
         # 3e-4, 1e-3, 3e-3.
-        "learning_rates": {"frozen": 3e-3, "adapted": 1e-3, "fine_tuned": 1e-3, "scratch": 1e-3},
+        "learning_rates": {"frozen": 3e-3, "adapted": 1e-3, "all_layers": 1e-3, "scratch": 1e-3},
     },
     "full": {
         **_COMMON,
@@ -143,20 +144,20 @@ CONFIGS = {
         "max_epochs": 30,
         "patience": 5,
         "adapted_trainable_from": "block5_conv1",
-        "learning_rates": {"frozen": 1e-3, "adapted": 1e-4, "fine_tuned": 1e-5, "scratch": 1e-4},
+        "learning_rates": {"frozen": 1e-3, "adapted": 1e-4, "all_layers": 1e-5, "scratch": 1e-4},
         "preprocess": "vgg19",
         # VGG19's block 4 output at 224x224 is 400 kB per image: cache only Model 1's (block 5) features
         "cache_features": ("frozen",),
     },
 }
 
-# Live mode (one seed): Model 1, fine-tuned and scratch on 100 and all 2,000 images, the main loss only; still shows
+# Live mode (one seed): Model 1, all layers and scratch on 100 and all 2,000 images, the main loss only; still shows
 # the lesson (pretrained over random weights, most with few labels; frozen far below).
 LIVE = {
     "smoke": {},
-    "quick": {"models": ("frozen", "fine_tuned", "scratch"), "losses": ("giou",), "loss_comparison_models": (),
+    "quick": {"models": ("frozen", "all_layers", "scratch"), "losses": ("giou",), "loss_comparison_models": (),
               "few_label_sizes": (100,)},
-    "full": {"models": ("frozen", "fine_tuned", "scratch"), "losses": ("giou",), "loss_comparison_models": (),
+    "full": {"models": ("frozen", "all_layers", "scratch"), "losses": ("giou",), "loss_comparison_models": (),
              "max_epochs": 10},
 }
 
@@ -227,13 +228,11 @@ def _pipeline(data, config, seed, split, indices=None):
 
 
 def _backbone(config, pretrained, source):
-    image_size = tuple(config["image_size"])
-    if config["backbone"] == "vgg19":
-        return backbones.vgg19_backbone(weights=config["weights"] if pretrained else None, input_shape=(*image_size, 3))
-    from keras_transfer import models as kt_models
-
-    backbone = kt_models.source_backbone(source, pretrained=pretrained)
-    return localization.resize_backbone(backbone, (*image_size, 3))
+    """`models.backbone_from_config`; the source network's backbone rebuilt for the profile's image size."""
+    backbone = backbones.backbone_from_config(config, pretrained=pretrained, source=source)
+    if config["backbone"] == "source":
+        backbone = surgery.resize_backbone(backbone, (*config["image_size"], 3))
+    return backbone
 
 
 def _build(name, config, seed, source):
@@ -259,12 +258,12 @@ def _fit(name, model, loss_name, indices, seed, data, config, memo, verbose):
     """Trains `model` on the training images `indices`; returns `(history, stopper, cached_features)`."""
     epoch_size = data.sizes["train"] if config["epoch_size"] is None else config["epoch_size"]
     steps = -(-epoch_size // config["batch_size"])
-    prefix, trainable = localization.split_frozen_prefix(model) if name in config["cache_features"] else (None, model)
+    prefix, trainable = surgery.split_frozen_prefix(model) if name in config["cache_features"] else (None, model)
     stopper = keras.callbacks.EarlyStopping(monitor="val_iou", mode="max", patience=config["patience"],
                                             restore_best_weights=True)
     trainable.compile(
         optimizer=keras.optimizers.Adam(learning_rate=config["learning_rates"][name], clipnorm=config["clipnorm"]),
-        loss=localization.box_loss(loss_name),
+        loss=box_evaluation.box_loss(loss_name),
         metrics=[kt_metrics.BoxIoU(name="iou")],
     )
     options = {"epochs": config["max_epochs"], "callbacks": [stopper], "verbose": 2 if verbose >= 2 else 0}
@@ -274,7 +273,7 @@ def _fit(name, model, loss_name, indices, seed, data, config, memo, verbose):
         return history, stopper, None
     cached = kt_features.frozen_features(
         prefix, _pipeline(data, config, seed, "train"), _pipeline(data, config, seed, "validation"),
-        flip_labels=localization.flip_boxes_horizontally if config["augment"] else None, memo=memo,
+        flip_labels=box_data.flip_boxes_horizontally if config["augment"] else None, memo=memo,
     )
     train = cached["train"]
     mirror = (train["mirror_features"][indices], train["mirror_labels"][indices]) if "mirror_labels" in train else None
@@ -289,17 +288,18 @@ def _train_one(name, loss_name, size, indices, seed, data, config, source, memo,
     """Builds, trains and tests one network with one loss on `size` training images; returns `(row, history,
     test_predictions)`."""
     model = _build(name, config, seed, source)
-    start, cpu_start = time.perf_counter(), time.process_time()
-    history, stopper, cached_features = _fit(name, model, loss_name, indices, seed, data, config, memo, verbose)
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    # Tested like every other model: the image-to-box model on the test images.
-    scores, test_loss, predictions = localization.test_box_regressor(
-        model, _pipeline(data, config, seed, "test"), loss_name, config["iou_threshold"]
-    )
+    clock = base.Stopwatch()
+    with kt_features.quiet_retracing():  # every run traces its own functions: no "retracing" warning to fix
+        history, stopper, cached_features = _fit(name, model, loss_name, indices, seed, data, config, memo, verbose)
+        times = clock.times()
+        # Tested like every other model: the image-to-box model on the test images.
+        scores, test_loss, predictions = box_evaluation.test_box_regressor(
+            model, _pipeline(data, config, seed, "test"), loss_name, config["iou_threshold"]
+        )
     counts = backbones.parameter_counts(model)
     per_epoch = {key: [float(value) for value in values] for key, values in history.history.items()}
     row = {
-        "model": f"{name}/{loss_name}/n{size}",
+        "model": pet_heads_analysis.run_name(name, loss_name, size),
         "network": name,
         "loss": loss_name,
         "variant": f"{name}/{loss_name}",
@@ -311,8 +311,7 @@ def _train_one(name, loss_name, size, indices, seed, data, config, source, memo,
         "best_epoch": int(stopper.best_epoch) + 1,
         "first_val_iou": per_epoch["val_iou"][0],
         "best_val_iou": max(per_epoch["val_iou"]),
-        "wall_time_s": round(wall, 2),
-        "cpu_time_s": round(cpu, 2),
+        **times,
         "trainable_params": counts["trainable"],
         "frozen_params": counts["frozen"],
         "cached_features": cached_features,
@@ -349,6 +348,7 @@ def _plan(config, total):
     return runs
 
 
+@base.recipe(NAME)
 def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides):
     """Trains the box regressors of `profile` (see `plan`); returns the table, the histories and the predictions.
 
@@ -357,7 +357,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         seeds: sequence of int or None. Seeds of the initialisation, the batch order and the flips; None uses the
             profile's. The data and the training subsets are the same for every seed.
         output_dir: path or None. Where `result.json` goes; None: `paths.results_dir("pet-heads", profile)`.
-        verbose: int. 0 silent; 1 a line per run; 2 also Keras's epoch lines.
+        verbose: int. 0 silent; 1 a progress bar over the runs; 2 also a line per run and Keras's epoch lines.
         **overrides: settings of `CONFIGS[profile]` to change, e.g. `models=("frozen", "scratch")`,
             `few_label_sizes=(100, 500)`, `max_epochs=5`, `path="/data/oxford-iiit-pet"` (full, an extracted
             copy), `weights="vgg19_notop.weights.h5"` (full, a local file).
@@ -368,67 +368,62 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         loss), `epochs`, `best_epoch`, `first_val_iou` (after one epoch: the "higher start" of transfer),
         `best_val_iou`, `wall_time_s`, `cpu_time_s`, `trainable_params`, `frozen_params`, `cached_features`;
         `histories["<model>/seed<seed>"]`; in `metadata` the `outcomes` (the lecture's expectations checked on the
-        run, see `outcomes`), `test_predictions` (in the order of `sample_images(profile, "test")`),
-        `feature_extraction`, `source_network` and the run's `wall_time_s` and `cpu_time_s`.
+        run, see `pet_heads_analysis.outcomes`), `test_predictions` (in the order of `sample_images(profile,
+        "test")`), `feature_extraction` and `source_network`.
     """
     config = profiles.select(CONFIGS, profile, overrides)
     _check_config(config)
-    seeds = check_seeds(config["seeds"] if seeds is None else seeds)
-    start, cpu_start = time.perf_counter(), time.process_time()
+    seeds = base.check_seeds(config["seeds"] if seeds is None else seeds)
     source, source_info = None, None
     if config["backbone"] == "source":
         from keras_transfer import models as kt_models
 
         settings = {"seed": config["source_seed"], "domain": config["source_domain"]}
+        clock = base.Stopwatch()
         source = kt_models.pretrained_source_network(profile, verbose=verbose, **settings)
         source_info = {**(kt_models.source_network_info(profile, **settings) or {}),
-                       "seconds_in_this_run": round(time.perf_counter() - start, 2)}
+                       "seconds_in_this_run": clock.times()["wall_time_s"]}
     data = load_data(profile, verbose=verbose, **overrides)
     total = data.sizes["train"]
     runs = _plan(config, total)
     indices = {size: box_data.subset_indices(total, size, config["subset_seed"]) for _, _, size in runs}
     rows, histories, predictions, memo = [], {}, {}, {}
-    for seed in seeds:
-        keras.utils.set_random_seed(seed)  # tf.data's seeded ops also depend on the global seed
-        for name, loss_name, size in runs:
-            row, history, predicted = _train_one(
-                name, loss_name, size, indices[size], seed, data, config, source, memo, verbose
-            )
-            rows.append(row)
-            histories[f"{row['model']}/seed{seed}"] = history
-            predictions[f"{row['model']}/seed{seed}"] = np.round(predicted, 5).tolist()
-            if verbose:
-                print(
-                    f"[{profile} seed {seed}] {TITLES[name]}, {LOSS_TITLES[loss_name]}, {size} training images: "
-                    f"mean IoU {row['mean_iou']:.4f}, IoU >= {config['iou_threshold']} for {row['iou_at_0_5']:.1%} "
-                    f"of the test boxes, {row['epochs']} epochs, {row['cpu_time_s']:.0f} CPU-s",
-                    flush=True,
+    with progress.bar(len(seeds) * len(runs), f"pet-heads ({profile})", verbose=verbose) as bar:
+        for seed in seeds:
+            keras.utils.set_random_seed(seed)  # tf.data's seeded ops also depend on the global seed
+            for name, loss_name, size in runs:
+                row, history, predicted = _train_one(
+                    name, loss_name, size, indices[size], seed, data, config, source, memo, verbose
                 )
-            keras.backend.clear_session(free_memory=False)  # no full gc.collect per model
-    metadata = {
-        "config": {key: list(value) if isinstance(value, tuple) else value for key, value in config.items()},
-        "seeds": list(seeds),
-        "runs": [list(entry) for entry in runs],
+                rows.append(row)
+                histories[f"{row['model']}/seed{seed}"] = history
+                predictions[f"{row['model']}/seed{seed}"] = np.round(predicted, 5)
+                bar.update(1)
+                bar.set_postfix_str(f"{row['model']} seed {seed}: mean IoU {row['mean_iou']:.3f}")
+                if verbose >= 2:
+                    bar.write(
+                        f"[{profile} seed {seed}] {TITLES[name]}, {LOSS_TITLES[loss_name]}, {size} training images: "
+                        f"mean IoU {row['mean_iou']:.4f}, IoU >= {config['iou_threshold']} for "
+                        f"{row['iou_at_0_5']:.1%} of the test boxes, {row['epochs']} epochs, "
+                        f"{row['cpu_time_s']:.0f} CPU-s"
+                    )
+                keras.backend.clear_session(free_memory=False)  # no full gc.collect per model
+    metadata = base.jsonable({
+        "config": config,
+        "seeds": seeds,
+        "runs": runs,
         "train_sizes": sorted({size for _, _, size in runs}, reverse=True),
         "titles": {name: TITLES[name] for name in config["models"]},
         "labels": {name: LABELS[name] for name in config["models"]},
         "loss_titles": {name: LOSS_TITLES[name] for name in config["losses"]},
-        "class_names": list(data.class_names),
+        "class_names": data.class_names,
         "sizes": data.sizes,
-        "box_format": localization.BOX_FORMAT,
+        "box_format": box_evaluation.BOX_FORMAT,
         "source_network": source_info,
         "feature_extraction": {key: {name: value for name, value in entry.items()
                                      if name not in ("train", "validation")} for key, entry in memo.items()},
         "test_predictions": predictions,
-        "backend": keras.backend.backend(),
-        "keras": keras.__version__,
-        "lecture_expects": "transferred models above scratch; adaptation helps a task far from the source task; "
-        "transfer is worth most when the target task has few labels",
-    }
-    result = ExperimentResult(NAME, profile, rows, histories, metadata)
-    result.metadata["outcomes"] = pet_heads_analysis.outcomes(result)
-    result.metadata["wall_time_s"] = round(time.perf_counter() - start, 2)
-    result.metadata["cpu_time_s"] = round(time.process_time() - cpu_start, 2)
-    result.save(output_dir if output_dir is not None else paths.results_dir(NAME, profile))
+    })
+    result = base.ExperimentResult(NAME, profile, rows, histories, metadata)
+    result.metadata["outcomes"] = base.jsonable(pet_heads_analysis.outcomes(result))
     return result
-

@@ -1,8 +1,12 @@
 """What a pet-heads run shows: learning curves (test IoU against training images), the runs of one training-set
-size, and the lecture's expectations checked on the run (`outcomes`, stored in `result.metadata["outcomes"]`).
+size, the predicted test boxes of a run and their IoUs, and the lecture's expectations checked on the run
+(`outcomes`, stored in `result.metadata["outcomes"]`).
 
 Every function reads only what `pet_heads.run` stores in its `ExperimentResult`, so it works on a loaded result.
+The sentences and tables made from them are in `keras_transfer.reports.pet_heads`.
 """
+
+import numpy as np
 
 from keras_transfer.experiments.base import ExperimentResult
 from keras_transfer.experiments.base import mean_std
@@ -54,18 +58,18 @@ def outcomes(result, few_labels=250):
     """The lecture's expectations, checked on the main loss's runs (mean ± std over seeds per training-set size).
 
     Returns a dict with `by_size` (`{size: {network: [mean, std]}}` of the test mean IoU); `transfer_beats_scratch`
-    (`{size: bool}` for every size `<= few_labels`: fine_tuned's mean minus scratch's is larger than the larger of
-    their two standard deviations); `ordered` (`{size: bool}`: frozen < adapted < fine_tuned); and `first_epoch`
+    (`{size: bool}` for every size `<= few_labels`: all_layers's mean minus scratch's is larger than the larger of
+    their two standard deviations); `ordered` (`{size: bool}`: frozen < adapted < all_layers); and `first_epoch`
     (`{size: {network: [mean, std]}}` of the validation IoU after one epoch, the "higher start").
     """
     summary, first = (_by_size(learning_curves(result, metric=metric)) for metric in ("mean_iou", "first_val_iou"))
     beats, ordered = {}, {}
     for size, networks in summary.items():
-        if {"fine_tuned", "scratch"} <= set(networks) and size <= few_labels:
-            gap = networks["fine_tuned"][0] - networks["scratch"][0]
-            beats[size] = bool(gap > max(networks["fine_tuned"][1], networks["scratch"][1]))
-        if {"frozen", "adapted", "fine_tuned"} <= set(networks):
-            means = [networks[name][0] for name in ("frozen", "adapted", "fine_tuned")]
+        if {"all_layers", "scratch"} <= set(networks) and size <= few_labels:
+            gap = networks["all_layers"][0] - networks["scratch"][0]
+            beats[size] = bool(gap > max(networks["all_layers"][1], networks["scratch"][1]))
+        if {"frozen", "adapted", "all_layers"} <= set(networks):
+            means = [networks[name][0] for name in ("frozen", "adapted", "all_layers")]
             ordered[size] = bool(means[0] < means[1] < means[2])
     return {
         "by_size": summary,
@@ -83,3 +87,42 @@ def _by_size(curves):
         for size, mean, std in points:
             table.setdefault(size, {})[name] = [mean, std]
     return dict(sorted(table.items()))
+
+
+def main_runs(result, train_size):
+    """The `(network, loss, train_size)` runs of `result` with the main loss on `train_size` images, in run order."""
+    main_loss = result.metadata["config"]["main_loss"]
+    return [tuple(entry) for entry in result.metadata["runs"] if entry[1] == main_loss and entry[2] == train_size]
+
+
+def predictions(result, model, seed=None):
+    """The predicted test boxes of the run `model` (`"<network>/<loss>/n<size>"`) and `seed` (None: the first), as a
+    float32 array `(N, 4)` in the order of `pet_heads.sample_images(profile, "test")`."""
+    seed = result.metadata["seeds"][0] if seed is None else seed
+    key = f"{model}/seed{seed}"
+    if key not in result.metadata["test_predictions"]:
+        raise ValueError(f"No test predictions of run {key!r} in the result. Received: model={model!r}, seed={seed!r}")
+    return np.array(result.metadata["test_predictions"][key], np.float32)
+
+
+def test_ious(result, test_boxes, model, seed=None):
+    """The IoU of each predicted test box of `model` (see `predictions`) with its true box in `test_boxes`."""
+    import keras  # noqa: PLC0415 - the rest of this module needs no backend
+
+    from keras_transfer import metrics  # noqa: PLC0415
+
+    predicted = predictions(result, model, seed)
+    return np.asarray(keras.ops.convert_to_numpy(metrics.box_iou(np.asarray(test_boxes, np.float32), predicted)))
+
+
+def best_model(result, train_size=None):
+    """The run (`"<network>/<loss>/n<size>"`) with the highest test mean IoU on `train_size` images (None: the whole
+    training split), averaged over seeds."""
+    means = {entry["model"]: entry["mean_iou"] for entry in at_train_size(result, train_size).summary(
+        metrics=["mean_iou"])}
+    return max(means, key=means.get)
+
+
+def run_name(network, loss, train_size):
+    """The name of a run in the rows, histories and predictions: `"<network>/<loss>/n<train_size>"`."""
+    return f"{network}/{loss}/n{train_size}"

@@ -34,22 +34,16 @@ not yet there; changing `n_values`, `families` or `seeds` reuses the runs the ol
 """
 
 import pathlib
-import time
 
-import keras
 import numpy as np
-from tqdm.auto import tqdm
 
 from keras_transfer import datasets
-from keras_transfer import paths
 from keras_transfer import profiles
+from keras_transfer import progress
+from keras_transfer import reports
 from keras_transfer.datasets.cifar100 import load_cifar100
+from keras_transfer.experiments import base
 from keras_transfer.experiments import transferability_analysis as analysis
-from keras_transfer.experiments.base import ExperimentResult
-from keras_transfer.experiments.base import RunJournal
-from keras_transfer.experiments.base import check_seeds
-from keras_transfer.experiments.base import config_fingerprint
-from keras_transfer.experiments.base import jsonable
 from keras_transfer.models.transfer import LAYER_NAMES
 from keras_transfer.models.transfer import transfer_layers
 from keras_transfer.models.yosinski import build_network
@@ -103,6 +97,7 @@ RUN_KEYS = (
 )
 
 
+@base.recipe(NAME)
 def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides):
     """Trains base A and base B, then BnB, AnB, BnB+ and AnB+ for every n, per seed; returns one row per network.
 
@@ -112,21 +107,23 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
             base B; at one seed and n the four families share the fresh layers' initialisation and batch order.
         output_dir: str, Path or None. Where `runs.jsonl`, the base networks' weights and `result.json` go
             (default `paths.results_dir("transferability", profile)`). Finished runs found there are not retrained.
-        verbose: int. 0 is silent; 1 shows a progress bar; 2 also a line per run, then the comparison with the
-            paper (`report(result)`, which the notebook prints itself).
+        verbose: int. 0 is silent; 1 shows a progress bar over the networks to train; 2 also a line per network.
         **overrides: settings of the profile to change, e.g. `epochs_b=20`, `n_values=(1, 7)`, `resume=False`.
 
     Returns:
         An `ExperimentResult` with rows `{"run_id", "model", "family", "n", "seed", "source", "fine_tuned",
         "test_accuracy", "test_loss", "validation_accuracy", "validation_loss", "train_accuracy", "epochs",
         "wall_time_s", "cpu_time_s", "resumed"}`: base B first (`family="baseB"`, `n=0`, one per seed), then the
-        grid. `metadata["comparison"]` holds the paper's pattern beside ours, with verdicts (`compare_with_paper`).
+        grid. `metadata["comparison"]` holds the paper's pattern beside ours, with verdicts (`compare_with_paper`);
+        `keras_transfer.reports.transferability` turns the result into the notebook's tables and sentences.
 
     Example:
 
     ```python
+    from keras_transfer.reports import transferability as report
+
     result = run("smoke", verbose=0)
-    print(accuracy_table(result))
+    print(report.accuracy_table(result))
     ```
 
     Reference:
@@ -134,46 +131,47 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
           networks?
     """
     config = _check_config(profiles.select(CONFIGS, profile, overrides), seeds)
-    output_dir = pathlib.Path(output_dir or paths.results_dir(NAME, profile))
+    output_dir = pathlib.Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     fingerprint = run_fingerprint(config)
-    journal = RunJournal(output_dir / RUNS_FILE, fingerprint)
+    journal = base.RunJournal(output_dir / RUNS_FILE, fingerprint)
     finished = journal.finished() if config["resume"] else {}
-    started, cpu_started = time.perf_counter(), time.process_time()
 
     data = load_halves(config)
     cells = [(family, n) for n in config["n_values"] for family in config["families"]]
     identifiers = [f"base{half}-seed{seed}" for seed in config["seeds"] for half in "AB"]
     identifiers += [run_id(family, n, seed) for seed in config["seeds"] for family, n in cells]
-    progress = tqdm(total=len(identifiers), initial=sum(identifier in finished for identifier in identifiers),
-                    desc=NAME, unit="run",
-                    disable=not verbose, dynamic_ncols=True)
+    pending = {seed: [cell for cell in cells if run_id(*cell, seed) not in finished] for seed in config["seeds"]}
+    weights = {(half, seed): output_dir / f"base{half.upper()}-seed{seed}-{fingerprint}.weights.h5"
+               for seed in config["seeds"] for half in "ab"}
+    # a base network is kept when its run is recorded and its weights are there (or no run of its seed needs them)
+    kept = {(half, seed) for half, seed in weights
+            if f"base{half.upper()}-seed{seed}" in finished and (weights[half, seed].exists() or not pending[seed])}
+    total = len(weights) - len(kept) + sum(len(runs) for runs in pending.values())
 
-    def record(entry):
-        journal.append(entry)
-        finished[entry["run_id"]] = {**entry, "resumed": False}
-        progress.update(1)
-        if verbose >= 2:
-            progress.write(f"{entry['run_id']}: test accuracy {entry['test_accuracy']:.4f}")
+    with progress.bar(total, NAME, verbose=verbose if total else 0) as bar:  # nothing to train: no bar
+        def record(entry):
+            journal.append(entry)
+            finished[entry["run_id"]] = {**entry, "resumed": False}
+            bar.set_postfix_str(f"{entry['run_id']}: {reports.percent(entry['test_accuracy'])}", refresh=False)
+            bar.update(1)
+            if verbose >= 2:
+                bar.write(f"{entry['run_id']}: test accuracy {entry['test_accuracy']:.4f}, {entry['epochs']} epochs")
 
-    with progress:
         for seed in config["seeds"]:
-            pending = [(family, n) for family, n in cells if run_id(family, n, seed) not in finished]
             bases = {}
             for half in "ab":
-                path = output_dir / f"base{half.upper()}-seed{seed}-{fingerprint}.weights.h5"
-                if f"base{half.upper()}-seed{seed}" in finished and (path.exists() or not pending):
-                    if pending:
+                path = weights[half, seed]
+                if (half, seed) in kept:
+                    if pending[seed]:
                         bases[half] = _network(config, data, f"base{half}", seed)
                         bases[half].load_weights(path)
                     continue
-                progress.set_postfix_str(f"base{half.upper()}-seed{seed}")
                 bases[half], entry = train_base(half, seed, data, config)
                 bases[half].save_weights(path.with_name(f"partial-{path.name}"))  # whole, or not there at all
                 path.with_name(f"partial-{path.name}").replace(path)
                 record(entry)
-            for family, n in pending:
-                progress.set_postfix_str(run_id(family, n, seed))
+            for family, n in pending[seed]:
                 record(train_transfer_run(family, n, seed, bases, data, config))
 
     rows, histories = [], {}
@@ -185,9 +183,8 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
             rows.append(entry)
     used = [finished[identifier] for identifier in identifiers]
     metadata = {
-        "config": jsonable(config),
+        "config": base.jsonable(config),
         "config_fingerprint": fingerprint,
-        "backend": keras.backend.backend(),
         "classes": {half: list(data["split"].classes(half)) for half in "ab"},
         "class_names": {half: list(data["names"][half]) for half in "ab"},
         "train_size": {half: len(data[half]["train"][1]) for half in "ab"},
@@ -202,17 +199,11 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         "runs_resumed": sum(1 for entry in used if entry["resumed"]),
         "training_time_s": sum(entry["wall_time_s"] for entry in used),
         "training_cpu_time_s": sum(entry["cpu_time_s"] for entry in used),
-        "wall_time_s": time.perf_counter() - started,
-        "cpu_time_s": time.process_time() - cpu_started,
         "paper_pattern": dict(PAPER_PATTERN),
         "comparison": analysis.compare_with_paper(rows),
         "output_dir": str(output_dir),
     }
-    result = ExperimentResult(name=NAME, profile=profile, rows=rows, histories=histories, metadata=metadata)
-    result.save(output_dir)
-    if verbose >= 2:
-        print("\n".join(["", *analysis.report(result)]))
-    return result
+    return base.ExperimentResult(NAME, profile, rows, histories, metadata)
 
 
 def run_fingerprint(config):
@@ -221,7 +212,7 @@ def run_fingerprint(config):
     Without early stopping (`patience_b=None`) a run is what it was before `patience_b` existed, so the key is left
     out and the saved runs of that time are reused.
     """
-    return config_fingerprint(config, [key for key in RUN_KEYS if key != "patience_b" or config[key] is not None])
+    return base.config_fingerprint(config, [key for key in RUN_KEYS if key != "patience_b" or config[key] is not None])
 
 
 def run_id(family, n, seed):
@@ -272,13 +263,15 @@ def _network(config, data, kind, seed):
 
 
 def _train(model, half, data, config, seed):
-    """Trains one network on `half` and evaluates it on the half's validation and test sets."""
+    """Trains one network on `half`, evaluates it on the half's validation and test sets, and times both."""
     sets = data[half]
-    return train_network(
+    clock = base.Stopwatch()
+    record = train_network(
         model, sets["train"], {name: sets[name] for name in ("validation", "test") if name in sets},
         epochs=config[f"epochs_{half}"], batch_size=config["batch_size"], learning_rate=config["learning_rate"],
         seed=seed, run_eagerly=config["run_eagerly"], patience=config["patience_b"] if half == "b" else None,
     )
+    return {**record, **clock.times()}
 
 
 def train_base(half, seed, data, config):
@@ -300,7 +293,7 @@ def train_transfer_run(family, n, seed, bases, data, config):
 
 
 def _check_config(config, seeds):
-    config = dict(config, seeds=check_seeds(config["seeds"] if seeds is None else seeds))
+    config = dict(config, seeds=base.check_seeds(config["seeds"] if seeds is None else seeds))
     if config["dataset"] not in DATASETS:
         raise ValueError(f"`dataset` must be one of {DATASETS}. Received: dataset={config['dataset']!r}")
     for key, allowed in (("n_values", range(1, len(LAYER_NAMES))), ("families", FAMILIES)):
@@ -324,9 +317,3 @@ def _check_config(config, seeds):
     config["n_values"] = tuple(int(n) for n in config["n_values"])
     return config
 
-
-accuracy_table = analysis.accuracy_table
-compare_with_paper = analysis.compare_with_paper
-describe_training = analysis.describe_training
-comparison_table = analysis.comparison_table
-report = analysis.report

@@ -43,24 +43,21 @@ Reference:
 """
 
 import itertools
-import time
 
 import keras
 import numpy as np
 
-from keras_transfer import paths
+from keras_transfer import models as kt_models
 from keras_transfer import profiles
+from keras_transfer import progress
 from keras_transfer.datasets import attributes
 from keras_transfer.embeddings import zero_shot
-from keras_transfer.experiments.base import ExperimentResult
-from keras_transfer.experiments.base import check_seeds
-from keras_transfer.experiments.base import jsonable
+from keras_transfer.experiments import base
 
 NAME = "zero-shot"
 
 # method name -> estimator class; its settings come from the config's grid of that name
 METHODS = {"dap": zero_shot.DirectAttributePrediction, "eszsl": zero_shot.ESZSL}
-METHOD_TITLES = {"dap": "direct attribute prediction", "eszsl": "ESZSL"}
 
 # Xian et al. (TPAMI 2018), proposed split, ResNet-101 features: mean per-class top-1 (%), Tables 3 and 4.
 # ESZSL's four figures were checked on 2026-12-01 against a public reimplementation's README that quotes the paper's
@@ -101,6 +98,7 @@ CONFIGS = {
 LIVE = {"smoke": {}, "quick": {"splits": 2}, "full": {}}
 
 
+@base.recipe(NAME)
 def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides):
     """Fits DAP and ESZSL on the seen classes of every split and seed; one row per method, split and seed.
 
@@ -108,7 +106,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         profile: str. `"smoke"`, `"quick"` or `"full"`.
         seeds: sequence of int or None. Seeds of the feature network (quick, smoke). Default: the profile's.
         output_dir: path or None. Where `result.json` goes (default `paths.results_dir("zero-shot", profile)`).
-        verbose: int. 0 silent, 1 a line per split and method.
+        verbose: int. 0 silent, 1 a progress bar over the splits and seeds, 2 also a line per split and method.
         **overrides: settings of the profile to change, e.g. `splits=3`.
 
     Returns:
@@ -117,20 +115,17 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         `metadata` holds the table, the splits, each split's unseen-class confusion matrices, the feature
         network's accuracy on the seen classes and the paper's numbers.
     """
-    start_wall, start_cpu = time.perf_counter(), time.process_time()
     config = profiles.select(CONFIGS, profile, overrides)
-    seeds = check_seeds(config["seeds"] if seeds is None else seeds)
+    seeds = base.check_seeds(config["seeds"] if seeds is None else seeds)
     config["seeds"] = seeds
     table, tasks = PREPARE[config["data"]](config)
-    if verbose:
-        print(f"[zero-shot] profile={profile!r}: {len(table.class_names)} classes, {len(table.attribute_names)} "
-              f"attributes, {config['splits']} split(s), seeds {list(seeds)}; a summary's mean ± std is over the "
-              f"splits (and seeds): one row per method, split and seed")
 
     rows, confusions, feature_accuracy = [], [], []
+    bar = progress.bar(len(tasks) * len(seeds), "zero-shot splits", verbose=verbose, unit="split")
     for index, task in enumerate(tasks):
         for seed in seeds:
-            features = task["features"](seed)
+            with kt_models.quiet_retracing():  # every split's feature network traces its own functions
+                features = task["features"](seed)
             feature_accuracy.append(features.get("seen_accuracy"))
             split = task["split"]
             confusions.append({"split": index, "seed": seed, "classes": list(split.unseen), "methods": {}})
@@ -142,27 +137,26 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
                              "unseen_classes": ", ".join(table.class_names[c] for c in split.unseen), **row,
                              "validation_accuracy": validation_accuracy, "settings": settings})
                 confusions[-1]["methods"][method] = confusion
-                if verbose:
-                    print(f"[zero-shot] split {index} (unseen: {rows[-1]['unseen_classes']}), seed {seed}, "
-                          f"{method}: unseen {row['unseen_accuracy']:.3f} (chance {row['chance']:.3f}); generalized "
-                          f"seen {row['gzsl_seen_accuracy']:.3f}, unseen {row['gzsl_unseen_accuracy']:.3f}, "
-                          f"H {row['harmonic_mean']:.3f} (settings {settings})")
+                if verbose >= 2:
+                    bar.write(f"[zero-shot] split {index} (unseen: {rows[-1]['unseen_classes']}), seed {seed}, "
+                              f"{method}: unseen {row['unseen_accuracy']:.3f} (chance {row['chance']:.3f}); "
+                              f"generalized seen {row['gzsl_seen_accuracy']:.3f}, unseen "
+                              f"{row['gzsl_unseen_accuracy']:.3f}, H {row['harmonic_mean']:.3f} (settings {settings})")
+            last = rows[-len(METHODS):]
+            bar.set_postfix_str(", ".join(f"{row['model']} {row['unseen_accuracy']:.0%}" for row in last), refresh=False)
+            bar.update(1)
+    bar.close()
 
     metadata = {
-        "config": jsonable(config),
+        "config": base.jsonable(config),
         "table": {"class_names": list(table.class_names), "attribute_names": list(table.attribute_names),
                   "signatures": np.round(table.signatures, 4).tolist()},
-        "splits": [jsonable(task["split"]._asdict()) for task in tasks],
+        "splits": [base.jsonable(task["split"]._asdict()) for task in tasks],
         "confusions": confusions,
         "feature_network_seen_accuracy": feature_accuracy,
         "paper": PAPER,
-        "backend": keras.backend.backend(),
-        "wall_time_s": time.perf_counter() - start_wall,
-        "cpu_time_s": time.process_time() - start_cpu,
     }
-    result = ExperimentResult(name=NAME, profile=profile, rows=rows, metadata=metadata)
-    result.save(output_dir if output_dir is not None else paths.results_dir(NAME, profile))
-    return result
+    return base.ExperimentResult(NAME, profile, rows, metadata=metadata)
 
 
 def choose_settings(method, table, features, grid):

@@ -11,12 +11,14 @@ these models too):
 - Model 2, "with adaptation" (`trainable_from="block5_conv1"` for VGG19, `"block3_conv1"` for the quick source
   network, `head_units=(256, 256)`): new dense layers on top and the upper backbone block fine-tuned; the blocks
   below stay frozen.
-- Fine-tuned: Model 2's layout on the pretrained backbone with every layer trained (`trainable_from` = its first
-  convolution).
+- All layers: Model 2's layout on the pretrained backbone with every layer trained from the start (`trainable_from`
+  = its first convolution).
 - From scratch: the same on a randomly initialised backbone.
 
-`split_frozen_prefix` cuts such a model into its frozen lower layers and the layers that train, so the frozen part
-can run once per image instead of once per epoch.
+`keras_transfer.models.surgery` holds what is done to the backbone (`resize_backbone`, `set_trainable_from`,
+`split_frozen_prefix`: the frozen part run once per image instead of once per epoch); `keras_transfer.models.
+box_evaluation` the losses by name and the test scores; `keras_transfer.datasets.boxes` the flips that move a box
+with its image.
 
 The output: a sigmoid, with its bias set so an untrained model predicts `initial_box`. The targets are relative
 coordinates in `[0, 1]`, and a sigmoid keeps every prediction inside the image; the lecture's linear output
@@ -27,177 +29,18 @@ It is a core layer, registered by `import keras_transfer`, so a saved box regres
 
 The head flattens the feature map rather than pooling it globally: global pooling throws away where in the image a
 feature fired, which is exactly what a box needs.
-
-`box_ious` and `localization_scores` compute the test metrics with Keras's own `keras.utils.bounding_boxes.
-compute_iou`; the `keras_transfer.metrics.BoxIoU` metric tracks the same IoU during training.
 """
 
 import math
 import numbers
 
 import keras
-import numpy as np
-from keras import ops
 
 from keras_transfer.layers.box_corners import BoxCorners
 from keras_transfer.models import backbones
+from keras_transfer.models.surgery import set_trainable_from
 
 OUTPUT_ACTIVATIONS = ("sigmoid", "linear")
-BOX_FORMAT = "rel_xyxy"
-BOX_LOSSES = ("mse", "giou", "ciou")
-
-
-def box_loss(name):
-    """A box-regression loss by name: `"mse"` (Keras's), `"giou"` or `"ciou"` (keras-cv's `GIoULoss` and
-    `CIoULoss` on `"rel_xyxy"` boxes; they run on TensorFlow and JAX with Keras 3. `keras_transfer.losses.GIoULoss`
-    is the dependency-free copy, tested equal to keras-cv's)."""
-    if name == "mse":
-        return keras.losses.MeanSquaredError(name="mse")
-    if name not in BOX_LOSSES:
-        raise ValueError(f"Unknown loss: expected one of {BOX_LOSSES}. Received: {name!r}")
-    import keras_cv  # noqa: PLC0415 - slow to import, only the box losses need it
-
-    losses = {"giou": keras_cv.losses.GIoULoss, "ciou": keras_cv.losses.CIoULoss}
-    return losses[name](bounding_box_format=BOX_FORMAT)
-
-
-def test_box_regressor(model, test, loss, threshold=0.5):
-    """Tests an image-to-box model on batches of `(images, boxes)`.
-
-    Returns:
-        `(scores, test_loss, predictions)`: `localization_scores` of the predictions, the mean of `loss` (a name of
-        `BOX_LOSSES`) over the test batches, and the predicted boxes, float32 `(N, 4)` in the order of `test`.
-    """
-    model.compile(loss=box_loss(loss))
-    test_loss = model.evaluate(test, verbose=0)
-    test_loss = float(test_loss[0] if isinstance(test_loss, list) else test_loss)
-    predictions = np.asarray(model.predict(test, verbose=0), np.float32)
-    true_boxes = np.concatenate([np.asarray(batch_boxes) for _, batch_boxes in test.as_numpy_iterator()])
-    return localization_scores(true_boxes, predictions, threshold=threshold), test_loss, predictions
-
-
-def box_ious(true_boxes, predicted_boxes):
-    """The IoU of each predicted box with its true box, computed by Keras's `compute_iou`.
-
-    Args:
-        true_boxes: array `(N, 4)`. Corner boxes, `"rel_xyxy"`.
-        predicted_boxes: array `(N, 4)`. The predictions, in the same order.
-
-    Returns:
-        A float array `(N,)`: the diagonal of `keras.utils.bounding_boxes.compute_iou`'s pairwise table, computed
-        one box at a time (`(N, 1, 4)` against `(N, 1, 4)`). IoU is a ratio of areas, so relative and pixel
-        coordinates give the same value; `"xyxy"` is passed to spare the image shape.
-    """
-    true_boxes = np.asarray(true_boxes, np.float32)
-    predicted_boxes = np.asarray(predicted_boxes, np.float32)
-    if true_boxes.ndim != 2 or true_boxes.shape[-1] != 4 or true_boxes.shape != predicted_boxes.shape:
-        raise ValueError(
-            "`true_boxes` and `predicted_boxes` must both have shape (N, 4). Received: shapes "
-            f"{true_boxes.shape} and {predicted_boxes.shape}"
-        )
-    if not len(true_boxes):
-        return np.zeros((0,), np.float32)
-    table = keras.utils.bounding_boxes.compute_iou(true_boxes[:, None, :], predicted_boxes[:, None, :], "xyxy")
-    return np.asarray(ops.convert_to_numpy(table), np.float32)[:, 0, 0]
-
-
-def localization_scores(true_boxes, predicted_boxes, threshold=0.5):
-    """`{"mean_iou": float, "iou_at_0_5": float}`: the mean IoU and the share of boxes with IoU >= `threshold`.
-
-    The key of the second entry follows the threshold (`"iou_at_0_75"` for 0.75).
-    """
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not 0 < threshold <= 1:
-        raise ValueError(f"`threshold` must be a number in (0, 1]. Received: threshold={threshold!r}")
-    ious = box_ious(true_boxes, predicted_boxes)
-    key = "iou_at_" + f"{threshold:g}".replace(".", "_")
-    return {"mean_iou": float(np.mean(ious)), key: float(np.mean(ious >= threshold))}
-
-
-def flip_boxes_horizontally(boxes):
-    """Relative boxes of left-right mirrored images: `[1 - xmax, ymin, 1 - xmin, ymax]` (a NumPy array)."""
-    boxes = np.asarray(boxes)
-    if boxes.ndim < 1 or boxes.shape[-1] != 4:
-        raise ValueError(f"`boxes` must have a last axis of 4. Received: boxes with shape {boxes.shape}")
-    flipped = boxes.copy()
-    flipped[..., 0], flipped[..., 2] = 1.0 - boxes[..., 2], 1.0 - boxes[..., 0]
-    return flipped
-
-
-def flip_horizontally(images, boxes):
-    """Mirror images left to right and move their relative boxes with them: `[1 - xmax, ymin, 1 - xmin, ymax]`.
-
-    The deterministic twin of `keras.layers.RandomFlip("horizontal", bounding_box_format="rel_xyxy")` for the
-    images it flips (the tests check the two agree).
-
-    Args:
-        images: array `(N, H, W, C)`.
-        boxes: array `(N, 4)`. `"rel_xyxy"` boxes.
-
-    Returns:
-        `(flipped_images, flipped_boxes)` as NumPy arrays.
-    """
-    images, boxes = np.asarray(images), np.asarray(boxes)
-    if images.ndim != 4 or boxes.ndim != 2 or boxes.shape[-1] != 4 or len(images) != len(boxes):
-        raise ValueError(
-            "`images` must be (N, H, W, C) and `boxes` (N, 4). Received: shapes "
-            f"{images.shape} and {boxes.shape}"
-        )
-    return images[:, :, ::-1], flip_boxes_horizontally(boxes)
-
-
-def resize_backbone(backbone, input_shape, *, name=None):
-    """The same convolutional backbone, weights and all, rebuilt for another input size.
-
-    A fully convolutional network (convolutions, pooling, rescaling) works at any image size, but a Keras
-    functional model is built for one input shape: `source_backbone(pretrained_source_network("quick"))` takes
-    32x32 images only. This clones every layer onto a new `keras.Input(input_shape)` and copies each layer's weights
-    by name, so a 64x64 image gives an 8x8 feature map computed by the pretrained filters.
-
-    Args:
-        backbone: keras.Model. A functional model with one input whose layers all work at any spatial size.
-        input_shape: tuple of int. The new `(height, width, channels)`.
-        name: str or None. The new model's name; None keeps the backbone's.
-
-    Returns:
-        A new functional `keras.Model` (training it never changes `backbone`).
-
-    Raises:
-        ValueError: the backbone has a layer whose weights depend on the input size (e.g. a Dense layer after a
-            Flatten), or the new shape is too small for its pooling layers.
-    """
-    if not isinstance(backbone, keras.Model) or not getattr(backbone, "inputs", None) or len(backbone.inputs) != 1:
-        raise ValueError(f"`backbone` must be a functional keras.Model with one input. Received: backbone={backbone!r}")
-    input_shape = tuple(input_shape)
-    if len(input_shape) != len(backbone.input_shape) - 1 or any(
-        isinstance(side, bool) or not isinstance(side, numbers.Integral) or side < 1 for side in input_shape
-    ):
-        raise ValueError(
-            f"`input_shape` must be {len(backbone.input_shape) - 1} positive integers, e.g. (64, 64, 3). "
-            f"Received: input_shape={input_shape!r}"
-        )
-    if input_shape[-1] != backbone.input_shape[-1]:
-        raise ValueError(
-            f"`input_shape` must keep the backbone's {backbone.input_shape[-1]} channels. "
-            f"Received: input_shape={input_shape!r}"
-        )
-    inputs = keras.Input(shape=input_shape, name=backbone.inputs[0].name)
-    try:
-        structure = [inputs] if isinstance(backbone.input, (list, tuple)) else inputs
-        rebuilt = keras.models.clone_model(backbone, input_tensors=structure)
-    except ValueError as error:
-        raise ValueError(
-            f"Cannot rebuild backbone {backbone.name!r} for input_shape={input_shape!r}: {error}"
-        ) from error
-    for layer in backbone.layers:
-        target = rebuilt.get_layer(layer.name)
-        shapes = [tuple(weight.shape) for weight in layer.weights]
-        if shapes != [tuple(weight.shape) for weight in target.weights]:
-            raise ValueError(
-                f"Layer {layer.name!r} of backbone {backbone.name!r} has weights that depend on the input size, so "
-                f"the backbone is not fully convolutional. Received: input_shape={input_shape!r}"
-            )
-        target.set_weights(layer.get_weights())
-    return keras.Model(rebuilt.inputs[0], rebuilt.outputs[0], name=name or backbone.name)
 
 
 def _logit(value):
@@ -218,33 +61,6 @@ def _check_box(name, box):
     return box
 
 
-def set_trainable_from(backbone, trainable_from):
-    """Freezes a backbone below the layer `trainable_from` and unfreezes that layer and the ones after it.
-
-    Args:
-        backbone: keras.Model. The backbone (its layers in input-to-output order).
-        trainable_from: str or None. None freezes the whole backbone (`backbone.trainable = False`); a layer name
-            makes that layer and every later one trainable and the earlier ones frozen.
-
-    Returns:
-        The names of the backbone's layers with weights that are now trainable.
-    """
-    if trainable_from is None:
-        backbone.trainable = False
-        return []
-    names = [layer.name for layer in backbone.layers]
-    if trainable_from not in names:
-        raise ValueError(
-            f"`trainable_from` must be None or a layer of backbone {backbone.name!r}: expected one of {names}. "
-            f"Received: trainable_from={trainable_from!r}"
-        )
-    backbone.trainable = True
-    cut = names.index(trainable_from)
-    for index, layer in enumerate(backbone.layers):
-        layer.trainable = index >= cut
-    return [layer.name for layer in backbone.layers[cut:] if layer.weights]
-
-
 def build_box_regressor(
     backbone,
     *,
@@ -259,7 +75,7 @@ def build_box_regressor(
 
     Args:
         backbone: keras.Model. A built convolutional base (e.g. `vgg19_backbone(...)`, or
-            `resize_backbone(source_backbone(pretrained_source_network("quick")), (64, 64, 3))`); it becomes the
+            `surgery.resize_backbone(source_backbone(pretrained_source_network("quick")), (64, 64, 3))`); it becomes the
             model's one nested layer and its `trainable` flags are changed in place.
         head_units: tuple of int. Units of new ReLU dense layers `head_dense_1, ...` between the flattened features
             and the output. `()` is Model 1 (the output layer alone); `(256, 256)` is Model 2's "more layers".
@@ -344,86 +160,4 @@ def build_vgg19_box_regressor(weights="imagenet", input_shape=(224, 224, 3), *, 
     return build_box_regressor(backbone, trainable_from=trainable_from, **kwargs)
 
 
-def split_frozen_prefix(model):
-    """Splits a box regressor into its frozen lower part and the part that trains, sharing the model's layers.
-
-    A frozen layer computes the same output for an image in every epoch, so the frozen layers at the input need to
-    run only once per image (and once per mirrored image, for random flips): train the second part on their
-    outputs. Training that part trains `model`'s own layers in place, so afterwards `model` predicts from images as
-    if it had been fitted on them. This is exact for backbones whose frozen layers behave the same in training and
-    inference (no Dropout or BatchNormalization in the frozen part, or a frozen backbone called with
-    `training=False`, as `build_box_regressor` does).
-
-    - Model 1 (backbone frozen): `(backbone, head)`, where `head` is `backbones.classifier_head(model)`.
-    - A backbone trainable from layer L: `(backbone input -> output of the layer before L, rest)`; `rest` runs
-      layers L, ... of the backbone, then the head. The backbone from L on must be a chain (VGG-style).
-    - Every backbone layer with weights trains (from scratch): `(None, model)`.
-
-    Args:
-        model: keras.Model. A model built by `build_box_regressor`.
-
-    Returns:
-        `(prefix, trainable)`: `prefix` a `keras.Model` from images to features (or None), `trainable` a
-        `keras.Model` from those features (or images) to boxes.
-
-    Example:
-
-    ```python
-    model = build_box_regressor(backbone, head_units=(256, 256), trainable_from="block3_conv1")
-    prefix, trainable = split_frozen_prefix(model)
-    features = prefix.predict(images)  # once
-    trainable.compile(optimizer="adam", loss=GIoULoss())
-    trainable.fit(features, boxes, epochs=10)  # trains block 3 and the head of `model`
-    ```
-    """
-    base = backbones.base_layer(model)
-    layers = base.layers
-    trains = [base.trainable and layer.trainable and bool(layer.weights) for layer in layers]
-    if not any(trains):
-        return base, backbones.classifier_head(model)
-    first = trains.index(True)
-    if not any(layer.weights for layer in layers[:first]):
-        return None, model
-    for previous, layer in zip(layers[first - 1 :], layers[first:]):
-        if layer.input is not previous.output:
-            raise ValueError(
-                f"`model`'s backbone {base.name!r} is not a chain from its first trainable layer "
-                f"{layers[first].name!r} on: layer {layer.name!r} does not take the output of {previous.name!r}. "
-                f"Received: model={model.name!r}"
-            )
-    cut = layers[first - 1]
-    prefix = keras.Model(base.inputs, cut.output, name=f"{base.name}_to_{cut.name}")
-    inputs = keras.Input(shape=tuple(cut.output.shape[1:]), name="features")
-    x = inputs
-    for layer in layers[first:]:
-        x = layer(x)
-    for layer in model.layers[model.layers.index(base) + 1 :]:
-        x = layer(x)
-    return prefix, keras.Model(inputs, x, name=f"{model.name}_from_{cut.name}")
-
-
-def trainable_layer_names(model):
-    """The names of the layers with weights that training changes, the backbone's layers included, in order."""
-    names = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            if layer.trainable:
-                names += [inner.name for inner in layer.layers if inner.trainable and inner.weights]
-        elif layer.trainable and layer.weights:
-            names.append(layer.name)
-    return names
-
-
-__all__ = [
-    "BOX_FORMAT",
-    "box_ious",
-    "build_box_regressor",
-    "build_vgg19_box_regressor",
-    "flip_boxes_horizontally",
-    "flip_horizontally",
-    "localization_scores",
-    "resize_backbone",
-    "set_trainable_from",
-    "split_frozen_prefix",
-    "trainable_layer_names",
-]
+__all__ = ["OUTPUT_ACTIVATIONS", "build_box_regressor", "build_vgg19_box_regressor"]

@@ -5,7 +5,6 @@ evaluates one of the experiment's networks; `init_seed` gives each network of th
 `keras_transfer.experiments.transferability` builds its grid from these.
 """
 
-import time
 import zlib
 
 import keras
@@ -70,14 +69,12 @@ def train_network(model, train, evaluate_on, *, epochs, batch_size, learning_rat
 
     Returns:
         A dict `{"<name>_accuracy", "<name>_loss"` for each set, `"train_accuracy", "epochs", "epochs_trained",
-        "wall_time_s", "cpu_time_s", "history"}`: `epochs` is the epoch whose weights the model keeps,
-        `epochs_trained` how many ran; the history holds the per-epoch `loss` and `accuracy` (and `val_loss`,
-        `val_accuracy` with `patience`).
+        "history"}`: `epochs` is the epoch whose weights the model keeps, `epochs_trained` how many ran; the
+        history holds the per-epoch `loss` and `accuracy` (and `val_loss`, `val_accuracy` with `patience`).
 
     Raises:
         ValueError: if `patience` is set without a validation set, or is not a positive integer.
     """
-    started, cpu_started = time.perf_counter(), time.process_time()
     keras.utils.set_random_seed(seed)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
@@ -108,7 +105,5 @@ def train_network(model, train, evaluate_on, *, epochs, batch_size, learning_rat
     for name, (x, y) in evaluate_on.items():
         loss, accuracy = model.evaluate(x, y, batch_size=max(batch_size, 256), verbose=0)
         record[f"{name}_accuracy"], record[f"{name}_loss"] = float(accuracy), float(loss)
-    record["wall_time_s"] = time.perf_counter() - started
-    record["cpu_time_s"] = time.process_time() - cpu_started
     record["history"] = {key: [float(value) for value in values] for key, values in history.items()}
     return record

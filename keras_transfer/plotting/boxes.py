@@ -143,7 +143,8 @@ def plot_best_and_worst(images, true_boxes, predicted_boxes, ious, *, count=6, v
         images: array `(N, H, W, 3)`.
         true_boxes: array `(N, 4)`. Relative boxes.
         predicted_boxes: array `(N, 4)`. The predictions.
-        ious: array `(N,)`. The IoU of each prediction (e.g. `keras_transfer.models.localization.box_ious`).
+        ious: array `(N,)`. The IoU of each prediction (`keras_transfer.metrics.box_iou`, e.g. through
+            `pet_heads_analysis.test_ious`).
         count: int. Images per row (at most `N`).
         value_range: `(low, high)` of the pixel values.
         suptitle: str or None.

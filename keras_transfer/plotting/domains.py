@@ -115,3 +115,34 @@ def plot_domain_history(histories, *, models=("source_only", "dann", "train_on_t
         figure.suptitle(suptitle)
     figure.tight_layout(rect=(0, 0.08, 1, 1))
     return figure
+
+
+def plot_domain_samples(data, *, keys=("source_train", "target_train", "target_validation", "target_test"), count=10):
+    """The first `count` images of each of `keys` in a row, each titled with its split and label.
+
+    Args:
+        data: dict. `"<domain>_<split>"` -> `(images, labels)`, as `keras_transfer.datasets.mnist_m.load_domains`
+            returns it.
+        keys: sequence of str. The rows, top to bottom.
+        count: int. Images per row.
+
+    Returns:
+        The matplotlib `Figure`.
+    """
+    import matplotlib.pyplot as plt
+
+    missing = [key for key in keys if key not in data]
+    if missing:
+        raise ValueError(f"`keys` must name sets of `data` ({sorted(data)}). Received: keys={tuple(keys)!r}")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"`count` must be a positive int. Received: count={count!r}")
+    figure, axes = plt.subplots(len(keys), count, figsize=(1.2 * count, 1.33 * len(keys)), squeeze=False)
+    for row, key in enumerate(keys):
+        images, labels = data[key]
+        for column, ax in enumerate(axes[row]):
+            ax.axis("off")
+            if column < len(images):
+                ax.imshow(images[column])
+                ax.set_title(f"{key.replace('_', ' ')} · {labels[column]}", fontsize=7)
+    figure.tight_layout()
+    return figure

@@ -1,6 +1,8 @@
-"""Off-the-shelf features and the Full-Network Embedding: accuracy against depth, retrieval grids, the FNE ablation,
-and the same results as Markdown tables. Everything here reads what the experiments stored in `result.metadata`
-(`by_layer`, `retrieval`, `paper`, `shape_comparison`; `by_method`, `gains`, `verdicts`) and computes nothing new."""
+"""Off-the-shelf features and the Full-Network Embedding: accuracy against depth, retrieval grids, the FNE ablation.
+
+Everything here reads what the experiments stored in `result.metadata` (`by_layer`, `retrieval`, `paper`;
+`by_method`) and computes nothing new. The same results as tables and sentences: `reports.off_the_shelf` and
+`reports.full_network_embedding`."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -167,89 +169,10 @@ def plot_fne_comparison(result, *, paper=True, title=None):
         paper_ax.bar(positions - 0.2, fc7, width=0.4, color="#999999", label="fc7 + SVM")
         paper_ax.bar(positions + 0.2, fne, width=0.4, color="#2166ac", label="FNE + SVM")
         paper_ax.set_xticks(positions)
-        paper_ax.set_xticklabels(datasets, fontsize="small", rotation=20)
+        paper_ax.set_xticklabels(datasets, fontsize="small", rotation=30)
         paper_ax.set_ylim(50, 100)
         paper_ax.set_ylabel("accuracy %")
         paper_ax.grid(axis="y", alpha=0.3)
         paper_ax.legend(loc="upper right", fontsize="small")
         paper_ax.set_title("Garcia-Gasulla et al., 2017: VGG16", fontsize="medium")
     return figure
-
-
-# ------------------------------------------------------------------------------------------------- Markdown tables
-
-_WORDS = {True: "yes", False: "no", None: "n/a"}
-
-
-def _percent(entry, metric, seeds):
-    mean, std = 100 * entry[metric], 100 * entry[metric + "_std"]
-    return f"{mean:.1f} ± {std:.1f}" if seeds > 1 else f"{mean:.1f}"
-
-
-def _markdown(header, lines):
-    return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-                     + ["| " + " | ".join(str(cell) for cell in line) + " |" for line in lines])
-
-
-def layer_table(result):
-    """Markdown: one line per layer of an off-the-shelf result: its width, SVM and softmax test accuracy (%, mean ±
-    std over seeds) and retrieval precision@k (%)."""
-    seeds = len(result.metadata["seeds"])
-    retrieval = {entry["layer"]: entry for entry in result.metadata["retrieval"]}
-    ks = [key for key in result.metadata["retrieval"][0] if key.startswith("precision@")]
-    lines = [
-        [round(entry["depth"]), entry["layer"], round(entry["features"]), _percent(entry, "svm_accuracy", seeds),
-         _percent(entry, "softmax_accuracy", seeds), *(f"{100 * retrieval[entry['layer']][k]:.1f}" for k in ks)]
-        for entry in result.metadata["by_layer"]
-    ]
-    return _markdown(["depth", "layer", "features", "SVM accuracy %", "softmax accuracy %",
-                      *(f"retrieval {k} %" for k in ks)], lines)
-
-
-def caltech_table(result):
-    """Markdown: Zeiler & Fergus's Caltech table as stored in an off-the-shelf result (accuracy % per classifier/layer)."""
-    paper = result.metadata["paper"]
-    lines = [[f"{title} ({layer})", *values]
-             for kind, title in (("svm", "SVM"), ("softmax", "Softmax")) for layer, values in paper[kind].items()]
-    return _markdown(["classifier (layer)", *paper["datasets"]], lines)
-
-
-def shape_table(result):
-    """Markdown: `metadata["shape_comparison"]` of an off-the-shelf result (yes / no per column)."""
-    lines = [[entry["property"], _WORDS[entry["caltech101"]], _WORDS[entry["caltech256"]], _WORDS[entry["ours"]]]
-             for entry in result.metadata["shape_comparison"]]
-    return _markdown(["property", "Caltech-101 (Zeiler & Fergus)", "Caltech-256 (Zeiler & Fergus)", "ours"], lines)
-
-
-def fne_table(result):
-    """Markdown: one line per method of a Full-Network Embedding result: features, test accuracy (%, mean ± std
-    over seeds) and whether the SVM converged on every seed."""
-    seeds = len(result.metadata["seeds"])
-    lines = [[entry["model"], round(entry["features"]), _percent(entry, "test_accuracy", seeds),
-              _WORDS[entry["converged"]]] for entry in result.metadata["by_method"]]
-    return _markdown(["method", "features", "test accuracy %", "SVM converged"], lines)
-
-
-def fne_paper_table(result):
-    """Markdown: the paper's fc7 + SVM and FNE + SVM per dataset (accuracy %), then our last baseline layer and
-    full embedding, as stored in a Full-Network Embedding result."""
-    lines = [[f"{dataset} (paper)", fc7, fne, f"{fne - fc7:+.1f}"]
-             for dataset, (fc7, fne) in result.metadata["paper"]["fc7_to_fne"].items()]
-    means = {entry["model"]: entry["test_accuracy"] for entry in result.metadata["by_method"]}
-    baselines = [name for name in means if name.endswith(" + SVM")]
-    full = next((name for name in means if name.endswith("discretisation")), None)
-    if baselines and full is not None:
-        layer = baselines[-1].split()[0]
-        lines.append([f"ours ({result.profile}; {layer} as fc7)", f"{100 * means[baselines[-1]]:.1f}",
-                      f"{100 * means[full]:.1f}", f"{result.metadata['gains'][layer]:+.1f}"])
-    return _markdown(["dataset", "fc7 + SVM", "FNE + SVM", "gain (points)"], lines)
-
-
-def verdict_table(result):
-    """Markdown: `metadata["verdicts"]` of a Full-Network Embedding result: each claim, what the paper reports,
-    and our difference in points beside the larger standard deviation over seeds (none for a single seed)."""
-    seeds = len(result.metadata["seeds"])
-    lines = [[entry["claim"], f"{_WORDS[entry['paper']]} ({entry['paper_note']})", _WORDS[entry["ours"]],
-              f"{entry['points']:+.1f}" + (f" (std {entry['spread']:.1f})" if seeds > 1 else " (one seed)")]
-             for entry in result.metadata["verdicts"]]
-    return _markdown(["claim", "Garcia-Gasulla et al., 2017", "ours", "our difference, points"], lines)

@@ -48,3 +48,31 @@ def plot_multitask_curves(result, *, figsize=None):
     figure.suptitle("One base, two heads: does the box task help the class task with few labels?")
     figure.tight_layout()
     return figure
+
+
+def plot_examples(images, labels, boxes, class_names, *, count=8, figsize=None):
+    """The first `count` images with their class as the title and their box drawn in green.
+
+    Args:
+        images: array `(N, height, width, 3)` of pixels in [0, 255].
+        labels: int array `(N,)`, indices into `class_names`.
+        boxes: float array `(N, 4)`, `[xmin, ymin, xmax, ymax]` relative to the image.
+        class_names: sequence of str.
+        count: int. How many images to show.
+        figsize: tuple or None.
+
+    Returns:
+        A `matplotlib.figure.Figure`.
+    """
+    count = min(int(count), len(images))
+    if count < 1:
+        raise ValueError(f"`count` must be at least 1 and `images` non-empty. Received: count={count}")
+    figure, axes = plt.subplots(1, count, figsize=figsize or (1.5 * count, 2), squeeze=False)
+    height, width = images.shape[1:3]
+    for index, axis in enumerate(axes[0]):
+        xmin, ymin, xmax, ymax = np.asarray(boxes[index]) * [width, height, width, height]
+        axis.imshow(np.clip(images[index], 0, 255).astype("uint8"))
+        axis.add_patch(plt.Rectangle((xmin - 0.5, ymin - 0.5), xmax - xmin, ymax - ymin, fill=False, color="lime"))
+        axis.set_title(class_names[int(labels[index])], fontsize=8)
+        axis.axis("off")
+    return figure

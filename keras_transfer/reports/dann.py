@@ -1,0 +1,228 @@
+"""What notebook 06 shows of a `dann` result: the gap DANN closes per seed, the paper's Table 1 beside ours, the
+domain classifier, and the conclusion.
+
+Each function takes the `ExperimentResult` of `keras_transfer.experiments.dann` (trained now or loaded) and returns
+a `Report`; every number in it comes from the result, so a rerun cannot contradict the text. Text that holds for one
+data source only (the offline `mnist_5k` of `quick` and `smoke`) is shown only for results of that source.
+
+Example:
+
+```python
+from keras_transfer.reports import dann as dann_reports
+
+dann_reports.seeds(result)  # the table of the three networks per seed, then the gap closed and the lesson's mark
+```
+"""
+
+import math
+import statistics
+
+from keras_transfer import reports
+from keras_transfer.datasets import mnist_m
+
+# The three networks of a seed, in the order of the paper's table: lower bound, the method, upper bound.
+MODELS = ("source_only", "dann", "train_on_target")
+
+
+def settings(config, profile, *, live=False, seeds=None):
+    """The settings a notebook is about to run (or load) with: profile, data, held-out digits, steps, seeds.
+
+    Args:
+        config: dict. The profile's config, with the live settings applied when `live` (`experiments.dann.CONFIGS`
+            and `LIVE`).
+        profile: str. The profile's name.
+        live: bool. Whether the run is the live demo (one seed, `LIVE`'s settings).
+        seeds: sequence of int or None. The seeds asked for (None: the profile's, the first only when `live`).
+    """
+    seeds = list(seeds or (config["seeds"][:1] if live else config["seeds"]))
+    mode, extra = (" in live mode", f" with `experiment.LIVE[{profile!r}]`") if live else ("", "")
+    half = config["batch_size"] // 2
+    alpha = reports.number(config["alpha"], 0) + (" (the paper: 10, see below)" if config["alpha"] != 10 else "")
+    return reports.bullets([
+        f"The results below come from the `{profile}` profile{mode} (settings: `experiment.CONFIGS[{profile!r}]`"
+        f"{extra}).",
+        f"Data: {mnist_m.describe(config['source'], config['photo_split'])}.",
+        f"{config['validation_size']:,} training digits held out for validation; {config['steps']:,} steps of "
+        f"{half} source + {half} target images per network, μ0 = {config['learning_rate']}, α = {alpha}; "
+        f"seeds {', '.join(map(str, seeds))}.",
+    ])
+
+
+def data_sizes(data):
+    """The number of images per split and domain of `mnist_m.load_domains`'s `data`, as a table."""
+    rows = [{"split": split, **{domain: f"{len(data[f'{domain}_{split}'][0]):,}" for domain in ("source", "target")}}
+            for split in ("train", "validation", "test")]
+    return reports.table(rows, columns=("split", "source", "target"),
+                         headers=("split", "source images (labelled)", "target images (labels never trained on)"))
+
+
+def _values(result, model, key="target_accuracy"):
+    return [row[key] for row in result.rows if row["model"] == model and _finite(row.get(key))]
+
+
+def _finite(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _mean(result, model, key="target_accuracy"):
+    values = _values(result, model, key)
+    return statistics.fmean(values) if values else None
+
+
+def _titles(result):
+    return {model: result.metadata.get("titles", {}).get(model, model.replace("_", " ")) for model in MODELS}
+
+
+def _paper(result):
+    return result.metadata["paper_table_1"][0]
+
+
+def seed_table(result):
+    """Target test accuracy of the three networks of each seed and the share of the gap DANN closes, with a
+    mean ± std row."""
+    rows = [row for row in result.rows if row["model"] == "dann" and "gap_closed" in row]
+    cells = [[row["seed"], reports.percent(row["source_only_accuracy"]), reports.percent(row["target_accuracy"]),
+              reports.percent(row["train_on_target_accuracy"]), reports.percent(row["gap_closed"])] for row in rows]
+    columns = ("source_only_accuracy", "target_accuracy", "train_on_target_accuracy", "gap_closed")
+    if len(rows) > 1:
+        cells.append(["mean ± std", *(reports.mean_std([row[column] for row in rows]) for column in columns)])
+    return reports.table(cells, headers=("seed", *_titles(result).values(), "gap closed"))
+
+
+def lesson_holds(result):
+    """The lesson's outcome: DANN closes at least the goal's share of the gap on average, every seed gaining.
+
+    True or False; None when the run has no gap to measure (a model missing, or train on target never better)."""
+    outcome = result.metadata.get("outcome")
+    if not outcome or outcome.get("mean") is None:
+        return None
+    return bool(outcome["holds"])
+
+
+def gap_sentences(result):
+    """The gap DANN closes (mean ± std, beside the paper's), on how many seeds it gains, the lesson's mark, and
+    the same gap on the validation images."""
+    gap, outcome, paper = result.metadata["gap_closed"], result.metadata["outcome"], _paper(result)
+    if gap["mean"] is None:
+        return reports.Report("Train on target did not beat source only on any seed: there is no gap to close in "
+                              "this run.")
+    values = [value for value in gap["per_seed"].values() if value is not None]
+    positive = sum(value > 0 for value in values)
+    count = len(gap["per_seed"])
+    mark = reports.verdict(lesson_holds(result), yes="**met**", no="**not met**")
+    parts = [
+        f"DANN closes {reports.mean_std(values, digits=0)} of the gap (over {count} seed{'s' * (count != 1)}; the "
+        f"paper: {reports.percent(paper['gap_closed'], 0)} on {paper['task']}); it gains over source only on "
+        f"{positive} of {count}. The lesson's mark, at least {reports.percent(outcome['goal'], 0)} on average with "
+        f"every seed positive, is {mark}."
+    ]
+    validation = result.metadata.get("gap_closed_validation") or {}
+    config = result.metadata["config"]
+    if validation.get("mean") is not None:
+        if config["photo_split"] == "tiles":
+            photos = "tiles of the photos that neither the training nor the test images use"
+        elif mnist_m.validation_photos_apart(config["source"], config["photo_split"]):
+            photos = "photos that neither the training nor the test images use"
+        else:
+            photos = "the training photos"
+        parts.append(
+            f"On the validation images (held-out training digits, blended with {photos}) DANN closes "
+            f"{reports.percent(validation['mean'], 0)} of the gap, against {reports.percent(gap['mean'], 0)} on the "
+            "test images: the spread between the two is part of what one run of adversarial training can tell.")
+    if config["photo_split"] == "tiles":
+        parts.append(
+            f"Every target split here samples the same {sum(map(len, mnist_m.PACKAGED_PHOTOS.values()))} photos, cut "
+            "into tiles that no two splits share: the unlabelled images DANN adapts to come from the test images' "
+            "domain, as in the paper, where both are crops of BSDS500 photos. Exercise 3 gives the test images "
+            "photos of their own instead.")
+    return reports.Report.join(*parts)
+
+
+def seeds(result):
+    """`seed_table` then `gap_sentences`: the section "The gap DANN closes, seed by seed"."""
+    return reports.Report.join(seed_table(result), gap_sentences(result))
+
+
+def paper_table(result):
+    """The paper's Table 1 (its four tasks) and our mean ± std over seeds beside it: target test accuracies and the
+    share of the gap DANN closes."""
+    rows = [[entry["task"], "paper", *(reports.percent(entry[model]) for model in MODELS),
+             reports.percent(entry["gap_closed"])] for entry in result.metadata["paper_table_1"]]
+    gap = result.metadata["gap_closed"]
+    count = len({row["seed"] for row in result.rows})
+    rows.append([result.metadata["task"], f"ours ({result.profile}, {count} seed{'s' * (count != 1)})",
+                 *(reports.mean_std(_values(result, model)) for model in MODELS),
+                 reports.mean_std([value for value in gap["per_seed"].values() if value is not None])])
+    return reports.table(rows, headers=("source → target", "from", *_titles(result).values(), "gap closed"))
+
+
+def paper_comparison(result):
+    """`paper_table`, then where our bounds stand against the paper's and, for the offline data, why."""
+    paper, config = _paper(result), result.metadata["config"]
+    source_only, on_target = _mean(result, "source_only"), _mean(result, "train_on_target")
+    parts = [paper_table(result)]
+    if source_only is not None:
+        parts.append(
+            f"Source only: {reports.percent(source_only)} on the target test set against "
+            f"{reports.percent(_mean(result, 'source_only', 'source_accuracy'))} on the source test set (the paper: "
+            f"{reports.percent(paper['source_only'])} on the target)"
+            + (f"; train on target: {reports.percent(on_target)} (the paper: "
+               f"{reports.percent(paper['train_on_target'])})." if on_target is not None else "."))
+    if config["source"] == "mnist_5k":
+        photos = sum(map(len, mnist_m.PACKAGED_PHOTOS.values())) if config["photo_split"] == "tiles" else len(
+            mnist_m.PACKAGED_PHOTOS["train"])
+        parts.append(
+            f"This run trains on {result.metadata['sizes']['source_train']:,} digits per domain instead of MNIST's "
+            f"60,000, with crops of {photos} photos instead of BSDS500's 200, for {config['steps']:,} steps per "
+            "network, far fewer than the paper's: its upper bound is lower than the paper's, and DANN has less time "
+            "to win its game. The `full` profile is the paper's setup.")
+    return reports.Report.join(*parts)
+
+
+def _per_model(result, key, models=MODELS):
+    titles = _titles(result)
+    return ", ".join(f"{titles[model]} {reports.percent(_mean(result, model, key))}" for model in models
+                     if _mean(result, model, key) is not None)
+
+
+def domain_classifier(result):
+    """The final domain classifier's accuracy per network (chance is 50%) and what adapting costs on the source."""
+    return reports.Report.join(
+        "Final domain classifier accuracy on the test images of both domains (chance 50%): "
+        f"{_per_model(result, 'domain_accuracy')}.",
+        f"Source test accuracy: {_per_model(result, 'source_accuracy', ('source_only', 'dann'))}: what adapting "
+        "costs on the source domain.",
+    )
+
+
+def conclusion(result):
+    """What this run showed, as bullets: DANN against the bounds, the gap closed beside the paper's, whether the
+    domain classifier was fooled and, for the offline data, whether its size sufficed for the lesson."""
+    metadata, config = result.metadata, result.metadata["config"]
+    so, adapted, on_target = (_mean(result, model) for model in MODELS)
+    gap, paper = metadata["gap_closed"], _paper(result)
+    lines = [f"On {metadata['task']}, DANN's target accuracy is {reports.percent(adapted)} against "
+             f"{reports.percent(so)} for source only and {reports.percent(on_target)} for train on target (mean over "
+             "seeds)."]
+    if gap["mean"] is not None:
+        lines.append(f"That closes {reports.percent(gap['mean'], 0)} of the gap on average "
+                     f"({reports.percent(paper['gap_closed'], 0)} in the paper), "
+                     + ("with every seed gaining." if gap["every_seed_positive"] else "but not on every seed."))
+    observer, adversary = _mean(result, "source_only", "domain_accuracy"), _mean(result, "dann", "domain_accuracy")
+    if observer is not None and adversary is not None:
+        lines.append(f"Its domain classifier ends at {reports.percent(adversary)} accuracy, against "
+                     f"{reports.percent(observer)} for the observer of the source-only network: "
+                     + ("the adapted features are harder to tell apart." if adversary < observer
+                        else "adapting did not make the domains harder to tell apart."))
+    holds = lesson_holds(result)
+    if config["source"] == "mnist_5k" and holds is not None:
+        shown = "already show" if holds else "are not enough to show"
+        lines.append(f"{metadata['sizes']['source_train']:,} digits per domain and {config['steps']:,} steps {shown} "
+                     "the paper's effect at the lesson's mark (DANN closes at least that share of the gap, every "
+                     "seed gaining); the paper's numbers come from all of MNIST, BSDS500 and far longer training: "
+                     "run the `full` profile on a GPU to set yours beside them.")
+    return reports.bullets(lines)
+
+
+__all__ = ["MODELS", "conclusion", "data_sizes", "domain_classifier", "gap_sentences", "lesson_holds",
+           "paper_comparison", "paper_table", "seed_table", "seeds", "settings"]

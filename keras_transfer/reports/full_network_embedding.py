@@ -1,0 +1,186 @@
+"""What notebook 02 displays about a Full-Network Embedding result: the setup, the embedding itself, one layer against
+the embedding step by step, the paper's tables beside ours, the paper's claims checked on our run, and the conclusion.
+
+Every function takes the `ExperimentResult` of `experiments.full_network_embedding.run` and returns a `Report`;
+they read what the run stored (`rows`, `metadata["by_method"]`, `["gains"]`, `["verdicts"]`, `["paper"]`,
+`["value_fractions"]`) and import no Keras.
+
+Example:
+
+```python
+from keras_transfer.reports import full_network_embedding as report
+
+report.method_table(result)  # displayed rendered in a notebook, Markdown on the command line
+```
+"""
+
+from keras_transfer import reports
+
+FULL = "FNE: + discretisation"  # the title of the full method (`full_network_embedding.STEPS`)
+
+
+def _paper_percent(value):
+    return reports.percent(value / 100)
+
+
+def _baselines(result):
+    return [entry["model"] for entry in result.metadata["by_method"] if entry["model"].endswith(" + SVM")]
+
+
+def _accuracies(result, model):
+    return [row["test_accuracy"] for row in result.rows if row["model"] == model]
+
+
+def setup(result, live=False):
+    """Where the results come from: profile (`live`: run in live mode), source network and target task, seeds,
+    images, time."""
+    metadata = result.metadata
+    seeds, sizes = metadata["seeds"], metadata["sizes"]
+    seconds = metadata.get("wall_time_s")
+    return reports.bullets([
+        f"**Profile:** {result.profile}{' in live mode' if live else ''} (settings: "
+        f"`full_network_embedding.CONFIGS[{result.profile!r}]`"
+        f"{' and `full_network_embedding.LIVE`' if live else ''}), "
+        f"{metadata.get('backend', 'unknown')} backend; seed{'s' if len(seeds) > 1 else ''} "
+        f"{', '.join(str(seed) for seed in seeds)}.",
+        metadata.get("task"),
+        f"**Images:** {sizes['train_per_seed']:,} for training per seed, {sizes['test']:,} for testing; "
+        f"{len(metadata['class_names'])} classes ({', '.join(metadata['class_names'])}).",
+        None if seconds is None else f"**Time:** {reports.number(seconds, 0)} s in all.",
+    ])
+
+
+def embedding(result):
+    """The full embedding of the first seed's training images: its layers and width, its accuracy, and the share
+    of -1, 0 and 1 among its discretised values."""
+    metadata = result.metadata
+    row = next((row for row in result.rows if row["step"] == "discretisation" and row["seed"] == metadata["seeds"][0]),
+               None)
+    if row is None:
+        return reports.Report("This run left out the full embedding (`methods` without `\"discretisation\"`).")
+    layers = ", ".join(f"`{layer}`" for layer in row["layers"])
+    facts = reports.bullets([
+        f"**{row['features']:,} features** from {len(row['layers'])} layers: {layers}.",
+        f"**Test accuracy** of FNE + linear SVM (seed {row['seed']}, {row['train_images']:,} training images, "
+        f"{metadata['sizes']['test']:,} test images): {reports.percent(row['test_accuracy'])}.",
+    ])
+    fractions = metadata.get("value_fractions") or {}
+    shares = reports.table([{"value": f"{float(value):+g}" if float(value) else "0", "share": reports.percent(share)}
+                            for value, share in fractions.items()])
+    return reports.Report.join(facts, shares)
+
+
+def method_table(result):
+    """One line per method: features, test accuracy (mean ± std over seeds), whether the SVM converged."""
+    lines = [{"method": entry["model"], "features": f"{round(entry['features']):,}",
+              "test accuracy": reports.mean_std(_accuracies(result, entry["model"])),
+              "SVM converged": "yes" if entry["converged"] else "**no**"}
+             for entry in result.metadata["by_method"]]
+    return reports.table(lines)
+
+
+def convergence(result):
+    """Whether the SVM converged for every method, and why it may not on raw pooled features."""
+    metadata = result.metadata
+    max_iter = metadata.get("config", {}).get("max_iter")
+    limit = f" (max_iter={max_iter})" if max_iter is not None else ""
+    unconverged = [entry["model"] for entry in metadata["by_method"] if not entry["converged"]]
+    if not unconverged:
+        return reports.Report(f"The SVM converged within its iteration limit{limit} for every method and seed.")
+    return reports.Report(
+        f"The SVM stopped at its iteration limit{limit} before converging for: {', '.join(unconverged)}. Raw pooled "
+        "features of layers with very different ranges make the SVM's problem badly conditioned; standardisation "
+        "(step 2) puts every feature on one scale."
+    )
+
+
+def paper_table(result):
+    """The paper's one-layer baselines and FNE on its nine datasets (network pretrained on a source like the
+    target), our last two hidden layers and full embedding as the last line, and the slide's averages."""
+    metadata = result.metadata
+    paper = metadata["paper"]
+    fc6 = paper.get("fc6", {})
+    lines = [[dataset, _paper_percent(fc6[dataset]) if dataset in fc6 else "–", _paper_percent(fc7),
+              _paper_percent(fne), reports.points((fne - fc7) / 100)]
+             for dataset, (fc7, fne) in paper["fc7_to_fne"].items()]
+    means = {entry["model"]: entry["test_accuracy"] for entry in metadata["by_method"]}
+    baselines = _baselines(result)
+    if baselines and FULL in means:
+        names = [name.split()[0] for name in baselines]
+        before = reports.percent(means[baselines[-2]]) + f" ({names[-2]})" if len(baselines) > 1 else "–"
+        lines.append([f"**ours** ({result.profile} profile)", before,
+                      reports.percent(means[baselines[-1]]) + f" ({names[-1]})", reports.percent(means[FULL]),
+                      reports.points(metadata["gains"][names[-1]] / 100)])
+    table = reports.table(lines, headers=["dataset", "fc6 + SVM", "fc7 + SVM", "FNE + SVM", "FNE − fc7"])
+    average = paper.get("average_gain", {})
+    note = (f"The slides quote an average gain of the embedding of {average['fc6']:+.1f} points over fc6 and "
+            f"{average['fc7']:+.1f} over fc7." if {"fc6", "fc7"} <= set(average) else "")
+    return reports.Report.join(table, note)
+
+
+def mismatched_source_table(result):
+    """The lecture's "most frequent real-world scenario": the paper's fc7 against FNE with the source networks
+    swapped (a source far from the target), beside its gain in the matched setting."""
+    paper = result.metadata["paper"]
+    mismatched = paper.get("mismatched_source")
+    if not mismatched:
+        return reports.Report("")
+    matched = paper["fc7_to_fne"]
+    lines = []
+    for dataset, (fc7, fne) in mismatched["fc7_to_fne"].items():
+        gain = reports.points((matched[dataset][1] - matched[dataset][0]) / 100) if dataset in matched else "–"
+        lines.append([dataset, _paper_percent(fc7), _paper_percent(fne), reports.points((fne - fc7) / 100), gain])
+    return reports.Report.join(
+        f"Source network: {mismatched['source']}.",
+        reports.table(lines, headers=["dataset", "fc7 + SVM", "FNE + SVM", "FNE − fc7",
+                                      "FNE − fc7, matched source"]),
+    )
+
+
+def verdict_table(result):
+    """Each claim of the paper, what the paper's table shows, and ours: our difference in points beside the larger
+    standard deviation over seeds of the two methods compared (none for one seed)."""
+    one_seed = len(result.metadata["seeds"]) == 1
+
+    def word(value):
+        return reports.verdict(value, yes="yes", no="**no**", unknown="–")
+
+    lines = [[entry["claim"], f"{word(entry['paper'])} ({entry['paper_note']})", word(entry["ours"]),
+              reports.points(entry["points"] / 100)
+              + (" (one seed)" if one_seed else f" (std {reports.number(entry['spread'], 1)})")]
+             for entry in result.metadata["verdicts"]]
+    return reports.table(lines, headers=["claim", "Garcia-Gasulla et al., 2017", "ours", "our difference"])
+
+
+def conclusion(result):
+    """What this run says about each claim, the stand-in's scale (quick and smoke profiles), and one seed's limits."""
+    metadata = result.metadata
+    several = len(metadata["seeds"]) > 1
+    lines = []
+    for verdict in metadata["verdicts"]:
+        within = several and abs(verdict["points"]) <= verdict["spread"]
+        paper = ("" if verdict["paper"] is None else
+                 f"; Garcia-Gasulla et al.: {'yes' if verdict['paper'] else 'no'}, {verdict['paper_note']}")
+        lines.append(f"{verdict['claim']}: **{'yes' if verdict['ours'] else 'no'}**, "
+                     f"{reports.points(verdict['points'] / 100)}"
+                     + (f", within the seeds' spread ({reports.number(verdict['spread'], 1)})" if within else "")
+                     + paper + ".")
+    full = next((row for row in result.rows if row["step"] == "discretisation"), None)
+    one_layer = [entry["test_accuracy"] for entry in metadata["by_method"] if entry["model"].endswith(" + SVM")]
+    if metadata.get("config", {}).get("dataset") == "fashion_mnist_half_b" and full is not None and one_layer:
+        paper_fc7 = [fc7 for fc7, _ in metadata["paper"]["fc7_to_fne"].values()]
+        lines.append(
+            f"**The stand-in's scale:** our embedding has {full['features']:,} features from "
+            f"{len(full['layers'])} layers (VGG16's has 12,416), and a single hidden layer already reaches "
+            f"{reports.percent(max(one_layer))} on our {len(metadata['class_names'])} classes (the paper's fc7 "
+            f"baselines: {_paper_percent(min(paper_fc7))} to {_paper_percent(max(paper_fc7))})."
+        )
+    if not several:
+        lines.append("**One seed:** these differences have no spread over seeds beside them, and another draw of "
+                     "the training images could move them; run the profile's seeds (`LIVE = False`) to see by how "
+                     "much.")
+    return reports.bullets(lines)
+
+
+__all__ = ["conclusion", "convergence", "embedding", "method_table", "mismatched_source_table", "paper_table",
+           "setup", "verdict_table"]

@@ -1,0 +1,190 @@
+"""What notebook 08 displays: the multitask experiment's tables, the gain of sharing per budget, the conclusion.
+
+Each function takes the `ExperimentResult` of `experiments.multitask` and returns a `reports.Report`. The gain of
+sharing is paired by seed (the multitask and class-only networks of a seed see the same labelled images), and its
+spread is the standard deviation over seeds of the per-seed gain: a gain "beyond the spread" is what survives
+another seed set or another machine.
+"""
+
+from keras_transfer import reports
+from keras_transfer.experiments import base
+from keras_transfer.experiments import comparisons
+
+NETWORK_TITLES = {"class_only": "class only", "box_only": "box only", "multitask": "multitask"}
+
+
+def budgets(rows):
+    """The class budgets (labels per class) of `rows`, smallest first."""
+    return sorted({row["budget"] for row in rows if row.get("budget") is not None})
+
+
+def sharing(rows):
+    """Per budget, the multitask network's test accuracy minus the class-only network's, paired by seed.
+
+    Returns:
+        `{str(budget): {"per_seed": {str(seed): gain}, "mean", "std", "seeds", "verdict"}}`. `std` is the spread
+        (over seeds, of the per-seed gain); the verdict is `"helped"` when the mean gain is above the spread,
+        `"hurt"` when below minus the spread, `"no clear difference"` otherwise, and `"one seed"` with a single
+        seed (no spread to judge by).
+    """
+    table = {}
+    for budget in budgets(rows):
+        alone = comparisons.by_seed(rows, network="class_only", budget=budget)
+        shared = comparisons.by_seed(rows, network="multitask", budget=budget)
+        seeds = [seed for seed in shared if seed in alone]
+        if not seeds:
+            continue
+        step = comparisons.step(alone, shared)
+        if len(seeds) < 2:
+            verdict = "one seed"
+        elif step["holds"]:
+            verdict = "helped"
+        elif step["difference"] < -step["spread"]:
+            verdict = "hurt"
+        else:
+            verdict = "no clear difference"
+        table[str(budget)] = {"per_seed": {str(seed): shared[seed] - alone[seed] for seed in seeds},
+                              "mean": step["difference"], "std": step["spread"], "seeds": len(seeds),
+                              "verdict": verdict}
+    return table
+
+
+def _values(rows, metric, **where):
+    return [value for value in comparisons.values(rows, metric, **where) if value is not None]
+
+
+def settings(result):
+    """Where the result comes from and what it trained: provenance, images, budgets, box weight, seeds."""
+    config = result.metadata.get("config", {})
+    sizes = result.metadata.get("sizes", {})
+    seeds = sorted({row["seed"] for row in result.rows})
+    size = config.get("image_size")
+    lines = [base.provenance(result)]
+    seconds = result.metadata.get("cpu_time_s")
+    took = f", {seconds:,.0f} s of CPU time" if seconds else ""
+    lines.append(
+        f"{len(result.rows)} networks trained{took}: {sizes.get('train', 0):,} training images of {size}×{size} "
+        f"pixels with a box each ({sizes.get('validation', 0):,} validation, {sizes.get('test', 0):,} test), "
+        f"{len(result.metadata.get('class_names', []))} classes, class labels for "
+        f"{', '.join(str(budget) for budget in budgets(result.rows))} images per class, box loss weight "
+        f"{config.get('box_weight', '–'):g}, seed{'s' if len(seeds) != 1 else ''} "
+        f"{', '.join(str(seed) for seed in seeds)}.")
+    if result.profile == "smoke":
+        lines.append("The smoke profile is a test run at a tiny size: its numbers only show that the code runs.")
+    return reports.Report("\n\n".join(lines))
+
+
+def data_summary(data, class_names):
+    """One line on the images: how many per split, their size and the classes."""
+    images = data["train"][0]
+    counts = ", ".join(f"{len(split[0]):,} {name}" for name, split in data.items())
+    return reports.Report(f"{counts} images of {images.shape[1]}×{images.shape[2]} pixels, each with a class and a "
+                          f"box; {len(class_names)} classes: {', '.join(class_names)}.")
+
+
+def results_table(result):
+    """One row per network and budget: test accuracy and box mean IoU (mean ± std over seeds), labels, CPU time."""
+    groups = {}
+    for row in result.rows:
+        groups.setdefault(row["model"], []).append(row)
+    rows = []
+    for found in groups.values():
+        first = found[0]
+        rows.append({
+            "network": NETWORK_TITLES.get(first["network"], first["network"]),
+            "class labels per class": first["budget"] if first["budget"] is not None else "–",
+            "seeds": len(found),
+            "test accuracy": reports.mean_std(_values(found, "test_accuracy")),
+            "box mean IoU": reports.mean_std(_values(found, "test_mean_iou"), digits=3, as_percent=False),
+            "class labels": f"{first['class_labels']:,}", "box labels": f"{first['box_labels']:,}",
+            "CPU s per network": reports.number(base.mean_std(_values(found, "cpu_time_s"))[0], 0),
+        })
+    return reports.table(rows)
+
+
+_VERDICTS = {"helped": "helped (beyond the spread)", "hurt": "**hurt** (beyond the spread)",
+             "no clear difference": "no clear difference (within the spread)",
+             "one seed": "one seed: no spread to judge by"}
+
+
+def sharing_table(result):
+    """Per budget: class-only and multitask test accuracy, the paired gain with its spread, per seed, verdict."""
+    rows = []
+    for budget, entry in sharing(result.rows).items():
+        per_class = int(budget)
+        rows.append({
+            "class labels per class": per_class,
+            "class only": reports.mean_std(_values(result.rows, "test_accuracy", network="class_only",
+                                                   budget=per_class)),
+            "multitask": reports.mean_std(_values(result.rows, "test_accuracy", network="multitask",
+                                                  budget=per_class)),
+            "gain (mean ± spread)": reports.points(entry["mean"]) + (
+                f" ± {reports.points(entry['std'], sign=False)}" if entry["seeds"] > 1 else ""),
+            "per seed": ", ".join(f"{100 * gain:+.1f}" for gain in entry["per_seed"].values()),
+            "sharing": _VERDICTS[entry["verdict"]],
+        })
+    return reports.table(rows)
+
+
+def box_table(result):
+    """Per budget: the multitask network's box mean IoU beside the box-only network's (which has no budget)."""
+    alone = _values(result.rows, "test_mean_iou", network="box_only")
+    rows = [{"class labels per class": budget,
+             "multitask box IoU": reports.mean_std(_values(result.rows, "test_mean_iou", network="multitask",
+                                                           budget=budget), digits=3, as_percent=False),
+             "box only box IoU": reports.mean_std(alone, digits=3, as_percent=False)}
+            for budget in budgets(result.rows)]
+    return reports.table(rows)
+
+
+def _gain_sentence(budget, entry, rows):
+    alone = base.mean_std(_values(rows, "test_accuracy", network="class_only", budget=budget))[0]
+    shared = base.mean_std(_values(rows, "test_accuracy", network="multitask", budget=budget))[0]
+    gain = reports.points(entry["mean"])
+    head = f"At {budget} labels per class the multitask network reaches {reports.percent(shared)} against " \
+           f"{reports.percent(alone)} for class only, a gain of {gain}"
+    if entry["verdict"] == "one seed":
+        return head + " on one seed: without a spread this is a hint, not a finding."
+    spread = reports.points(entry["std"], sign=False)
+    tail = {"helped": f"beyond its spread over {entry['seeds']} seeds ({spread}): sharing helped.",
+            "hurt": f"below minus its spread over {entry['seeds']} seeds ({spread}): sharing hurt.",
+            "no clear difference": f"within its spread over {entry['seeds']} seeds ({spread}): no clear difference."}
+    return f"{head}, {tail[entry['verdict']]}"
+
+
+def conclusion(result):
+    """The conclusion of this run, every sentence computed: the gain per budget judged against its seed spread,
+    class only against chance at the smallest budget, and what sharing did to the box head."""
+    rows = result.rows
+    table = sharing(rows)
+    if not table:
+        return reports.Report("No budget has both a class-only and a multitask network: nothing to conclude.")
+    lines = [_gain_sentence(int(budget), entry, rows) for budget, entry in table.items()]
+    smallest = min(int(budget) for budget in table)
+    classes = len(result.metadata.get("class_names", [])) or None
+    if classes:
+        alone = base.mean_std(_values(rows, "test_accuracy", network="class_only", budget=smallest))[0]
+        lines.append(f"With {smallest} labels per class, class only reaches {reports.percent(alone)}, where chance is "
+                     f"{reports.percent(1 / classes)} ({classes} classes): "
+                     f"{reports.points(alone - 1 / classes)} against chance.")
+    box_alone = _values(rows, "test_mean_iou", network="box_only")
+    box_shared = _values(rows, "test_mean_iou", network="multitask")
+    if box_alone and box_shared:
+        difference = base.mean_std(box_shared)[0] - base.mean_std(box_alone)[0]
+        lines.append(f"The box head pays for sharing its base: {difference:+.3f} IoU against box only, averaged "
+                     "over the budgets." if difference < 0 else
+                     f"The box head does not pay for sharing its base: {difference:+.3f} IoU against box only, "
+                     "averaged over the budgets.")
+    helped = [budget for budget, entry in table.items() if entry["verdict"] == "helped"]
+    several = any(entry["seeds"] > 1 for entry in table.values())
+    if several:
+        lines.append("So in this run the box labels help the class task beyond the seed spread "
+                     + (f"at {', '.join(helped)} labels per class." if helped else "at no budget."))
+    else:
+        lines.append("One seed gives no spread: run the profile's seeds (`LIVE = False`) before calling a gain.")
+    if result.profile == "smoke":
+        lines.append("(smoke profile: a test run, its verdicts mean nothing)")
+    return reports.bullets(lines)
+
+
+__all__ = ["box_table", "conclusion", "data_summary", "results_table", "settings", "sharing", "sharing_table"]

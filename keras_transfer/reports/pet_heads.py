@@ -1,0 +1,237 @@
+"""What notebook 05 (pet heads: classification to localization) displays, computed from a `pet_heads.run` result.
+
+- `settings(profile, live)`: which data, networks, losses and training-set sizes the profile uses (before a run).
+- `run_summary(result)`: where the result comes from and what ran.
+- `first_epoch(result)`: the validation IoU after one epoch (the "higher start" of transfer).
+- `whole_split(result)`, `parameters(result)`: the results on the whole training split, and what each network trains.
+- `by_train_size(result)`: the test mean IoU per network and training-set size, and each network minus scratch.
+- `loss_comparison(result)`: MSE, GIoU and CIoU on the networks trained with every loss.
+- `conclusion(result)`: the lecture's expectations checked on this run.
+
+Every function reads only the result (rows and metadata), so it works on a loaded one, and returns a `Report`.
+"""
+
+from keras_transfer import reports
+from keras_transfer.experiments import pet_heads_analysis
+from keras_transfer.experiments.base import mean_std
+from keras_transfer.reports import Report
+
+
+def _iou(values):
+    """A mean IoU cell: `0.712 ± 0.008` over seeds, `0.712` for one."""
+    return reports.mean_std(values, digits=3, as_percent=False)
+
+
+def _values(result, metric, *, network=None, loss=None, train_size=None):
+    return [row[metric] for row in result.rows
+            if (network is None or row["network"] == network) and (loss is None or row["loss"] == loss)
+            and (train_size is None or row["train_size"] == train_size)]
+
+
+def _label(result, name):
+    return result.metadata.get("labels", {}).get(name, name)
+
+
+def _networks(result):
+    return list(dict.fromkeys(row["network"] for row in result.rows))
+
+
+def _sizes(result):
+    """Training-set sizes that ran, largest first (the whole split, then the subsets)."""
+    return sorted({row["train_size"] for row in result.rows}, reverse=True)
+
+
+def _single(result):
+    return len(result.metadata["seeds"]) == 1
+
+
+def settings(profile, live=False):
+    """What the profile (in live mode or not) trains, as read from `pet_heads.CONFIGS` and `pet_heads.LIVE`."""
+    from keras_transfer.experiments import pet_heads  # noqa: PLC0415
+
+    config = {**pet_heads.CONFIGS[profile], **(pet_heads.LIVE[profile] if live else {})}
+    height, width = config["image_size"]
+    where = "pet_heads.CONFIGS[" + repr(profile) + "]" + (" and pet_heads.LIVE" if live else "")
+    lines = [
+        f"The results below come from the **{profile}** profile{' in live mode' if live else ''} (settings: "
+        f"`{where}`): images {height}×{width}; networks {', '.join(config['models'])}; losses "
+        f"{', '.join(config['losses'])}; training subsets of {', '.join(map(str, config['few_label_sizes']))} images "
+        "besides the whole training split; early stopping on the validation IoU."
+    ]
+    if config["data"] == "pasted_objects":
+        lines.append(_pasted_objects(profile, config))
+    return Report.join(*lines)
+
+
+def _pasted_objects(profile, config, source_info=None):
+    if source_info is None:
+        from keras_transfer import models  # noqa: PLC0415
+
+        source_info = models.source_network_info(profile, seed=config["source_seed"], domain=config["source_domain"])
+    accuracy = (source_info or {}).get("test_accuracy")
+    accurate = f", {reports.percent(accuracy)} accurate on its own test images" if accuracy is not None else ""
+    return ("The stand-in task, offline on a CPU, with *exact* boxes: Fashion-MNIST items of the five classes the "
+            "source network never saw (half B) pasted at random positions and sizes onto crops of scikit-learn's "
+            "two photos. The base is the quick source network, trained to *classify* the other five classes (half "
+            "A) pasted on crops of scikit-image's photos (other classes, other photos: as ImageNet's photos are not "
+            f"Oxford's pets){accurate}. Classification → localization is the transfer.")
+
+
+def run_summary(result):
+    """Where the result comes from, and its runs: per seed, training-set sizes, main loss."""
+    from keras_transfer.experiments.base import provenance  # noqa: PLC0415
+
+    sizes = ", ".join(f"{size:,}" for size in _sizes(result))
+    runs = len(result.metadata["runs"])
+    return Report.join(provenance(result), f"{runs} runs per seed; training sets of {sizes} images; main loss "
+                       f"{result.metadata['config']['main_loss']}.")
+
+
+def first_epoch(result):
+    """The validation IoU after one epoch, per network, on the whole training split and the smallest subset."""
+    main_loss = result.metadata["config"]["main_loss"]
+    sizes = _sizes(result)
+    shown = sorted({sizes[0], sizes[-1]}, reverse=True)
+    networks = _networks(result)
+    rows = []
+    for size in shown:
+        cells = [_iou(_values(result, "first_val_iou", network=name, loss=main_loss, train_size=size)) or "–"
+                 for name in networks]
+        rows.append([f"{size:,}", *cells])
+    headers = ["training images", *[_label(result, name) for name in networks]]
+    return Report.join("**Validation IoU after one epoch** (the start; main loss):",
+                       reports.table(rows, headers=headers))
+
+
+def whole_split(result):
+    """One row per network and loss on the whole training split: test IoU, share of boxes found, epochs, time."""
+    whole = pet_heads_analysis.at_train_size(result)
+    rows = []
+    for entry in whole.summary(by="variant", metrics=["mean_iou"]):
+        network, loss = entry["variant"].split("/")
+        values = lambda metric: _values(whole, metric, network=network, loss=loss)  # noqa: E731
+        rows.append({
+            "network": _label(result, network),
+            "loss": result.metadata.get("loss_titles", {}).get(loss, loss),
+            "runs": entry["runs"],
+            "test mean IoU": _iou(values("mean_iou")),
+            "IoU ≥ 0.5": reports.mean_std(values("iou_at_0_5")),
+            "test loss (own scale)": reports.mean_std(values("test_loss"), digits=3, as_percent=False),
+            "epochs (best)": f"{mean_std(values('epochs'))[0]:.1f} ({mean_std(values('best_epoch'))[0]:.1f})",
+            "CPU s": reports.number(mean_std(values("cpu_time_s"))[0], 0),
+        })
+    return reports.table(rows)
+
+
+def parameters(result):
+    """Trainable and frozen parameters of each network (on the whole training split, first seed)."""
+    seen, rows = set(), []
+    for row in result.rows:
+        if row["network"] not in seen:
+            seen.add(row["network"])
+            rows.append({"network": _label(result, row["network"]), "trainable": f"{row['trainable_params']:,}",
+                         "frozen": f"{row['frozen_params']:,}"})
+    return reports.table(rows)
+
+
+def by_train_size(result):
+    """Test mean IoU (main loss) per training-set size and network, the best in bold, and each minus scratch."""
+    curves = pet_heads_analysis.learning_curves(result)
+    networks = list(curves)
+    means = {(name, size): mean for name, points in curves.items() for size, mean, _ in points}
+    cells = {(name, size): _iou(_values(result, "mean_iou", network=name, loss=result.metadata["config"]["main_loss"],
+                                        train_size=size)) for name, size in means}
+    others = [name for name in networks if name != "scratch"] if "scratch" in networks else []
+    rows = []
+    for size in _sizes(result):
+        ran = [name for name in networks if (name, size) in means]
+        best = max(ran, key=lambda name: means[(name, size)]) if len(ran) > 1 else None  # bold: the best of several
+        row = [f"{size:,}"] + [("**" + cells[(name, size)] + "**" if name == best else cells[(name, size)])
+                               if (name, size) in means else "–" for name in networks]
+        row += [f"{means[(name, size)] - means[('scratch', size)]:+.3f}"
+                if (name, size) in means and ("scratch", size) in means else "–" for name in others]
+        rows.append(row)
+    headers = ["training images", *[_label(result, name) for name in networks],
+               *[_label(result, name) + " − scratch" for name in others]]
+    return reports.table(rows, headers=headers)
+
+
+def loss_comparison(result):
+    """The test IoU of each network of `loss_comparison_models` with each loss, whole training split, best first."""
+    whole = pet_heads_analysis.at_train_size(result)
+    titles = result.metadata.get("loss_titles", {})
+    rows = []
+    for name in result.metadata["config"]["loss_comparison_models"]:
+        losses = [loss for loss in titles if _values(whole, "mean_iou", network=name, loss=loss)]
+        if len(losses) < 2:
+            continue
+        losses.sort(key=lambda loss: mean_std(_values(whole, "mean_iou", network=name, loss=loss))[0], reverse=True)
+        for rank, loss in enumerate(losses, start=1):
+            rows.append({"network": _label(result, name), "rank": rank, "loss": titles[loss],
+                         "test mean IoU": _iou(_values(whole, "mean_iou", network=name, loss=loss)),
+                         "IoU ≥ 0.5": reports.mean_std(_values(whole, "iou_at_0_5", network=name, loss=loss))})
+    if not rows:
+        return Report("No network was trained with more than one loss in this run (`loss_comparison_models`).")
+    return reports.table(rows)
+
+
+def _transfer_line(size, networks, start, single):
+    (tuned, tuned_std), (scratch, scratch_std) = networks["all_layers"], networks["scratch"]
+    spread = max(tuned_std, scratch_std)
+    verdict = ("the pretrained weights gave the better boxes" if tuned - scratch > spread
+               else "random weights gave the better boxes" if scratch - tuned > spread
+               else "the gap is within the spread over seeds")
+    if single:
+        verdict += " for this seed (one seed has no spread to compare the gap with)"
+    show = (lambda mean, std: reports.number(mean, 3)) if single else (  # noqa: E731
+        lambda mean, std: f"{reports.number(mean, 3)} ± {reports.number(std, 3)}")
+    line = (f"**{size:,} training images:** test mean IoU {show(tuned, tuned_std)} from the pretrained weights, "
+            f"{show(scratch, scratch_std)} from random weights (the same network): {verdict}.")
+    if start and {"all_layers", "scratch"} <= set(start):
+        line += (f" After one epoch: {reports.number(start['all_layers'][0], 3)} against "
+                 f"{reports.number(start['scratch'][0], 3)} (validation IoU, the start).")
+    return line
+
+
+def conclusion(result):
+    """The lecture's expectations checked on this run: pretrained against random weights per training-set size,
+    how much of the base adapts, transfer with few labels, and the value of transfer against the number of labels."""
+    outcomes = pet_heads_analysis.outcomes(result)
+    single = _single(result)
+    lines = []
+    for size, networks in outcomes["by_size"].items():
+        if {"all_layers", "scratch"} <= set(networks):
+            lines.append(_transfer_line(size, networks, outcomes["first_epoch"].get(size), single))
+        if {"frozen", "adapted", "all_layers"} <= set(networks):
+            order = "the more adapts, the better." if outcomes["ordered"][size] else "not in that order."
+            lines.append(f"How much of the base adapts, {size:,} images: none (Model 1) "
+                         f"{reports.number(networks['frozen'][0], 3)}, the upper block (Model 2) "
+                         f"{reports.number(networks['adapted'][0], 3)}, every layer "
+                         f"{reports.number(networks['all_layers'][0], 3)}: {order}")
+    if not any({"all_layers", "scratch"} <= set(networks) for networks in outcomes["by_size"].values()):
+        lines.append("Pretrained against random weights: not run (it needs both `all_layers` and `scratch`).")
+    beats = outcomes["transfer_beats_scratch"]
+    if beats and not single:
+        held = [size for size, value in beats.items() if value]
+        missed = [size for size in beats if size not in held]
+        lines.append(f"**Few labels (≤ {outcomes['few_labels']:,} images):** the all-layers network beats the same "
+                     "network from scratch by more than the spread over seeds at "
+                     + (", ".join(f"{size:,}" for size in held) + " images" if held else "no size")
+                     + (", not at " + ", ".join(f"{size:,}" for size in missed) if held and missed else "") + ".")
+    gaps = {size: networks["all_layers"][0] - networks["scratch"][0]
+            for size, networks in outcomes["by_size"].items() if {"all_layers", "scratch"} <= set(networks)}
+    if len(gaps) > 1:
+        fewest, most = min(gaps), max(gaps)
+        favoured = "pretrained" if gaps[fewest] > gaps[most] else "random"
+        line = (f"**Value of transfer against the number of labels:** pretrained minus random weights is "
+                f"{gaps[fewest]:+.3f} with {fewest:,} images and {gaps[most]:+.3f} with {most:,}: fewer labels move "
+                f"the comparison in favour of the {favoured} weights.")
+        if single:
+            line += (" One seed's gaps move by about a hundredth from seed to seed: run the profile's seeds "
+                     "(`LIVE = False`) before reading a trend into them.")
+        lines.append(line)
+    return reports.bullets(lines)
+
+
+__all__ = ["by_train_size", "conclusion", "first_epoch", "loss_comparison", "parameters", "run_summary",
+           "settings", "whole_split"]

@@ -1,0 +1,288 @@
+"""What notebook 03 displays about the transferability grid: its settings, tables, the paper's patterns, a conclusion.
+
+Each function takes the `ExperimentResult` of `keras_transfer.experiments.transferability.run` and returns a
+`Report` (Markdown, rendered in Jupyter). The figures come from `experiments.transferability_analysis` (the
+comparison with Yosinski et al.'s Figure 2, stored in `result.metadata["comparison"]`); this module only words them.
+
+Example:
+
+```python
+from keras_transfer.reports import transferability as report
+
+result = keras_transfer.experiments.run("transferability", "smoke")
+report.accuracy_table(result)  # the last expression of a cell: a rendered table
+```
+"""
+
+import math
+
+from keras_transfer import reports
+from keras_transfer.experiments import base
+from keras_transfer.experiments import transferability_analysis as analysis
+
+FAMILIES = tuple(analysis.PAPER_PATTERN)  # BnB, AnB, BnB+, AnB+: the paper's order
+SAID = {True: "as in the paper", False: "unlike the paper", None: "not measurable on this grid"}
+
+
+def _comparison(result):
+    """`{family: entry}` of the stored comparison with the paper (computed from the rows if none is stored)."""
+    entries = result.metadata.get("comparison") or analysis.compare_with_paper(result.rows)
+    return {entry["family"]: entry for entry in entries}
+
+
+def _base_b(result):
+    return [row["test_accuracy"] for row in result.rows if row["family"] == "baseB"]
+
+
+def _listed(values):
+    return ", ".join(str(value) for value in values)
+
+
+def _seeds(count):
+    return f"{count} seed{'s' if count != 1 else ''}"
+
+
+def describe_training(result):
+    """One sentence on how long the networks trained on B ran: the stopping rule and the epochs it chose."""
+    config = result.metadata["config"]
+    if config.get("patience_b") is None:
+        return reports.Report(f"Every network trained on B trains for {config['epochs_b']} epochs (no early stopping).")
+    base_epochs = [row["epochs"] for row in result.rows if row["family"] == "baseB"]
+    grid = sorted(row["epochs"] for row in result.rows if row["family"] != "baseB")
+    capped = sum(row.get("epochs_trained", 0) >= config["epochs_b"] for row in result.rows)
+    chosen = f", the grid's {grid[0]}-{grid[-1]} (median {grid[len(grid) // 2]})" if grid else ""
+    return reports.Report(
+        "Every network trained on B (base B and the grid alike) stops once its accuracy on B's validation images "
+        f"has not improved for {config['patience_b']} epochs (at most {config['epochs_b']}) and keeps the weights of "
+        f"its best validation epoch: base B's best epoch {'/'.join(map(str, base_epochs))} (per seed){chosen}; "
+        f"{capped} of {len(result.rows)} networks reached the cap."
+    )
+
+
+def setup(result, live=False):
+    """Where the result comes from and what it trained: profile, classes of each half, images, stopping, time.
+
+    Args:
+        result: ExperimentResult. What `transferability.run` returned (or a saved one).
+        live: bool. Whether the notebook asked for live mode (`transferability.LIVE`'s settings).
+    """
+    metadata, config = result.metadata, result.metadata["config"]
+    names, sizes = metadata["class_names"], metadata["train_size"]
+    settings = f"`transferability.CONFIGS[{result.profile!r}]`" + (" and `transferability.LIVE`" if live else "")
+    backend = metadata.get("backend") or (metadata.get("request") or {}).get("backend", "unknown")
+    lines = [
+        f"The results below come from the **{result.profile}** profile{' in live mode' if live else ''} "
+        f"(settings: {settings}); {backend} backend.",
+        f"Seeds {_listed(config['seeds'])}; n = {_listed(config['n_values'])}; families {_listed(config['families'])}.",
+        f"Half A: {_listed(names['a'])}.",
+        f"Half B: {_listed(names['b'])}.",
+        f"Training images: {sizes['a']:,} of A for base A; {sizes['b']:,} of B ({sizes['b'] // len(names['b'])} per "
+        f"class) for base B and every transfer network. Validation images of B (to choose settings and when to stop): "
+        f"{metadata['validation_size']['b']:,}; test images of B: {metadata['test_size']['b']:,}.",
+        describe_training(result),
+        f"Runs trained now: {metadata['runs_trained']}, read back from the folder: {metadata['runs_resumed']}; "
+        f"training time of all runs: {metadata['training_time_s'] / 60:.1f} min "
+        f"({metadata['training_cpu_time_s'] / 60:.1f} CPU-min).",
+    ]
+    return reports.Report.join(base.provenance(result), reports.bullets(lines))
+
+
+def departures(result):
+    """A table of each way this run departs from Yosinski et al. (2014), with the run's own settings."""
+    metadata, config = result.metadata, result.metadata["config"]
+    halves = {half: len(metadata["class_names"][half]) for half in "ab"}
+    height, width, channels = metadata["input_shape"]
+    early = config.get("patience_b") is not None
+    stop_b = (f"early stopping on B's validation accuracy (patience {config['patience_b']}, at most "
+              f"{config['epochs_b']} epochs), best epoch kept" if early else f"a fixed {config['epochs_b']} epochs")
+    validation = metadata["validation_size"]["b"]
+    held_out = ("decide when B's networks stop" if early and validation else
+                "chose the settings (nothing stops on them)" if validation else "(none here)")
+    rows = [
+        ("data", "ImageNet (ILSVRC 2012): 500 + 500 classes, ~645,000 training images per half, 224x224 colour",
+         f"{config['dataset']}: {halves['a']} + {halves['b']} classes, {metadata['train_size']['a']:,} + "
+         f"{metadata['train_size']['b']:,} training images, {height}x{width}x{channels}"),
+        ("network", "Caffe's reference ImageNet network (AlexNet, 8 weighted layers)",
+         f"`small_alexnet`: filters {_listed(config['filters'])}; kernels {_listed(config['kernel_sizes'])}; "
+         f"dense {_listed(config['units'])}; dropout {config['dropout']}"),
+        ("optimizer", "SGD with momentum, the reference network's learning-rate schedule",
+         f"Adam (`yosinski.train_network`), learning rate {config['learning_rate']}, batch {config['batch_size']}"),
+        ("training length", "a schedule fixed in advance (Caffe solver settings)",
+         f"base A: a fixed {config['epochs_a']} epochs; base B and every network of the grid: {stop_b}"),
+        ("validation and test", "accuracy on ImageNet's validation images of B (no separate test set)",
+         f"{validation:,} images of B held out from its training images {held_out}; accuracy on "
+         f"{metadata['test_size']['b']:,} test images of B"),
+        ("A/B split and repeats", "base A and base B trained for each random A/B split; a point per network",
+         f"one class split (`split_seed={config['split_seed']}`) for every seed; each seed trains its own base A, "
+         f"base B and grid ({_seeds(len(config['seeds']))})"),
+    ]
+    return reports.table(rows, headers=("", "Yosinski et al. (2014)", "this run"))
+
+
+def layer_table(names):
+    """The weighted layers of a network as a table `n | layer` (`names`: `transfer.weighted_layers`' names)."""
+    return reports.table([(n, f"`{name}`") for n, name in enumerate(names, start=1)], headers=("n", "layer"))
+
+
+def accuracy_table(result, digits=1):
+    """Test accuracy on B: one line per family, one column per n, `mean ± std` over seeds in percent."""
+    n_values = sorted({row["n"] for row in result.rows if row["family"] != "baseB"})
+    headers = ["family", *(f"n = {n}" for n in n_values)]
+    base_b = _base_b(result)
+    rows = [["base B (n = 0)", *[reports.mean_std(base_b, digits)] * len(n_values)]] if base_b else []
+    for family in FAMILIES:
+        accuracies = analysis.by_seed(result.rows, family)
+        if accuracies:
+            rows.append([family, *(reports.mean_std(list(accuracies.get(n, {}).values()), digits) for n in n_values)])
+    return reports.table(rows, headers=headers)
+
+
+def comparison_table(result):
+    """The paper's pattern per family beside ours (points against base B, paired by seed) and a verdict."""
+    rows = [(family, entry["paper"], entry["ours"],
+             reports.verdict(entry["agrees"], yes="yes", no="**no**", unknown="n/a (grid too small)"))
+            for family, entry in _comparison(result).items()]
+    return reports.table(rows, headers=("family", "Yosinski et al. 2014 (Fig. 2)", "ours (points vs base B)",
+                                        "agrees"))
+
+
+def why(family, entry, result):
+    """Why a family's pattern is missed, from the figures of the run; None where it holds or cannot be measured."""
+    if entry["agrees"] is not False:
+        return None
+    gaps = entry["differences"]
+    base_b = _base_b(result)
+    if family == "BnB+":
+        above = [gap["n"] for gap in gaps if analysis.counts(gap["mean"], gap["std"])]
+        if len(above) > len(gaps) / 2:
+            fair = ("; AnB+ against BnB+ (below) is then the fairer test of transfer"
+                    if analysis.by_seed(result.rows, "AnB+") else "")
+            return (f"BnB+ ends above base B at n = {_listed(above)}: a network that starts from base B's lower "
+                    f"layers and trains again beats base B itself, so base B has not reached its best in one "
+                    f"training{fair}.")
+        return ("BnB+ differs from base B by more than the seed spread at some n: on so few training images, one "
+                "training run of a network varies more than the paper's large ImageNet halves let it.")
+    if family == "BnB":
+        return ("no n in the middle lies below both base B and the ends by more than the seed spread: re-training "
+                "the layers above n on frozen base-B layers loses nothing measurable here, so co-adaptation, if "
+                f"any, is smaller than this run resolves with {_seeds(len(base_b))}.")
+    if family == "AnB":
+        return ("base A's frozen upper layers serve B about as well as its lower ones, within the seed spread: on "
+                "this pair of halves the upper layers are not measurably specific to A.")
+    below = [gap["n"] for gap in gaps if analysis.counts(-gap["mean"], gap["std"])]
+    within = [gap["n"] for gap in gaps if gap["n"] not in entry.get("above_n", []) + below]
+    reasons = []
+    if within:
+        varies = reports.points(base.mean_std(base_b)[1], 2, sign=False)
+        spread = (f"its spread over seeds (base B alone varies by ± {varies} between seeds)" if len(base_b) > 1
+                  else "half a point (one seed: no spread to compare with)")
+        reasons.append(f"at n = {_listed(within)} the gain over base B is smaller than {spread}")
+    if below:
+        reasons.append(f"at n = {_listed(below)} AnB+ ends below base B: fine-tuning on B's images did not undo what "
+                       "the copied layers learned for A")
+    return "; ".join(reasons) + "."
+
+
+def precision(result):
+    """How precise one point of the grid is: the sampling error of base B's accuracy on B's test set, and seeds."""
+    base_b, test_size = _base_b(result), result.metadata["test_size"]["b"]
+    mean = sum(base_b) / len(base_b)
+    error = math.sqrt(mean * (1 - mean) / test_size)
+    return reports.Report(
+        f"How precise is a point? Base B is right on {reports.percent(mean)} of B's {test_size:,} test images; the "
+        f"sampling error of one such accuracy is about {reports.points(error, 2, sign=False)}, and "
+        f"{_seeds(len(base_b))} per point measure how much two trainings of the same network differ."
+    )
+
+
+def patterns(result):
+    """Which of the paper's four patterns hold here, each with our figures, and why the others do not."""
+    comparison = _comparison(result)
+    base_b = _base_b(result)
+    lines = [f"Base B: {reports.mean_std(base_b, 2)} on B's test set over {_seeds(len(base_b))}; a difference counts "
+             "when its mean over seeds exceeds its spread over seeds (and half a point)."]
+    for family in ("AnB", "AnB+", "BnB", "BnB+"):
+        if family in comparison:
+            entry = comparison[family]
+            reason = why(family, entry, result)
+            lines.append(f"**{family}**: {entry['ours']} — {SAID[entry['agrees']]} ({entry['paper']})."
+                         + (f"\n  - Why {family} differs: {reason}" if reason else ""))
+    fair = analysis.anb_plus_against_bnb_plus(result.rows)
+    if fair["differences"]:
+        gaps = "; ".join(f"n={n}: {analysis.format_points(*stats)}" for n, stats in fair["differences"].items())
+        lines.append(f"AnB+ against BnB+ (equal training, only the copied layers' source differs): above by more than "
+                     f"the seed spread at {len(fair['above_n'])} of {len(fair['differences'])} n; points: {gaps} "
+                     "(the paper: above at every n, BnB+ being about base B).")
+    held = [family for family, entry in comparison.items() if entry["agrees"]]
+    missed = [family for family, entry in comparison.items() if entry["agrees"] is False]
+    lines.append(f"Of the paper's {len(comparison)} family patterns, {len(held)} hold here"
+                 + (f" ({_listed(held)})" if held else "") + (f"; not {_listed(missed)}." if missed else "."))
+    return reports.bullets(lines)
+
+
+def steepest_step(result):
+    """Where AnB drops most between neighbouring n: where base A's features turn specific to A on this data."""
+    entry = _comparison(result).get("AnB")
+    step = analysis.steepest_step(entry) if entry else None
+    if step is None:
+        return reports.Report("")
+    change, start, end = step
+    if change >= 0:
+        return reports.Report("AnB never loses accuracy from one n to the next here.")
+    return reports.Report(f"AnB's steepest step down is from n={start} to n={end} ({reports.points(change, 2)}): "
+                          "where base A's features turn specific to A on this data.")
+
+
+def target_data(result):
+    """The quick profile's small target set, and the room base B leaves for a gain (empty in other profiles)."""
+    if result.profile != "quick":
+        return reports.Report("")
+    config, base_b = result.metadata["config"], _base_b(result)
+    mean = sum(base_b) / len(base_b)
+    return reports.Report(
+        f"In this quick stand-in, B is {_listed(result.metadata['class_names']['b'])}, with "
+        f"{config['train_per_class_b']} training images per class for every network trained on B, against "
+        f"{config['train_per_class_a']} per class for base A: a small target set, the condition under which the "
+        f"lectures recommend transfer. Base B reaches {reports.percent(mean)} on it, "
+        f"{reports.points(1 - mean, sign=False)} below a perfect score, so a gain from transfer has room to show."
+    )
+
+
+def discussion(result):
+    """The discussion of the notebook: precision of a point, the paper's patterns, AnB's steepest step, the data."""
+    return reports.Report.join(precision(result), "**Which of the paper's patterns hold here, and why the others "
+                               "do not:**", patterns(result), steepest_step(result), target_data(result))
+
+
+def conclusion(result):
+    """What this run shows about specificity, transfer plus fine-tuning and co-adaptation, as bullets."""
+    comparison = _comparison(result)
+    lines = []
+    if "fall" in comparison.get("AnB", {}):
+        fall = comparison["AnB"]["fall"]
+        verb = "grow specific" if comparison["AnB"]["agrees"] else "do not measurably grow more specific"
+        lines.append(f"Specificity: frozen features of base A {verb} from layer {fall['from_n']} to layer "
+                     f"{fall['to_n']} (AnB loses {reports.points(fall['mean'], 2, sign=False)}).")
+    if "AnB+" in comparison:
+        entry = comparison["AnB+"]
+        gains = [gap["mean"] for gap in entry["differences"]]
+        lines.append(f"Transfer plus fine-tuning: AnB+ beats base B by more than the seed spread at "
+                     f"{len(entry['above_n'])} of {len(gains)} n (mean gain {reports.points(min(gains), 2)} to "
+                     f"{reports.points(max(gains), 2)}); the paper saw a gain at every n.")
+    if "BnB" in comparison:
+        lines.append("Co-adaptation: " + (
+            "BnB dips in the middle of the network, as in the paper." if comparison["BnB"]["agrees"]
+            else "BnB shows no dip in the middle of the network here, unlike the paper's n = 4-5."
+            if comparison["BnB"]["agrees"] is False else "the grid has no n in the middle and at the ends to look "
+            "for BnB's dip."))
+    held = [family for family, entry in comparison.items() if entry["agrees"]]
+    missed = [family for family, entry in comparison.items() if entry["agrees"] is False]
+    lines.append(f"In all, {len(held)} of the paper's {len(comparison)} family patterns hold in this run"
+                 + (f" ({_listed(held)})" if held else "") + (f"; {_listed(missed)} not." if missed else "."))
+    closing = ("These are the quick stand-in's figures. To check the pattern on natural images, run the `full` "
+               "profile (CIFAR-100 halves, three seeds, a GPU)." if result.profile == "quick" else "")
+    return reports.Report.join(reports.bullets(lines), closing)
+
+
+__all__ = ["accuracy_table", "comparison_table", "conclusion", "departures", "describe_training", "discussion",
+           "layer_table", "patterns", "precision", "setup", "steepest_step", "target_data", "why"]

@@ -1,0 +1,190 @@
+"""What notebook 07 displays: the zero-shot experiment's tables, its two lessons and the paper beside ours.
+
+Each function takes the `ExperimentResult` of `experiments.zero_shot` (or, for `attributes`, the class x attribute
+table) and returns a `reports.Report`. Accuracies are mean per-class top-1, read as percentages; mean ± std is over
+the splits (and seeds).
+"""
+
+import statistics
+
+from keras_transfer import reports
+from keras_transfer.datasets import attributes as attribute_tables
+from keras_transfer.experiments import base
+
+METHOD_TITLES = {"dap": "direct attribute prediction", "eszsl": "ESZSL"}
+SETTING_NAMES = {"C": "C", "gamma": "γ", "lam": "λ"}
+DATA_TITLES = {"fashion_mnist": "Fashion-MNIST with a hand-written attribute table",
+               "awa2": "AwA2 with Xian et al.'s proposed split and ResNet-101 features"}
+
+
+def _title(method):
+    return METHOD_TITLES.get(method, method)
+
+
+def _by_method(result):
+    """`{method: [rows]}` in first-seen order."""
+    groups = {}
+    for row in result.rows:
+        groups.setdefault(row["model"], []).append(row)
+    return groups
+
+
+def _mean(rows, metric):
+    return base.mean_std([row[metric] for row in rows])[0]
+
+
+def _splits_and_seeds(result):
+    seeds = result.metadata.get("config", {}).get("seeds") or sorted({row["seed"] for row in result.rows})
+    count = len(result.metadata.get("splits") or {row["split"] for row in result.rows})
+    return f"{count} split{'s' if count != 1 else ''}, seed{'s' if len(seeds) != 1 else ''} " + \
+        ", ".join(str(seed) for seed in seeds)
+
+
+def settings(result):
+    """Where the result comes from and what it ran: provenance, data, splits and the feature network."""
+    config = result.metadata.get("config", {})
+    lines = [base.provenance(result)]
+    seconds = result.metadata.get("cpu_time_s")
+    took = f", {seconds:,.0f} s of CPU time" if seconds else ""
+    lines.append(f"{len(result.rows)} fitted models ({_splits_and_seeds(result)}){took}.")
+    if config.get("data") == "fashion_mnist":
+        lines.append(
+            f"{DATA_TITLES['fashion_mnist']}: {config['splits']} random splits with {config['num_unseen']} unseen "
+            f"classes each ({config['num_validation']} of the seen classes held out to choose settings); features "
+            f"from a small VGG trained {config['epochs']} epoch(s) on {config['train_per_class']:,} images per seen "
+            f"class, for each split anew; {config['test_per_class']:,} test images per class.")
+    elif config.get("data") in DATA_TITLES:
+        lines.append(f"{DATA_TITLES[config['data']]}.")
+    if result.profile == "smoke":
+        lines.append("The smoke profile is a test run at a tiny size: its numbers only show that the code runs.")
+    return reports.Report("\n\n".join(lines))
+
+
+def attributes(table):
+    """The class x attribute table in words: its size, how far apart its closest classes are, each attribute."""
+    closest = attribute_tables.check_separates(table)
+    lines = [f"{len(table.class_names)} classes, {len(table.attribute_names)} attributes; the closest two classes "
+             f"differ in {closest} attribute{'s' if closest != 1 else ''}, so the table separates every class."]
+    known = attribute_tables.FASHION_MNIST_ATTRIBUTES
+    if set(table.attribute_names) <= set(known):
+        rows = [{"attribute": f"`{name}`", "meaning": known[name][0], "classes": ", ".join(known[name][1])}
+                for name in table.attribute_names]
+        lines.append(reports.table(rows, columns=("attribute", "meaning", "classes")))
+    return reports.Report.join(*lines)
+
+
+def results_table(result):
+    """One row per method: zero-shot accuracy with chance beside it, then the generalized setting."""
+    rows = []
+    for method, found in _by_method(result).items():
+        cell = lambda metric: reports.mean_std([row[metric] for row in found])  # noqa: E731
+        rows.append({
+            "method": _title(method), "zero-shot (unseen only)": cell("unseen_accuracy"),
+            "chance": reports.percent(_mean(found, "chance")),
+            "× chance": reports.number(_mean(found, "unseen_accuracy") / _mean(found, "chance"), 1),
+            "generalized: seen": cell("gzsl_seen_accuracy"), "generalized: unseen": cell("gzsl_unseen_accuracy"),
+            "harmonic mean H": cell("harmonic_mean"), "unseen images called seen": cell("unseen_called_seen"),
+        })
+    return reports.table(rows)
+
+
+def _settings_text(settings):
+    return ", ".join(f"{SETTING_NAMES.get(key, key)} = {value:g}" for key, value in settings.items())
+
+
+def splits_table(result):
+    """One row per split, seed and method: the unseen classes, both settings' scores and the settings chosen."""
+    several_seeds = len({row["seed"] for row in result.rows}) > 1
+    rows = [{"split": row["split"] + (f" (seed {row['seed']})" if several_seeds else ""),
+             "unseen classes": row["unseen_classes"], "method": _title(row["model"]),
+             "zero-shot": reports.percent(row["unseen_accuracy"]), "H": reports.percent(row["harmonic_mean"]),
+             "settings (chosen on validation classes)": _settings_text(row["settings"])} for row in result.rows]
+    return reports.table(rows)
+
+
+def above_chance(result):
+    """Per method: its zero-shot accuracy, the ratio to chance, and whether it beats chance on every split."""
+    lines = []
+    for method, found in _by_method(result).items():
+        chance = _mean(found, "chance")
+        every = all(row["unseen_accuracy"] > row["chance"] for row in found)
+        lines.append(f"{_title(method)}: {reports.mean_std([row['unseen_accuracy'] for row in found])} on classes "
+                     f"it never saw, {_mean(found, 'unseen_accuracy') / chance:.1f} times chance "
+                     f"({reports.percent(chance)}); "
+                     + ("better than chance on every split." if every else
+                        "**not** better than chance on every split."))
+    return reports.bullets(lines)
+
+
+def is_biased(result):
+    """Whether every method's generalized unseen accuracy is below both its zero-shot and its seen accuracy (mean
+    over splits); None without rows."""
+    groups = _by_method(result)
+    if not groups:
+        return None
+    return all(_mean(found, "gzsl_unseen_accuracy") < _mean(found, "unseen_accuracy")
+               and _mean(found, "gzsl_unseen_accuracy") < _mean(found, "gzsl_seen_accuracy")
+               for found in groups.values())
+
+
+def generalized(result):
+    """Per method: the unseen accuracy in both settings, the share of unseen images given a seen class, and the
+    verdict on the bias toward seen classes."""
+    lines = []
+    for method, found in _by_method(result).items():
+        mean = lambda metric: reports.percent(_mean(found, metric))  # noqa: E731
+        lines.append(f"{_title(method)}: unseen accuracy {mean('unseen_accuracy')} when only unseen classes may be "
+                     f"answered, {mean('gzsl_unseen_accuracy')} when every class may be "
+                     f"({reports.percent(_mean(found, 'unseen_called_seen'), 0)} of the unseen-class images are given "
+                     f"a seen class); seen accuracy {mean('gzsl_seen_accuracy')}; harmonic mean "
+                     f"{mean('harmonic_mean')}.")
+    biased = is_biased(result)
+    verdict = {True: "The generalized setting exposes the bias toward seen classes for every method.",
+               False: "In this run the generalized setting does **not** show a bias toward seen classes for every "
+                      "method.",
+               None: "No method was run."}[biased]
+    return reports.Report.join(reports.bullets(lines), verdict)
+
+
+def paper(result):
+    """Xian et al.'s figures for AwA2 beside ours, and a caution when ours come from other data."""
+    reference = result.metadata.get("paper", {}).get("AwA2", {})
+    groups = _by_method(result)
+    rows = []
+    for method, figures in reference.items():
+        if method not in groups:
+            continue
+        found = groups[method]
+        rows.append({
+            "method": _title(method),
+            "zero-shot: paper (AwA2)": f"{figures['unseen_accuracy']:.1f}%",
+            f"zero-shot: ours ({result.profile})": reports.percent(_mean(found, "unseen_accuracy")),
+            "H: paper (AwA2)": f"{figures['harmonic_mean']:.1f}%",
+            f"H: ours ({result.profile})": reports.percent(_mean(found, "harmonic_mean")),
+        })
+    if not rows:
+        return reports.Report("No method of the paper's table was run.")
+    parts = [reports.table(rows)]
+    if result.metadata.get("config", {}).get("data") != "awa2":
+        unseen = [len(split["unseen"]) for split in result.metadata.get("splits", [])]
+        count = statistics.median(unseen) if unseen else "other"
+        parts.append(f"Ours are measured on other data with other classes ({count:g} unseen instead of ten): "
+                     "compare the pattern, not the numbers." if unseen else
+                     "Ours are measured on other data: compare the pattern, not the numbers.")
+    return reports.Report.join(*parts)
+
+
+def lessons(result):
+    """The notebook's two lessons measured on this run: above chance on every split, and the generalized bias."""
+    groups = _by_method(result)
+    above = all(row["unseen_accuracy"] > row["chance"] for row in result.rows) if groups else None
+    lines = [f"Every method names unseen classes better than chance on every split: {reports.verdict(above)}.",
+             f"The generalized setting shows a bias toward the seen classes for every method: "
+             f"{reports.verdict(is_biased(result))}."]
+    if result.profile == "smoke":
+        lines.append("(smoke profile: a test run, its verdicts mean nothing)")
+    return reports.bullets(lines)
+
+
+__all__ = ["above_chance", "attributes", "generalized", "lessons", "paper", "results_table", "settings",
+           "splits_table"]

@@ -1,0 +1,122 @@
+"""`reports.full_network_embedding` on small synthetic results (no training, no Keras): the tables, the paper's
+two settings beside ours, and each sentence's branches (a claim holds, fails or has no paper number; one seed or
+several; the SVM converged or not; the full embedding left out)."""
+
+from keras_transfer.experiments.base import ExperimentResult
+from keras_transfer.reports import full_network_embedding as report
+
+PAPER = {
+    "fc6": {"mit67": 80.0, "sdogs": 78.0},
+    "fc7_to_fne": {"mit67": (81.7, 83.6), "sdogs": (79.3, 78.8)},
+    "average_gain": {"fc6": 2.9, "fc7": 4.2},
+    "mismatched_source": {"source": "VGG16 pretrained on the other source",
+                          "fc7_to_fne": {"mit67": (72.2, 75.5), "cub200": (23.6, 35.5)}},
+}
+METHODS = (("fc1 + SVM", "baseline"), ("fc2 + SVM", "baseline"), ("FNE: pooling", "pooling"),
+           ("FNE: + standardisation", "standardisation"), ("FNE: + discretisation", "discretisation"))
+
+
+def _result(accuracies, seeds=(0, 1), converged=True, methods=METHODS, dataset="fashion_mnist_half_b"):
+    """One row per method and seed (accuracy `accuracies[i] + 0.02 * seed`) and the metadata the run would store,
+    its verdicts computed here by hand the way `compare_with_paper` does."""
+    rows = [{"model": title, "step": step, "seed": seed, "layers": ["c1", "fc1", "fc2"] if step != "baseline"
+             else [title.split()[0]], "features": 40 if step != "baseline" else 16,
+             "test_accuracy": accuracy + 0.02 * seed, "converged": converged or step != "pooling",
+             "train_images": 60}
+            for (title, step), accuracy in zip(methods, accuracies) for seed in seeds]
+    result = ExperimentResult("full-network-embedding", "quick", rows, {}, {})
+    by_method = result.summary(by="model", metrics=["features", "test_accuracy"])
+    for entry in by_method:
+        entry["converged"] = all(row["converged"] for row in rows if row["model"] == entry["model"])
+    means = {entry["model"]: entry for entry in by_method}
+
+    def verdict(claim, paper, note, better, worse):
+        points = 100 * (means[better]["test_accuracy"] - means[worse]["test_accuracy"])
+        spread = 100 * max(means[better]["test_accuracy_std"], means[worse]["test_accuracy_std"])
+        return {"claim": claim, "paper": paper, "paper_note": note, "ours": points > 0, "points": points,
+                "spread": spread}
+
+    full = "FNE: + discretisation"
+    verdicts = [] if full not in means else [
+        verdict("the full embedding beats the last hidden layer (fc2 as fc7)", True, "on 1 of 2 datasets", full,
+                "fc2 + SVM"),
+        verdict("'FNE: + discretisation' improves on 'FNE: + standardisation'", None, "the paper gives no number",
+                full, "FNE: + standardisation"),
+    ]
+    gains = {} if full not in means else {
+        name.split()[0]: 100 * (means[full]["test_accuracy"] - means[name]["test_accuracy"])
+        for name in means if name.endswith(" + SVM")}
+    result.metadata = {
+        "config": {"dataset": dataset, "max_iter": 500}, "seeds": list(seeds), "backend": "numpy",
+        "wall_time_s": 7.6, "task": "Source network: a test.", "class_names": ["a", "b"],
+        "sizes": {"train_per_seed": 60, "test": 200}, "by_method": by_method, "paper": PAPER, "gains": gains,
+        "verdicts": verdicts, "value_fractions": {"-1.0": 0.25, "0.0": 0.5, "1.0": 0.25},
+    }
+    return result
+
+
+def test_method_table_and_convergence():
+    result = _result((0.80, 0.78, 0.70, 0.84, 0.86), converged=False)
+    table = report.method_table(result)
+    assert "| FNE: + discretisation | 40 | 87.0% ± 1.4% | yes |" in table
+    assert "| FNE: pooling | 40 | 71.0% ± 1.4% | **no** |" in table
+    assert report.convergence(result).startswith(
+        "The SVM stopped at its iteration limit (max_iter=500) before converging for: FNE: pooling.")
+    assert report.convergence(_result((0.8, 0.78, 0.7, 0.84, 0.86))) == (
+        "The SVM converged within its iteration limit (max_iter=500) for every method and seed.")
+    assert "±" not in report.method_table(_result((0.8, 0.78, 0.7, 0.84, 0.86), seeds=(3,)))
+
+
+def test_paper_table_sets_our_last_two_layers_beside_the_papers_fc6_and_fc7():
+    table = report.paper_table(_result((0.80, 0.78, 0.70, 0.84, 0.86)))
+    assert "| sdogs | 78.0% | 79.3% | 78.8% | -0.5 points |" in table
+    assert "| **ours** (quick profile) | 81.0% (fc1) | 79.0% (fc2) | 87.0% | +8.0 points |" in table
+    assert table.endswith("+2.9 points over fc6 and +4.2 over fc7.")
+    # the full embedding left out: no line of ours
+    only_baselines = _result((0.80, 0.78), methods=METHODS[:2])
+    assert "ours" not in report.paper_table(only_baselines)
+    assert report.embedding(only_baselines).startswith("This run left out the full embedding")
+
+
+def test_mismatched_source_table_shows_the_gain_in_both_settings():
+    table = report.mismatched_source_table(_result((0.8, 0.78, 0.7, 0.84, 0.86)))
+    assert table.startswith("Source network: VGG16 pretrained on the other source.")
+    assert "| mit67 | 72.2% | 75.5% | +3.3 points | +1.9 points |" in table
+    assert "| cub200 | 23.6% | 35.5% | +11.9 points | – |" in table  # not in the matched table here
+    result = _result((0.8, 0.78, 0.7, 0.84, 0.86))
+    result.metadata["paper"] = {key: value for key, value in PAPER.items() if key != "mismatched_source"}
+    assert report.mismatched_source_table(result) == ""
+
+
+def test_verdicts_hold_fail_or_have_no_paper_number():
+    several = _result((0.80, 0.78, 0.70, 0.84, 0.83))  # the full embedding beats fc2, but not standardisation
+    table = report.verdict_table(several)
+    assert "| the full embedding beats the last hidden layer (fc2 as fc7) | yes (on 1 of 2 datasets) | yes | " \
+           "+5.0 points (std 1.4) |" in table
+    assert "| **no** | -1.0 points (std 1.4) |" in table and "| – (the paper gives no number) |" in table
+    text = report.conclusion(several)
+    assert "(fc2 as fc7): **yes**, +5.0 points; Garcia-Gasulla et al.: yes, on 1 of 2 datasets." in text
+    assert "improves on 'FNE: + standardisation': **no**, -1.0 points, within the seeds' spread (1.4)." in text
+    assert "One seed" not in text
+    assert "**The stand-in's scale:** our embedding has 40 features from 3 layers" in text
+    assert "single hidden layer already reaches 81.0% on our 2 classes (the paper's fc7 baselines: 79.3% to 81.7%)" \
+        in text
+
+
+def test_one_seed_and_another_dataset():
+    one = _result((0.80, 0.78, 0.70, 0.84, 0.86), seeds=(0,), dataset="oxford17")
+    assert "(one seed)" in report.verdict_table(one) and "(std" not in report.verdict_table(one)
+    text = report.conclusion(one)
+    assert "**One seed:**" in text and "within the seeds' spread" not in text and "stand-in" not in text
+
+
+def test_setup_and_embedding():
+    result = _result((0.80, 0.78, 0.70, 0.84, 0.86))
+    setup = report.setup(result, live=True)
+    assert "**Profile:** quick in live mode (settings: `full_network_embedding.CONFIGS['quick']` and " \
+           "`full_network_embedding.LIVE`), numpy backend; seeds 0, 1." in setup
+    assert "- Source network: a test." in setup and "**Time:** 8 s in all." in setup
+    embedded = report.embedding(result)
+    assert "**40 features** from 3 layers: `c1`, `fc1`, `fc2`." in embedded
+    assert "(seed 0, 60 training images, 200 test images): 86.0%." in embedded
+    assert "| -1 | 25.0% |" in embedded and "| 0 | 50.0% |" in embedded and "| +1 | 25.0% |" in embedded

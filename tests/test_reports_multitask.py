@@ -1,0 +1,68 @@
+"""The multitask reports on small synthetic results: no training, milliseconds."""
+
+from keras_transfer import reports
+from keras_transfer.experiments.base import ExperimentResult
+from keras_transfer.reports import multitask as report
+
+
+def _rows(gains, budget=5, base=0.3, box=(0.6, 0.7)):
+    """Rows of one budget: class-only at `base`, multitask at `base + gain` per seed, one box-only per seed."""
+    rows = []
+    for seed, gain in enumerate(gains):
+        rows += [
+            {"model": f"class_only · {budget}/class", "network": "class_only", "budget": budget, "seed": seed,
+             "test_accuracy": base, "test_mean_iou": None, "class_labels": 25, "box_labels": 0, "cpu_time_s": 10.0},
+            {"model": f"multitask · {budget}/class", "network": "multitask", "budget": budget, "seed": seed,
+             "test_accuracy": base + gain, "test_mean_iou": box[0], "class_labels": 25, "box_labels": 1200,
+             "cpu_time_s": 12.0},
+            {"model": "box_only", "network": "box_only", "budget": None, "seed": seed, "test_accuracy": None,
+             "test_mean_iou": box[1], "class_labels": 0, "box_labels": 1200, "cpu_time_s": 11.0},
+        ]
+    return rows
+
+
+def _result(rows, profile="quick"):
+    return ExperimentResult("multitask", profile, rows, metadata={
+        "config": {"image_size": 32, "box_weight": 100.0}, "class_names": ["a", "b", "c", "d", "e"],
+        "sizes": {"train": 1200, "validation": 500, "test": 1000}, "wall_time_s": 60.0, "cpu_time_s": 90.0})
+
+
+def test_sharing_is_judged_against_the_paired_spread():
+    assert report.sharing(_rows([0.10, 0.05, 0.02]))["5"]["verdict"] == "helped"
+    assert report.sharing(_rows([-0.10, -0.05, -0.02]))["5"]["verdict"] == "hurt"
+    within = report.sharing(_rows([0.10, -0.05, 0.02]))["5"]
+    assert within["verdict"] == "no clear difference" and within["seeds"] == 3
+    assert report.sharing(_rows([0.10]))["5"]["verdict"] == "one seed"
+    assert report.sharing(_rows([0.10]))["5"]["std"] == 0.0
+
+
+def test_conclusion_says_helped_only_beyond_the_spread():
+    helped = report.conclusion(_result(_rows([0.10, 0.05, 0.02])))
+    assert isinstance(helped, reports.Report)
+    assert "beyond its spread over 3 seeds" in helped
+    assert "help the class task beyond the seed spread at 5 labels" in helped
+    assert "chance is 20.0% (5 classes): +10.0 points against chance" in helped
+    assert "The box head pays for sharing its base: -0.100 IoU" in helped
+    within = report.conclusion(_result(_rows([0.10, -0.05, 0.02])))
+    assert "within its spread" in within and "at no budget" in within
+    hurt = report.conclusion(_result(_rows([-0.10, -0.05, -0.02], box=(0.7, 0.6))))
+    assert "sharing hurt" in hurt and "does not pay" in hurt
+    assert "nothing to conclude" in report.conclusion(_result([]))
+
+
+def test_one_seed_gives_a_hint_not_a_finding():
+    text = report.conclusion(_result(_rows([0.05]), profile="smoke"))
+    assert "on one seed: without a spread this is a hint" in text and "beyond the seed spread" not in text
+    assert "test run" in text
+    assert "one seed: no spread to judge by" in report.sharing_table(_result(_rows([0.05])))
+
+
+def test_tables_render_percentages():
+    result = _result(_rows([0.10, 0.05, 0.02]) + _rows([0.0, 0.01, -0.01], budget=60)[:6])
+    table = report.sharing_table(result)
+    assert "| 5 | 30.0% ± 0.0% |" in table and "+5.7 points ± 4.0 points" in table and "+10.0, +5.0, +2.0" in table
+    assert "| 60 |" in table
+    results = report.results_table(result)
+    assert "multitask" in results and "0.600 ± 0.000" in results and "1,200" in results
+    assert "| 5 | 0.600 ± 0.000 | 0.700 ± 0.000 |" in report.box_table(result)
+    assert "1,200 training images of 32×32 pixels" in report.settings(result)

@@ -1,0 +1,108 @@
+"""`reports.off_the_shelf` on small synthetic results (no training, no Keras): the tables, and each sentence's
+branches (the paper's shape holds or fails, a check not run, one seed or several, the quick profile's stand-in)."""
+
+import statistics
+
+from keras_transfer.experiments.base import ExperimentResult
+from keras_transfer.reports import off_the_shelf as report
+
+LAYERS = ("conv1", "conv2", "fc")
+PAPER = {"datasets": ["Caltech-101 (30/class)", "Caltech-256 (60/class)"],
+         "svm": {"1": [44.8, 24.6], "2": [66.2, 39.6], "3": [72.3, 46.0]}, "softmax": {"3": [70.0, 45.0]},
+         "num_layers": 3}
+
+
+def _result(svm, softmax, seeds=(0, 1), dataset="fashion_mnist_half_b", checks=(True, True, True), retrieval=True):
+    """One row per layer and seed: accuracy `svm[layer] + 0.01 * seed`; the metadata the run would store."""
+    rows = [{"model": layer, "layer": layer, "depth": depth, "seed": seed, "features": 4 * depth,
+             "svm_accuracy": svm[depth - 1] + 0.01 * seed, "softmax_accuracy": softmax[depth - 1] + 0.01 * seed}
+            for depth, layer in enumerate(LAYERS, 1) for seed in seeds]
+    result = ExperimentResult("off-the-shelf", "quick", rows, {}, {})
+    by_layer = result.summary(by="layer", metrics=["depth", "features", "svm_accuracy", "softmax_accuracy"])
+    best = max(by_layer, key=lambda entry: entry["svm_accuracy"])
+    names = ("layer 1 is the weakest", "flat near the top: the top layer within 2 points of the best",
+             "softmax within 2 points of the SVM at the top")
+    result.metadata = {
+        "config": {"dataset": dataset}, "seeds": list(seeds), "backend": "numpy", "wall_time_s": 12.3,
+        "source_seconds": 1.0, "feature_seconds": 2.0, "classifier_seconds": 3.0, "task": "Source network: a test.",
+        "class_names": ["a", "b", "c", "d"], "sizes": {"train_per_seed": 120, "test": 400, "gallery": 40},
+        "source_model": "tiny_vgg", "source_parameters": 12345, "by_layer": by_layer, "paper": PAPER,
+        "shape_tolerance": 0.02,
+        "shape_comparison": [{"property": name, "caltech101": True, "caltech256": None if name.startswith("softmax")
+                              else True, "ours": holds} for name, holds in zip(names, checks)],
+        "findings": {"best_layer": best["layer"], "best_depth": round(best["depth"]),
+                     "best_svm_accuracy": best["svm_accuracy"], "first_layer": "conv1",
+                     "first_svm_accuracy": by_layer[0]["svm_accuracy"], "top_layer": "fc",
+                     "top_svm_accuracy": by_layer[-1]["svm_accuracy"],
+                     "top_softmax_minus_svm": by_layer[-1]["softmax_accuracy"] - by_layer[-1]["svm_accuracy"],
+                     "top_below_best": best["svm_accuracy"] - by_layer[-1]["svm_accuracy"], "chance": 0.25},
+    }
+    if retrieval:
+        result.metadata["retrieval"] = [{"layer": layer, "depth": d, "precision@1": 0.5 + 0.1 * d,
+                                         "precision@5": 0.4 + 0.1 * (d % 2)} for d, layer in enumerate(LAYERS, 1)]
+    return result
+
+
+def test_layer_table_reads_percent_mean_std_over_seeds_and_retrieval():
+    table = report.layer_table(_result((0.30, 0.60, 0.90), (0.3, 0.6, 0.9)))
+    spread = 100 * statistics.stdev([0.90, 0.91])
+    assert table.splitlines()[0] == ("| depth | layer | features | SVM | softmax | retrieval precision@1 | "
+                                     "retrieval precision@5 |")
+    assert f"| 3 | `fc` | 12 | 90.5% ± {spread:.1f}% | 90.5% ± {spread:.1f}% | 80.0% | 50.0% |" in table
+    assert report.layer_table(_result((0.3, 0.6, 0.9), (0.3, 0.6, 0.9), seeds=(4,))).count("±") == 0
+    assert "retrieval" not in report.layer_table(_result((0.3, 0.6, 0.9), (0.3,) * 3, retrieval=False))
+
+
+def test_paper_table_puts_layers_in_columns_with_a_dash_where_the_paper_has_none():
+    table = report.paper_table(_result((0.3, 0.6, 0.9), (0.3,) * 3))
+    assert "| classifier, dataset | layer 1 | layer 2 | layer 3 |" in table
+    assert "| SVM, Caltech-256 (60/class) | 24.6% | 39.6% | 46.0% |" in table
+    assert "| softmax, Caltech-101 (30/class) | – | – | 70.0% |" in table
+
+
+def test_findings_when_the_papers_shape_holds_with_several_seeds():
+    result = _result((0.30, 0.60, 0.90), (0.3, 0.6, 0.9))
+    text = report.findings(result)
+    assert "**Best layer:** `fc` (depth 3 of 3), 90.5% with the SVM; chance is 25.0%." in text
+    assert "the weakest layer, as in Zeiler & Fergus's table" in text
+    assert "0.0 points below the best layer: flat near the top" in text
+    assert "One seed" not in text and "Why the top can bend" not in text
+    assert "Why layer 1 is so strong" not in text  # 30.5% is below Caltech-101's 44.8%
+    shapes = report.shape_checks(result)
+    assert "| layer 1 is the weakest | yes | yes | yes |" in shapes
+    assert "| softmax within 2 points of the SVM at the top | yes | – | yes |" in shapes  # not in the paper
+
+
+def test_findings_when_the_papers_shape_fails_on_the_stand_in_with_one_seed():
+    result = _result((0.80, 0.70, 0.60), (0.8, 0.7, 0.9), seeds=(0,), checks=(False, False, False))
+    text = report.findings(result)
+    assert "not the weakest layer, unlike Zeiler & Fergus's table" in text
+    assert "20.0 points below the best layer: more than 2 points, the top layers are too specific" in text
+    assert "**Why layer 1 is so strong here:**" in text and "(80.0%) better than Caltech-101's layer 1 (44.8%" in text
+    assert "**Why the top can bend here:**" in text and "**One seed:**" in text
+    assert "| layer 1 is the weakest | yes | yes | **no** |" in report.shape_checks(result)
+    # on another task (Oxford-17) the stand-in's explanations are not given
+    other = report.findings(_result((0.80, 0.70, 0.60), (0.8,) * 3, dataset="oxford17", checks=(False,) * 3))
+    assert "Why layer 1" not in other and "Why the top" not in other
+
+
+def test_classifier_gap_says_close_or_which_one_is_ahead():
+    close = report.classifier_gap(_result((0.3, 0.6, 0.90), (0.3, 0.6, 0.91)))
+    assert "| `fc` | 90.5% | 91.5% | +1.0 points |" in close
+    assert close.endswith("At the top layer the two are 1.0 points apart: as close as in Zeiler & Fergus's table.")
+    apart = report.classifier_gap(_result((0.3, 0.6, 0.90), (0.3, 0.6, 0.80), checks=(True, True, False)))
+    assert apart.endswith("10.0 points apart: the SVM is clearly ahead here.")
+
+
+def test_setup_source_network_and_conclusion():
+    result = _result((0.3, 0.9, 0.6), (0.3,) * 3)
+    setup = report.setup(result)
+    assert "**Profile:** quick (settings: `off_the_shelf.CONFIGS['quick']`), numpy backend; seeds 0, 1." in setup
+    assert "- Source network: a test." in setup and "chance: 25.0%" in setup
+    assert "source network 1 s, features 2 s, classifiers 3 s, total 12 s" in setup
+    assert "in live mode" in report.setup(result, live=True) and "`off_the_shelf.LIVE`" in report.setup(result, True)
+    assert "`tiny_vgg`, 12,345 parameters. 3 tapped layers, from `conv1` (4 features) to `fc` (12" in (
+        report.source_network(result))
+    assert report.conclusion(result) == ("In this run (quick profile) the best trade-off for classification is "
+                                         "`conv2` (90.5% with the SVM), and for retrieval `fc` (precision@1 80.0%).")
+    assert report.conclusion(_result((0.3, 0.9, 0.6), (0.3,) * 3, retrieval=False)).endswith("with the SVM).")

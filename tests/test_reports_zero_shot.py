@@ -1,0 +1,81 @@
+"""The zero-shot reports on small synthetic results: no training, milliseconds."""
+
+import numpy as np
+import pytest
+
+from keras_transfer import reports
+from keras_transfer.datasets import attributes
+from keras_transfer.experiments.base import ExperimentResult
+from keras_transfer.reports import zero_shot as report
+
+PAPER = {"AwA2": {"dap": {"unseen_accuracy": 46.1, "harmonic_mean": 0.0},
+                  "eszsl": {"unseen_accuracy": 58.6, "harmonic_mean": 11.0}}}
+
+
+def _row(method, split, unseen, gzsl_unseen=0.1, gzsl_seen=0.8, seed=0):
+    return {"model": method, "split": str(split), "seed": seed, "unseen_classes": "Pullover, Dress, Ankle boot",
+            "unseen_accuracy": unseen, "chance": 1 / 3, "gzsl_seen_accuracy": gzsl_seen,
+            "gzsl_unseen_accuracy": gzsl_unseen,
+            "harmonic_mean": 2 * gzsl_seen * gzsl_unseen / (gzsl_seen + gzsl_unseen),
+            "unseen_called_seen": 0.9, "settings": {"C": 0.1} if method == "dap" else {"gamma": 10.0, "lam": 1.0}}
+
+
+def _result(rows, profile="quick", data="fashion_mnist", splits=2):
+    config = {"data": data, "splits": splits, "num_unseen": 3, "num_validation": 2, "epochs": 4,
+              "train_per_class": 1000, "test_per_class": 500, "seeds": [0]}
+    return ExperimentResult("zero-shot", profile, rows, metadata={
+        "config": config, "splits": [{"seen": [0, 1], "unseen": [2, 3, 4], "validation": [0]}] * splits,
+        "paper": PAPER, "wall_time_s": 12.0, "cpu_time_s": 20.0})
+
+
+HOLDS = [_row("dap", 0, 0.7), _row("eszsl", 0, 0.8), _row("dap", 1, 0.6), _row("eszsl", 1, 0.65)]
+
+
+def test_tables_render_percentages_and_mean_std():
+    result = _result(HOLDS)
+    table = report.results_table(result)
+    assert isinstance(table, reports.Report) and table._repr_markdown_().startswith("| method |")
+    assert "65.0% ± 7.1%" in table  # DAP's zero-shot over two splits
+    assert "33.3%" in table and "1.9" in table  # chance and the ratio to it
+    splits = report.splits_table(result)
+    assert "γ = 10, λ = 1" in splits and "C = 0.1" in splits and "{" not in splits
+    assert splits.count("\n") == 1 + len(HOLDS)
+
+
+def test_lessons_hold_fail_and_not_run():
+    assert report.lessons(_result(HOLDS)).count("holds") == 2
+    assert "better than chance on every split." in report.above_chance(_result(HOLDS))
+    below = _result([*HOLDS[:3], _row("eszsl", 1, 0.2)])
+    assert "**not** better than chance" in report.above_chance(below)
+    assert "**fails**" in report.lessons(below)
+    unbiased = _result([_row("dap", 0, 0.7, gzsl_unseen=0.75), _row("eszsl", 0, 0.8)], splits=1)
+    assert "does **not** show a bias" in report.generalized(unbiased)
+    assert report.lessons(_result([])).count("not run") == 2
+    assert "exposes the bias" in report.generalized(_result(HOLDS))
+
+
+def test_single_split_and_smoke_and_settings():
+    result = _result(HOLDS[:2], profile="smoke", splits=1)
+    assert "± " not in report.results_table(result)
+    text = report.settings(result)
+    assert "2 fitted models (1 split, seed 0)" in text and "test run" in text
+    assert "5 random splits" not in text and "1 random splits" in text
+    assert "test run" in report.lessons(result)
+    assert "Fashion-MNIST" not in report.settings(_result(HOLDS, data="awa2"))
+
+
+def test_paper_beside_ours():
+    text = report.paper(_result(HOLDS))
+    assert "46.1%" in text and "65.0%" in text and "3 unseen instead of ten" in text
+    assert "instead of ten" not in report.paper(_result(HOLDS, data="awa2"))
+    assert "No method" in report.paper(_result([]))
+
+
+def test_attributes_describes_the_table():
+    text = report.attributes(attributes.fashion_mnist_attributes())
+    assert text.startswith("10 classes, 11 attributes; the closest two classes differ in 1 attribute,")
+    assert "| `worn_on_feet` | worn on the feet | Sandal, Sneaker, Ankle boot |" in text
+    other = attributes.AttributeTable(("a", "b"), ("x", "y"), np.array([[1.0, 0.0], [0.0, 1.0]]))
+    assert "differ in 2 attributes" in report.attributes(other) and "|" not in report.attributes(other)
+    with pytest.raises(ValueError, match="do not separate"):
+        report.attributes(attributes.AttributeTable(("a", "b"), ("x",), np.ones((2, 1))))
