@@ -8,13 +8,14 @@ export PYTHONUNBUFFERED := 1
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export MPLBACKEND ?= Agg
 
-.PHONY: demo test unit unit-tf unit-jax notebooks-smoke notebooks bench data install lab doctor gpu clean help
+.PHONY: demo test unit unit-tf unit-jax notebooks-smoke browser notebooks site bench data install lab doctor gpu clean help
 
 help:
 	@echo "make demo   - set up, fetch offline data, run the flagship experiment (quick profile)"
 	@echo "make test   - the whole test suite: unit tests on TensorFlow and JAX, every notebook (smoke)"
 	@echo "make bench  - the benchmarks, one JSON line each"
 	@echo "make lab    - JupyterLab on notebooks/"
+	@echo "make site   - an HTML book of the executed notebooks in build/notebooks/PROFILE (after make notebooks)"
 	@echo "make doctor - check this machine for the notebooks: versions, data, caches, time estimates"
 	@echo "make gpu    - swap tensorflow-cpu for TensorFlow with CUDA (Linux with an NVIDIA GPU)"
 
@@ -23,7 +24,7 @@ $(STAMP): requirements.txt requirements/base.txt pyproject.toml
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements.txt
 	$(PIP) install --quiet --no-deps -e .
-	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	$(PY) -m ipykernel install --sys-prefix --name python3 --env TF_CPP_MIN_LOG_LEVEL 2 >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -46,15 +47,28 @@ unit-tf: data
 unit-jax: data
 	KERAS_BACKEND=jax $(PYTEST) --dist loadscope -m "multibackend and not notebook" tests
 
+# The smoke notebook run is kept in SMOKE_RUN (executed copies, results, data), so that the browser test opens the
+# notebooks in JupyterLab and loads their results instead of training again.
+SMOKE_RUN := $(CURDIR)/build/test-smoke
+
 notebooks-smoke: data
-	KERAS_BACKEND=tensorflow $(PYTEST) --dist worksteal -m notebook tests
+	rm -rf $(SMOKE_RUN)
+	KT_SMOKE_RUN=$(SMOKE_RUN) KERAS_BACKEND=tensorflow $(PYTEST) --dist worksteal -m "notebook and not browser" tests
+
+# JupyterLab and headless Chromium (Debian's, installed where we are root with apt) on the smoke run above.
+browser: data
+	@bash data/install-browser.sh
+	KT_SMOKE_RUN=$(SMOKE_RUN) KERAS_BACKEND=tensorflow $(PY) -m pytest -q -p no:xdist -m browser tests/test_browser.py
 
 unit: unit-tf unit-jax
 
-test: doctor unit-tf unit-jax notebooks-smoke
+test: doctor unit-tf unit-jax notebooks-smoke browser
 
 notebooks: data
 	$(PY) -m keras_transfer notebooks --profile $(or $(PROFILE),quick) --results $(or $(RESULTS),auto) $(if $(LIVE),--live,)
+
+site: $(STAMP)
+	$(PY) -m keras_transfer site --profile $(or $(PROFILE),quick)
 
 bench: data
 	@$(PY) benchmarks/run_all.py

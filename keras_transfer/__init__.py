@@ -7,13 +7,16 @@ import only Keras and NumPy, and importing them registers every serializable cla
 """
 
 import importlib
+import os
 
-from keras_transfer import callbacks
-from keras_transfer import layers
-from keras_transfer import losses
-from keras_transfer import metrics
-from keras_transfer import optimizers
-from keras_transfer import schedules
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up logs stay off the terminal and stderr
+
+from keras_transfer import callbacks  # noqa: E402
+from keras_transfer import layers  # noqa: E402
+from keras_transfer import losses  # noqa: E402
+from keras_transfer import metrics  # noqa: E402
+from keras_transfer import optimizers  # noqa: E402
+from keras_transfer import schedules  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -28,6 +31,7 @@ _LAZY_SUBMODULES = (
     "profiles",
     "progress",
     "reports",
+    "site",
 )
 
 

@@ -1,10 +1,11 @@
-"""The command line: `python -m keras_transfer {run,notebooks,list,doctor}` (also installed as `keras-transfer`).
+"""The command line: `python -m keras_transfer {run,notebooks,site,list,doctor}` (also installed as `keras-transfer`).
 
 ```bash
 python -m keras_transfer list
-python -m keras_transfer run models-1-4 --profile quick                # progress, then the results table
+python -m keras_transfer run models-1-4 --profile quick                # progress, the results table, verdicts
 python -m keras_transfer run models-1-4 --profile smoke --seeds 0 1 --set max_epochs=3 --output /tmp/out
 python -m keras_transfer notebooks --profile smoke --only 04_          # executes notebooks/*.ipynb (papermill)
+python -m keras_transfer site --profile smoke                          # build/notebooks/smoke -> build/site/smoke
 python -m keras_transfer doctor                                        # is this machine ready? time estimates
 ```
 """
@@ -33,7 +34,7 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m keras_transfer", description="keras-transfer: run experiments and notebooks."
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,notebooks,list,doctor}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,notebooks,site,list,doctor}")
 
     run = commands.add_parser("run", help="run an experiment and print its results table")
     run.add_argument("name", help="the experiment's name (see `list`)")
@@ -67,6 +68,11 @@ def _parser():
         help="auto (default): load saved results of the same settings, train the rest; train: train everything",
     )
     notebooks.add_argument("--live", action="store_true", help="one seed, the smallest settings: for a live demo")
+
+    site = commands.add_parser("site", help="an HTML book of the executed notebooks, with each lesson's verdict")
+    site.add_argument("--profile", default="smoke", choices=profiles.PROFILES)
+    site.add_argument("--executed", default=None, help="the executed notebooks (default build/notebooks/PROFILE)")
+    site.add_argument("--output", default=None, help="folder for index.html and the pages (default build/site/PROFILE)")
 
     commands.add_parser("list", help="list the experiments and the notebooks")
 
@@ -122,6 +128,9 @@ def _run(arguments):
     print()
     print(f"{arguments.name} ({arguments.profile} profile): mean ± std over seeds")
     print(result.to_markdown())
+    summary = "" if arguments.quiet else _report_summary(arguments.name, result)
+    if summary:
+        print(f"\n{summary}")
     from keras_transfer.experiments import base
 
     print(f"\n{base.provenance(result)}")
@@ -131,6 +140,23 @@ def _run(arguments):
             print(f", CPU time {result.metadata['cpu_time_s']:.0f} s", end="")
         print(".")
     return 0
+
+
+def _report_summary(name, result):
+    """The experiment's verdicts as Markdown text (`keras_transfer.reports.<its module>.summary(result)`), or `""`
+    when its report module has none."""
+    import importlib
+
+    from keras_transfer import experiments
+
+    module = "keras_transfer.reports." + experiments.EXPERIMENTS[name].rpartition(".")[2]
+    try:
+        report = importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if error.name != module:
+            raise
+        return ""
+    return str(report.summary(result)) if hasattr(report, "summary") else ""
 
 
 def _notebooks(arguments):
@@ -149,6 +175,18 @@ def _notebooks(arguments):
     return 0 if all(run.status == "ok" for run in runs) else 1
 
 
+def _site(arguments):
+    from keras_transfer import site
+
+    try:
+        book = site.build_site(arguments.executed, arguments.output, profile=arguments.profile)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(site.format_summary(book))
+    return 0
+
+
 def main(argv=None):
     """Entry point; returns the exit status (0 ok, 1 a notebook failed, 2 bad arguments)."""
     arguments = _parser().parse_args(argv)
@@ -160,6 +198,8 @@ def main(argv=None):
         from keras_transfer import doctor
 
         return doctor.main(measure=not arguments.no_measure)
+    if arguments.command == "site":
+        return _site(arguments)
     return _notebooks(arguments)
 
 

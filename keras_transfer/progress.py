@@ -4,9 +4,9 @@
 around its epochs). Where it draws:
 
 - in a Jupyter kernel with ipywidgets, the widget bar (`tqdm.notebook`);
-- elsewhere (the command line, papermill and nbconvert, which have no widget front end), compact text on stdout,
-  redrawn at most every `mininterval` seconds when stdout is not a terminal, so an executed notebook's output holds a
-  few lines, not thousands;
+- in a Jupyter kernel without a widget front end (papermill, nbconvert, `KT_PROGRESS=text`), one text output that
+  is redrawn in place (an updatable display), so the executed notebook holds the bar's last state, not its history;
+- on the command line, text on stdout (redrawn at most every `mininterval` seconds when stdout is not a terminal);
 - nowhere at `verbose=0` (`--quiet`).
 
 `KT_PROGRESS=text` forces the text bar (`keras_transfer.notebooks` sets it for the notebooks it executes),
@@ -69,6 +69,9 @@ def bar(total, description, *, verbose=1, unit="network", mininterval=None):
         return _postfix_without_redraw(tqdm(total=total, desc=description, unit=unit))
     from tqdm import tqdm  # noqa: PLC0415
 
+    if kind == "text" and _in_kernel():
+        return _postfix_without_redraw(tqdm(total=total, desc=description, unit=unit, file=_DisplayLine(), ascii=False,
+                                            mininterval=1.0 if mininterval is None else mininterval, ncols=100))
     terminal = hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
     interval = mininterval if mininterval is not None else (0.1 if terminal else 10.0)
     return _postfix_without_redraw(tqdm(total=total, desc=description, unit=unit, file=sys.stdout,
@@ -85,3 +88,25 @@ def _postfix_without_redraw(progress_bar):
 
     progress_bar.set_postfix_str = set_postfix_str
     return progress_bar
+
+
+class _DisplayLine:
+    """A file for tqdm inside a Jupyter kernel: every redraw replaces one `text/plain` output (a display id)."""
+
+    def __init__(self):
+        self._handle = None
+
+    def write(self, text):
+        line = text.replace("\r", "").strip("\n")
+        if not line.strip():
+            return
+        from IPython.display import display  # noqa: PLC0415
+
+        bundle = {"text/plain": line}
+        if self._handle is None:
+            self._handle = display(bundle, raw=True, display_id=True)
+        else:
+            self._handle.update(bundle, raw=True)
+
+    def flush(self):
+        pass

@@ -61,14 +61,12 @@
 # %%
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import matplotlib.pyplot as plt
 
-import matplotlib.pyplot as plt  # noqa: E402
-
-import keras_transfer as kt  # noqa: E402
-from keras_transfer.experiments import off_the_shelf  # noqa: E402
-from keras_transfer.plotting import features as feature_plots  # noqa: E402
-from keras_transfer.reports import off_the_shelf as report  # noqa: E402
+import keras_transfer as kt
+from keras_transfer.experiments import off_the_shelf
+from keras_transfer.plotting import features as feature_plots
+from keras_transfer.reports import off_the_shelf as report
 
 # %% tags=["parameters"]
 PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU

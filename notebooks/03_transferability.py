@@ -59,15 +59,13 @@
 # %%
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import matplotlib.pyplot as plt
 
-import matplotlib.pyplot as plt  # noqa: E402
-
-import keras_transfer as kt  # noqa: E402
-from keras_transfer.models import transfer  # noqa: E402
-from keras_transfer.models import yosinski  # noqa: E402
-from keras_transfer.plotting import plot_transferability  # noqa: E402
-from keras_transfer.reports import transferability as report  # noqa: E402
+import keras_transfer as kt
+from keras_transfer.models import transfer
+from keras_transfer.models import yosinski
+from keras_transfer.plotting import plot_transferability
+from keras_transfer.reports import transferability as report
 
 # %% tags=["parameters"]
 PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU

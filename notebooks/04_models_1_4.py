@@ -18,7 +18,7 @@
 #
 # **Author:** keras-transfer contributors<br>
 # **Date created:** 2026-11-22<br>
-# **Last modified:** 2026-12-01<br>
+# **Last modified:** 2026-12-06<br>
 # **Description:** A pretrained network trained from scratch, used as a frozen feature extractor, fine-tuned, and
 # fine-tuned by chain-thaw, with 5 to 40 labelled images per class; then the fine-tuning strategy table
 # (similar or different data × small or large target set) filled from the run.
@@ -60,12 +60,11 @@ import os
 
 import keras
 import matplotlib.pyplot as plt
-from IPython.display import Markdown
-from IPython.display import display
 
 import keras_transfer as kt
 from keras_transfer.experiments import comparisons
 from keras_transfer.experiments import models_1_4
+from keras_transfer.reports import models_1_4 as report
 
 # %% tags=["parameters"]
 PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU
@@ -76,45 +75,24 @@ SEEDS = None  # None: the profile's seeds (quick and full: 0, 1, 2; live mode: t
 # %%
 config = kt.profiles.select(models_1_4.CONFIGS, PROFILE, models_1_4.LIVE[PROFILE] if LIVE else {})
 QUICK = config["data"] == "pasted_objects"  # the CPU stand-in (quick, smoke) rather than Oxford-17 (full)
-print(f"Results in this notebook come from the {PROFILE!r} profile{' in live mode' if LIVE else ''}: "
-      f"{models_1_4.DESCRIPTIONS[PROFILE]}{models_1_4.LIVE_DESCRIPTIONS[PROFILE] if LIVE else ''}.")
-print(f"Keras {keras.__version__}, backend {keras.backend.backend()}.")
+print("Keras", keras.__version__, "on the", keras.backend.backend(), "backend.")
+report.about(PROFILE, LIVE)
 
 # %% [markdown]
 # ## The pretrained network and the target
 #
 # In the `full` profile the pretrained network is Keras's VGG19 with ImageNet weights and the target is Oxford-17.
 # On a CPU with no internet the `quick` profile needs its own "ImageNet" and its own "flowers"; the cell below
-# says which, from the configuration and the cached source network's own record.
+# loads them (the source network is trained once and cached) and says which they are, from the configuration and
+# the cached source network's own record.
 
 # %%
+source, target, info = None, None, None
 if QUICK:
     source = kt.models.pretrained_source_network(config["source_profile"], domain=config["source_domain"])
     info = kt.models.source_network_info(config["source_profile"], domain=config["source_domain"])
     target = models_1_4.load_target_data(PROFILE, labels_per_class=min(config["labels_per_class"]))
-    print(
-        f"Source network ('ImageNet' here): a small VGG (blocks of 3x3 convolutions, then fc1, fc2, predictions) "
-        f"trained on {info['train_images']:,} images of {', '.join(info['classes'])} from Fashion-MNIST, each item "
-        f"pasted at a random place and size on a crop of scikit-image's photos; test accuracy "
-        f"{info['test_accuracy']:.1%} on {info['test_images']:,} items pasted on photo strips it never saw."
-    )
-    print(
-        "Why photos: ImageNet's images are objects on photos, and the lecture's claim is about a network that has "
-        "learnt 'objects on photos'; a network that saw its items only on black has no such features to transfer "
-        "(the strategy table at the end measures that, with the same network trained on black as the 'different "
-        "data' source)."
-    )
-    print(
-        f"Target ('Oxford-17' here): the five other classes, {', '.join(target.class_names)}, "
-        f"pasted on crops of scikit-learn's two photos (other photos than the source's): the same task, new classes "
-        f"and a new domain. Budgets {', '.join(map(str, config['labels_per_class']))} labelled images per class, "
-        f"{config['validation_per_class']} validation images per class, {config['test_size']:,} test images whose "
-        f"backgrounds come from a strip of each photo no training image touches."
-    )
-else:
-    source = None
-    print("Source network: keras.applications.VGG19(weights='imagenet'); target: Oxford-17 split "
-          f"{config['split_id']}, 40 training and 20 validation images per class.")
+report.setup(config, info, target.class_names if QUICK else None)
 
 # %% [markdown]
 # A few training images of the target at the smallest budget, with their labels:
@@ -137,12 +115,8 @@ if QUICK:
 
 # %%
 num_classes = len(target.class_names) if QUICK else len(kt.datasets.oxford_flowers17.CLASS_NAMES)
-lines = ["| model | trainable parameters | frozen parameters |", "|---|---|---|"]
-for name in config["models"]:
-    model = models_1_4.build_model(name, config, source, num_classes, seed=0)
-    counts = kt.models.parameter_counts(model)
-    lines.append(f"| {models_1_4.TITLES[name]} | {counts['trainable']:,} | {counts['frozen']:,} |")
-display(Markdown("\n".join(lines)))
+models = {name: models_1_4.build_model(name, config, source, num_classes, seed=0) for name in config["models"]}
+report.parameter_table({name: kt.models.parameter_counts(model) for name, model in models.items()})
 
 # %% [markdown]
 # Models 3 and 4 start from the same network as Model 2 and unfreeze it during training; chain-thaw does it inside
@@ -152,11 +126,11 @@ display(Markdown("\n".join(lines)))
 # %% [markdown]
 # ## Training
 #
-# `kt.experiments.run("models-1-4", ...)` trains every model at every budget for every seed, tests it, prints a
-# line per run and saves the results; with `RESULTS = "auto"` it loads the saved result of the same settings
-# instead, when there is one (a teacher's pre-run: `python -m keras_transfer run models-1-4 --profile quick` from a
-# shell). With `compare_domain` (the quick profile's default) it also trains Models 2 and 3 from the source trained
-# on black, for the strategy table at the end; live mode skips it.
+# `kt.experiments.run("models-1-4", ...)` trains every model at every budget for every seed, tests it and saves the
+# results, with one progress bar over the networks to train; with `RESULTS = "auto"` it loads the saved result of
+# the same settings instead, when there is one (a teacher's pre-run: `python -m keras_transfer run models-1-4
+# --profile quick` from a shell). With `compare_domain` (the quick profile's default) it also trains Models 2 and 3
+# from the source trained on black, for the strategy table at the end; live mode skips it.
 
 # %%
 result = kt.experiments.run("models-1-4", PROFILE, results=RESULTS, live=LIVE, seeds=SEEDS)
@@ -165,25 +139,21 @@ print(kt.experiments.base.provenance(result))
 # %% [markdown]
 # ## Results
 #
-# Mean ± standard deviation over seeds, one row per model and budget (`n5` = 5 labelled images per class):
+# Test accuracy as mean ± standard deviation over seeds, one row per label budget and model (and per source network
+# when the run has the "different data" one), with the epochs each trained and its CPU time:
 
 # %%
-meta = result.metadata
-config = meta["config"]  # the settings of the run shown (trained now or loaded)
-print(f"Profile {PROFILE!r}; seeds {meta['seeds']}; total {meta['wall_time_s']:.0f} s wall, "
-      f"{meta['cpu_time_s']:.0f} s CPU.")
-display(Markdown(result.to_markdown(metrics=["test_accuracy", "epochs", "cpu_time_s"], digits=3)))
+config = result.metadata["config"]  # the settings of the run shown (trained now or loaded)
+report.results_table(result)
 
 # %% [markdown]
 # Test accuracy against the number of labelled images per class, one line per model; the error bars are one
 # standard deviation over seeds. A line above another at a budget is a model that does better with that many labels.
 
 # %%
-main = config["source_domain"]
-curves = comparisons.curves(result.rows, "labels_per_class", "network", source=main)
-figure = kt.plotting.plot_iou_by_train_size(
-    curves, labels=models_1_4.TITLES, ylabel="test accuracy", title=f"Target test accuracy by label budget ({PROFILE})"
-)
+curves = comparisons.curves(result.rows, "labels_per_class", "network", source=config["source_domain"])
+figure = kt.plotting.plot_iou_by_train_size(curves, labels=models_1_4.TITLES, ylabel="test accuracy",
+                                            title=f"Target test accuracy by label budget ({PROFILE})")
 figure.axes[0].set_xlabel("labelled training images per class (log scale)")
 plt.show()
 
@@ -196,59 +166,18 @@ plt.show()
 # two models of a seed are trained on the same images from the same initial head, so the spread is the standard
 # deviation over seeds of the per-seed difference (an easy draw of images lifts both models and cancels out), as
 # notebook 03 compares its networks with base B. `a ≤ b` holds unless `b` falls below `a` by more than that spread.
+# `report.claims` (in `keras_transfer/reports/models_1_4.py`) reads the verdicts `run()` stored in
+# `result.metadata["checks"]`:
 
 # %%
-checks = meta["checks"]
-gain = checks["frozen_gain"]
-if gain["holds"] is None:
-    print("Frozen against scratch at the smallest budget: not run (both models are needed).")
-else:
-    print(
-        f"At {gain['labels_per_class']} labels per class, frozen {gain['higher_mean']:.1%} ± {gain['higher_std']:.1%} "
-        f"against scratch {gain['lower_mean']:.1%} ± {gain['lower_std']:.1%}: a gain of "
-        f"{100 * gain['difference']:.1f} points (spread of the per-seed gain {100 * gain['spread']:.1f}). The claim (at least "
-        f"{100 * gain['threshold']:.0f} points, beyond the spread) {'holds' if gain['holds'] else 'FAILS'}."
-    )
-order = checks["order"]
-print(f"\nAt {order['labels_per_class']} labels per class:")
-for step in order["steps"]:
-    low, high = step["pair"]
-    sign = "<" if step.get("strict", True) else "≤"
-    if step["holds"] is None:
-        print(f"  {low} {sign} {high}: not run.")
-        continue
-    print(
-        f"  {low} {sign} {high}: {step['lower_mean']:.1%} ± {step['lower_std']:.1%} vs {step['higher_mean']:.1%} ± "
-        f"{step['higher_std']:.1%}, difference {100 * step['difference']:+.1f} points, spread "
-        f"of the per-seed difference {100 * step['spread']:.1f}: {'holds' if step['holds'] else 'FAILS'}."
-    )
-failing = [" < ".join(step["pair"]) for step in order["steps"] if step["holds"] is False]
-if gain["holds"] is False:
-    failing.insert(0, "frozen beats scratch by 10 points at the smallest budget")
-print("\nEvery claim holds in this run." if not failing else f"\nNot shown by this run: {'; '.join(failing)}. "
-      "A step fails when its mean difference is below the spread of the per-seed differences: the seeds "
-      "disagree about it (more seeds or a larger test set would tell), or a design with a larger gap is needed.")
-if len(meta["seeds"]) == 1:
-    print("One seed (live mode): there is no seed spread to compare with, so a step 'holds' here on the sign of its "
-          "difference alone; run the profile's seeds (LIVE = False) to see whether it stands beyond the spread.")
-# Why fine-tuning adds (or not) what the frozen base gives, read on the validation images every choice was made on
-reference = {name: [row for row in result.rows if row["network"] == name and row["labels_per_class"] ==
-                    order["labels_per_class"] and row["source"] == config["source_domain"]]
-             for name in ("frozen", "fine_tuned")}
-if all(reference.values()) and all("validation_accuracy" in row for row in reference["fine_tuned"]):
-    validation = {name: kt.experiments.base.mean_std([row["validation_accuracy"] for row in found])[0]
-                  for name, found in reference.items()}
-    rates = sorted({row["learning_rate"] for row in reference["fine_tuned"]})
-    decay = config["fine_tune_decay"]
-    print(
-        f"\nFine-tuning against the frozen base at {order['labels_per_class']} labels per class, on the validation "
-        f"images: {validation['fine_tuned']:.1%} against {validation['frozen']:.1%} (learning rate chosen there: "
-        f"{', '.join(f'{rate:g}' for rate in rates)}"
-        f"{f', each block below the head at the rate of the one above / {decay:g}' if decay else ', every layer'}). "
-        + ("Fine-tuning starts from the frozen model's weights, so what it adds is what the pretrained base still "
-           "had to adapt to the new photos and classes"
-           + (": on validation it adds little, and on the test images it stays within the seed spread."
-              if order["steps"][1]["holds"] is False else ".")))
+report.claims(result)
+
+# %% [markdown]
+# Why fine-tuning adds (or not) to what the frozen base gives, read on the validation images every choice was made
+# on (Model 3's learning rate among them):
+
+# %%
+report.fine_tuning_on_validation(result)
 
 # %% [markdown]
 # ## Training curves
@@ -260,7 +189,7 @@ if all(reference.values()) and all("validation_accuracy" in row for row in refer
 # %%
 largest = max(config["labels_per_class"])
 figure = kt.plotting.plot_training_curves(
-    result.histories, seed=meta["seeds"][0], models=[f"{name}/n{largest}" for name in config["models"]]
+    result.histories, seed=result.metadata["seeds"][0], models=[f"{name}/n{largest}" for name in config["models"]]
 )
 plt.show()
 
@@ -276,23 +205,7 @@ plt.show()
 # source), whether it beats the runner-up by more than the seed spread, and the lecture's rule for that cell.
 
 # %%
-strategy = meta["strategy"]
-if strategy is None:
-    print("The strategy table needs a second source network ('different data'); this profile has none "
-          "(compare_domain=None).")
-else:
-    lines = ["| source data | target set | winner (mean test accuracy) | runner-up | clear win? | lecture's rule | "
-             "agrees? |", "|---|---|---|---|---|---|---|"]
-    for cell in strategy:
-        means = cell["means"]
-        runner = f"{cell['runner_up']} ({means[cell['runner_up']]:.1%})" if cell["runner_up"] else ""
-        clear = {True: "yes", False: "no (within the seed spread)", None: ""}[cell["clear"]]
-        lines.append(
-            f"| {cell['data']} ({cell['source']}) | {cell['target']} ({cell['labels_per_class']}/class) | "
-            f"**{cell['winner']}** ({means[cell['winner']]:.1%}) | {runner} | {clear} | {cell['lecture_rule']} "
-            f"({', '.join(cell['lecture_models'])}) | {'yes' if cell['agrees'] else 'no'} |"
-        )
-    display(Markdown("\n".join(lines)))
+report.strategy_table(result)
 
 # %% [markdown]
 # ## Conclusion
@@ -300,36 +213,7 @@ else:
 # What this run says, computed from its results:
 
 # %%
-lines = []
-if gain["holds"] is not None:
-    lines.append(
-        f"- With {gain['labels_per_class']} labels per class, pretrained features are worth "
-        f"{100 * gain['difference']:.0f} points of test accuracy over training from scratch "
-        f"({gain['higher_mean']:.0%} against {gain['lower_mean']:.0%})."
-    )
-steps = {tuple(step["pair"]): step for step in order["steps"] if step["holds"] is not None}
-if steps:
-    shown = [f"{' < '.join(pair) if step.get('strict', True) else ' ≤ '.join(pair)}" for pair, step in steps.items()
-             if step["holds"]]
-    lines.append(f"- At {order['labels_per_class']} labels per class the steps this run shows beyond the seed "
-                 f"spread: {', '.join(shown) if shown else 'none'}.")
-if strategy:
-    by_cell = {(cell["data"], cell["target"]): cell for cell in strategy}
-    for data_kind in ("similar", "different"):
-        small, large = by_cell[data_kind, "small"], by_cell[data_kind, "large"]
-        lines.append(
-            f"- {data_kind.capitalize()} source data: with a small target set ({small['labels_per_class']}/class) "
-            f"**{small['winner']}** wins, with a larger one ({large['labels_per_class']}/class) **{large['winner']}** "
-            f"({'as' if small['agrees'] and large['agrees'] else 'not entirely as'} the lecture's rule says: "
-            f"{small['lecture_rule']}; then {large['lecture_rule']})."
-        )
-    disagree = [f"{cell['data']} data, {cell['target']} set" for cell in strategy if not cell["agrees"]]
-    if disagree:
-        lines.append(f"- Where this run departs from the rule: {'; '.join(disagree)} (see the table for the margins).")
-display(Markdown("\n".join(lines)))
-if QUICK:
-    print("These numbers come from the CPU stand-in (Fashion-MNIST items pasted on photos, a small VGG); the "
-          "`full` profile runs the lecture's ImageNet VGG19 on Oxford-17 on a GPU.")
+report.conclusion(result)
 
 # %% [markdown]
 # ## Exercises
@@ -339,9 +223,10 @@ if QUICK:
 # `notebooks/solutions/04_models_1_4.md`.
 #
 # 1. **When does scratch catch up?** Train only Models 1 and 2 at more budgets:
-#    `kt.experiments.run("models-1-4", PROFILE, live=True, models=("scratch", "frozen"), labels_per_class=(5, 10, 40))`.
-#    Print `result.to_markdown(metrics=["test_accuracy"])`. How does the gap between pretrained features and random
-#    weights change with the number of labels? What does that say about the lecture's myth?
+#    `curve = kt.experiments.run("models-1-4", PROFILE, live=True, models=("scratch", "frozen"), labels_per_class=(5, 10, 40))`,
+#    then `report.results_table(curve)` in a cell of its own (it displays as a table). How does the gap between
+#    pretrained features and random weights change with the number of labels? What does that say about the lecture's
+#    myth?
 # 2. **A fine-tuning rate that is too large.** Fine-tune at a rate a hundred times the usual one:
 #    `kt.experiments.run("models-1-4", PROFILE, live=True, models=("frozen", "fine_tuned"), labels_per_class=(40,), fine_tune_learning_rates=(1e-2,), fine_tune_decay=None)`
 #    (one rate for every layer). Does the fine-tuned model stay above the frozen one? Why does keras-io's recipe fine-tune at a small rate?

@@ -69,18 +69,16 @@
 # %%
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import matplotlib.pyplot as plt
+import numpy as np
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import keras_transfer as kt  # noqa: E402
-from keras_transfer.datasets import mnist_m  # noqa: E402
-from keras_transfer.embeddings import projection as kt_projection  # noqa: E402
-from keras_transfer.experiments import dann as experiment  # noqa: E402
-from keras_transfer.models import dann  # noqa: E402
-from keras_transfer.plotting import domains as domain_plots  # noqa: E402
-from keras_transfer.reports import dann as dann_reports  # noqa: E402
+import keras_transfer as kt
+from keras_transfer.datasets import mnist_m
+from keras_transfer.embeddings import projection as kt_projection
+from keras_transfer.experiments import dann as experiment
+from keras_transfer.models import dann
+from keras_transfer.plotting import domains as domain_plots
+from keras_transfer.reports import dann as dann_reports
 
 # %% tags=["parameters"]
 PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU

@@ -68,12 +68,10 @@
 # %%
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras_transfer as kt  # noqa: E402
-from keras_transfer.experiments import zero_shot as experiment  # noqa: E402
-from keras_transfer.plotting import zero_shot as zero_shot_plots  # noqa: E402
-from keras_transfer.reports import zero_shot as report  # noqa: E402
+import keras_transfer as kt
+from keras_transfer.experiments import zero_shot as experiment
+from keras_transfer.plotting import zero_shot as zero_shot_plots
+from keras_transfer.reports import zero_shot as report
 
 # %% tags=["parameters"]
 PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU

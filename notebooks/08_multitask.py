@@ -55,13 +55,11 @@
 # %%
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras_transfer as kt  # noqa: E402
-from keras_transfer.experiments import multitask as experiment  # noqa: E402
-from keras_transfer.models import multitask as multitask_models  # noqa: E402
-from keras_transfer.plotting import multitask as multitask_plots  # noqa: E402
-from keras_transfer.reports import multitask as report  # noqa: E402
+import keras_transfer as kt
+from keras_transfer.experiments import multitask as experiment
+from keras_transfer.models import multitask as multitask_models
+from keras_transfer.plotting import multitask as multitask_plots
+from keras_transfer.reports import multitask as report
 
 # %% tags=["parameters"]
 PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "quick": minutes on a laptop CPU; "full": the lecture's setup, a GPU

@@ -53,7 +53,9 @@ def test_run_prints_progress_and_the_table(capsys, data_dir, tmp_path):
     )
     assert status == 0
     out = capsys.readouterr().out
-    assert "[smoke seed 0, " in out and "[smoke seed 1, " in out and "Model 2" in out  # a line per trained model
+    assert "Models 1-4 (smoke): 100%" in out and "4/4" in out  # one bar over the 2 budgets x 2 seeds, finished
+    assert "[smoke seed 0, " not in out  # no line per network at the default verbosity
+    assert "## The lecture's claims" in out  # the experiment's report, after its table
     assert "| model | runs |" in out and "test_accuracy" in out and " ± " in out  # mean ± std over the two seeds
     assert "Trained now:" in out  # where the result comes from
     saved = json.loads((tmp_path / "out" / "result.json").read_text())

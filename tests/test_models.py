@@ -272,6 +272,10 @@ def test_source_network_layout_and_backbone():
     assert not np.allclose(fresh.get_weights()[0], model.get_weights()[0])
     vgg = keras.applications.VGG19(weights=None, input_shape=(32, 32, 3), include_top=False)
     assert models.source_backbone(vgg).layers[-1].name == "block5_pool"
+    first, second = keras.Input((4, 4, 3)), keras.Input((4, 4, 3))
+    pooled = keras.layers.MaxPooling2D(2, name="block1_pool")(keras.layers.Add()([first, second]))
+    with pytest.raises(ValueError, match="one input"):
+        models.source_backbone(keras.Model([first, second], pooled))
 
 
 @pytest.mark.multibackend
@@ -286,8 +290,14 @@ def test_to_source_input():
         models.to_source_input(np.zeros((3, 32, 32)))
 
 
-def test_pretrained_source_network_is_trained_once_and_cached(data_dir, monkeypatch):
-    model = models.pretrained_source_network("smoke", verbose=0)
+def test_pretrained_source_network_is_trained_once_and_cached(data_dir, monkeypatch, capsys):
+    monkeypatch.setenv("KT_PROGRESS", "text")
+    model = models.pretrained_source_network("smoke", verbose=1)
+    # one progress bar over the epochs, closed with the test accuracy; no Keras epoch lines
+    printed = capsys.readouterr()
+    assert printed.out.count("Source network (smoke, black)") >= 1 and "1/1" in printed.out
+    assert "test accuracy" in printed.out and "Epoch" not in printed.out and "/step" not in printed.out
+    assert "Warning" not in printed.err
     path = models.source_network_path("smoke")
     assert path.exists() and path.parent == data_dir / "models"
     assert not [p for p in path.parent.iterdir() if "partial" in p.name]

@@ -15,12 +15,14 @@ from keras_transfer.experiments import models_1_4
 
 
 def test_smoke_profile_end_to_end(data_dir, tmp_path, capsys):
-    result = models_1_4.run("smoke", output_dir=tmp_path / "out", verbose=1)
+    result = models_1_4.run("smoke", output_dir=tmp_path / "out", verbose=2)
     config = models_1_4.CONFIGS["smoke"]
     budgets, compared = config["labels_per_class"], config["compare_labels_per_class"]
     pretrained = config["compare_models"]
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[smoke seed 0")]
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith("[smoke seed 0")]  # verbose=2: a line per network
     assert len(lines) == len(result.rows) == len(budgets) * len(config["models"]) + len(compared) * len(pretrained)
+    assert "Models 1-4 (smoke): 100%" in out and f"{len(result.rows)}/{len(result.rows)}" in out  # one bar
     main = [row for row in result.rows if row["source"] == "photos"]
     assert [(row["labels_per_class"], row["network"]) for row in main] == [
         (n, name) for n in budgets for name in config["models"]
@@ -92,9 +94,10 @@ def test_budgets_are_nested_and_the_same_for_every_model(data_dir):
     assert not np.array_equal(other_seed.train[0], small.train[0])
 
 
-def test_ulmfit_recipe_on_smoke(data_dir, tmp_path):
+def test_ulmfit_recipe_on_smoke(data_dir, tmp_path, capsys):
     result = models_1_4.run("smoke", output_dir=tmp_path, verbose=0, models=("ulmfit",), labels_per_class=(4,),
                             compare_domain=None)
+    assert capsys.readouterr().out == ""  # verbose=0 (`--quiet`): no bar, no line
     (row,) = result.rows
     assert row["epochs"] == models_1_4.CONFIGS["smoke"]["ulmfit_epochs"]
     unfreezing = result.histories["ulmfit/n4/seed0"]["unfreezing_steps"]
@@ -202,14 +205,17 @@ def test_live_settings_are_settings_of_the_profile():
     assert set(quick["models"]) == {"scratch", "frozen", "fine_tuned", "chain_thaw"}
 
 
-def test_fine_tuning_with_discriminative_rates_on_smoke(data_dir, tmp_path):
+def test_fine_tuning_with_discriminative_rates_on_smoke(data_dir, tmp_path, capsys):
     config = {**models_1_4.CONFIGS["smoke"], "fine_tune_decay": 2.6}
     source = models.pretrained_source_network("smoke", domain="photos", verbose=0)
     model = models_1_4.build_model("fine_tuned", config, source, 5, seed=0)
     assert isinstance(models_1_4._fine_tune_optimizer(model, 1e-3, config), kt_optimizers.Discriminative)
     plain = models_1_4._fine_tune_optimizer(model, 1e-3, {**config, "fine_tune_decay": None})
     assert not isinstance(plain, kt_optimizers.Discriminative)
-    result = models_1_4.run("smoke", output_dir=tmp_path, verbose=0, models=("fine_tuned",), labels_per_class=(4,),
+    capsys.readouterr()
+    result = models_1_4.run("smoke", output_dir=tmp_path, verbose=1, models=("fine_tuned",), labels_per_class=(4,),
                             compare_domain=None, fine_tune_decay=2.6, large_batch_size=8, large_batch_from=4)
+    out = capsys.readouterr().out
+    assert "Models 1-4 (smoke): 100%" in out and "1/1" in out and "[smoke seed" not in out  # verbose=1: the bar only
     (row,) = result.rows
     assert row["learning_rate"] in config["fine_tune_learning_rates"] and 0.0 <= row["validation_accuracy"] <= 1.0

@@ -28,11 +28,16 @@ pytestmark = pytest.mark.notebook
 
 @pytest.fixture(scope="session")
 def notebook_environment(tmp_path_factory):
-    root = tmp_path_factory.mktemp("notebook-runs")
+    # `make test` keeps the run in KT_SMOKE_RUN (executed copies, results, data) for tests/test_browser.py, which
+    # then loads the results in JupyterLab instead of training again.
+    configured = os.environ.get("KT_SMOKE_RUN")
+    root = pathlib.Path(configured).resolve() if configured else tmp_path_factory.mktemp("notebook-runs")
+    root.mkdir(parents=True, exist_ok=True)
     # Under pytest-xdist every worker has its own session and temporary folder: the workers share one KT_DATA_DIR
     # beside them (the package writes its caches under a temporary name, then renames), so each smoke source network
     # is trained once, not once per worker.
-    shared = tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+    shared = root if configured else (
+        tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else root)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("KT_DATA_DIR", str(shared / "kt-data"))
         patch.setenv("KT_RESULTS_DIR", str(root / "results"))
@@ -65,13 +70,21 @@ def test_notebook_runs_in_the_smoke_profile(path, notebook_environment):
     assert "Traceback" not in outputs
     for line in EXPECTED_OUTPUT.get(path.name, ()):
         assert line in outputs, f"{path.name}: {line!r} missing from its outputs"
+    # clean outputs: no warning and no TensorFlow/absl log line reaches a student's page
+    stderr = [f"code cell {index}: {''.join(output.get('text', '')).strip()[:300]}"
+              for index, cell in enumerate(_code_cells(executed)) for output in cell.get("outputs", [])
+              if output.get("output_type") == "stream" and output.get("name") == "stderr"]
+    assert not stderr, f"{path.name} wrote to stderr:\n" + "\n".join(stderr)
 
 
 # What a notebook must print in every profile, beyond running (its computed tables)
 EXPECTED_OUTPUT = {
-    # the departures from Yosinski et al. (2014), filled from the run's config (smoke: Adam, early stopping on B)
+    # the departures from Yosinski et al. (2014), filled from the run's config (smoke: Adam, early stopping on B),
+    # displayed as a rendered table (a Report's text/markdown), and the accuracy table beside it
     "03_transferability.ipynb": ("| optimizer | SGD with momentum", "Adam (`yosinski.train_network`)",
-                                 "early stopping on B's validation accuracy (patience 1, at most 2 epochs)"),
+                                 "early stopping on B's validation accuracy (patience 1, at most 2 epochs)",
+                                 '"text/markdown": "|  | Yosinski et al. (2014) | this run |',
+                                 '"text/markdown": "| family | n = 1 | n = 4 | n = 7 |'),
 }
 
 

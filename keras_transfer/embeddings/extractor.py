@@ -166,7 +166,7 @@ def tap_model(model, layers=None):
     layers = check_layers(model, layers)
     pooled = [_pooled(model.get_layer(name), model.get_layer(name).output) for name in layers]
     output = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(axis=-1, name="tapped_features")(pooled)
-    return keras.Model(model.inputs, output, name=f"{model.name}_features")
+    return keras.Model(model.inputs[0] if len(model.inputs) == 1 else model.inputs, output, name=f"{model.name}_features")
 
 
 def feature_slices(model, layers=None):

@@ -51,6 +51,7 @@ from keras_transfer import datasets
 from keras_transfer import models as kt_models
 from keras_transfer import optimizers as kt_optimizers
 from keras_transfer import profiles
+from keras_transfer import progress
 from keras_transfer import schedules as kt_schedules
 from keras_transfer.experiments import base
 from keras_transfer.experiments import comparisons
@@ -380,7 +381,8 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         profile: str. `"smoke"`, `"quick"` or `"full"` (see the module docstring).
         seeds: sequence of int or None. The seeds (images drawn, initialisation, batch order); None: the profile's.
         output_dir: path or None. Where `result.json` goes; None: `paths.results_dir("models-1-4", profile)`.
-        verbose: int. 0 silent; 1 a line per model, budget and seed; 2 also Keras's epoch lines.
+        verbose: int. 0 silent; 1 a progress bar over the networks to train; 2 also a line per model, budget
+            and seed, and Keras's epoch lines.
         **overrides: settings of `CONFIGS[profile]`, e.g. `models=("frozen", "chain_thaw")`,
             `labels_per_class=(5, 40)`, `compare_domain=None`, `weights="vgg19.weights.h5"` (full).
     """
@@ -396,6 +398,8 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
     sources = {domain: kt_models.pretrained_source_network(config["source_profile"], domain=domain, verbose=verbose)
                for domain, _, _ in arms if config["backbone"] == "source"}
     rows, histories, predictions = [], {}, {}
+    networks = len(seeds) * sum(len(budgets) * len(names) for _, budgets, names in arms)
+    bar = progress.bar(networks, f"Models 1-4 ({profile})", verbose=verbose)
     for seed in seeds:
         data = _load_data(config, seed)
         for domain, budgets, names in arms:
@@ -423,11 +427,14 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
                     })
                     histories[f"{key}/seed{seed}"] = outcome["history"]
                     predictions[f"{key}/seed{seed}"] = test["predictions"]
-                    if verbose:
-                        print(f"[{profile} seed {seed}, {per_class}/class, {domain} source] {TITLES[name]}: "
-                              f"test accuracy {test['accuracy']:.4f}, {rows[-1]['epochs']} epochs, "
-                              f"{times['wall_time_s']:.1f} s ({times['cpu_time_s']:.1f} s CPU)", flush=True)
+                    bar.set_postfix_str(f"{key} seed {seed}: {test['accuracy']:.1%}", refresh=False)
+                    bar.update(1)
+                    if verbose >= 2:
+                        bar.write(f"[{profile} seed {seed}, {per_class}/class, {domain} source] {TITLES[name]}: "
+                                  f"test accuracy {test['accuracy']:.4f}, {rows[-1]['epochs']} epochs, "
+                                  f"{times['wall_time_s']:.1f} s ({times['cpu_time_s']:.1f} s CPU)")
                     keras.backend.clear_session(free_memory=False)  # no full gc.collect per model
+    bar.close()
     metadata = {
         "config": base.jsonable(config), "seeds": list(seeds), "titles": {n: TITLES[n] for n in config["models"]},
         "class_names": list(data["class_names"]), "sample_labels": test["labels"], "sample_predictions": predictions,

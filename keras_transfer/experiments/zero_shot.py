@@ -248,7 +248,7 @@ def train_feature_network(x, y, x_test, y_test, classes, config, seed):
     seen = np.isin(y_test, classes)
     _, accuracy = model.evaluate(source.to_source_input(x_test[seen]), np.searchsorted(classes, y_test[seen]),
                                  batch_size=256, verbose=0)
-    tap = keras.Model(model.inputs, model.get_layer(config["feature_layer"]).output)
+    tap = keras.Model(model.inputs[0] if len(model.inputs) == 1 else model.inputs, model.get_layer(config["feature_layer"]).output)
 
     def extract(images):
         return np.asarray(tap.predict(source.to_source_input(images), batch_size=256, verbose=0))

@@ -26,6 +26,7 @@ from keras_transfer.models.backbones import vgg19_backbone
 from keras_transfer.models.features import extract_features
 from keras_transfer.models.features import extract_mirrored_features
 from keras_transfer.models.features import fit_on_features
+from keras_transfer.models.training import EpochProgress
 from keras_transfer.models.training import choose_on_validation
 from keras_transfer.models.training import early_stopping
 from keras_transfer.models.training import evaluate_classifier
@@ -55,6 +56,7 @@ from keras_transfer.models.source import source_network_path
 from keras_transfer.models.source import to_source_input
 
 __all__ = [
+    "EpochProgress",
     "LAYER_NAMES",
     "build_box_regressor",
     "build_dann",

@@ -12,6 +12,7 @@ one of the two per example and epoch), and the features of the whole set are hel
 import contextlib
 import hashlib
 import json
+import logging
 import math
 import os
 import time
@@ -20,13 +21,15 @@ import keras
 import numpy as np
 
 from keras_transfer import paths
+from keras_transfer import progress
 
 
 def _weights_digest(model):
     digest = hashlib.sha256()
     digest.update(json.dumps(model.get_config(), sort_keys=True, default=str).encode())
     for weight in model.weights:
-        value = keras.ops.convert_to_numpy(weight)
+        # A copy, then NumPy: NumPy 2 warns (DeprecationWarning) on converting a Keras variable directly.
+        value = keras.ops.convert_to_numpy(keras.ops.copy(weight))
         digest.update(str(value.shape).encode())
         digest.update(np.ascontiguousarray(value).tobytes())
     return digest.hexdigest()
@@ -56,7 +59,7 @@ def extract_features(base, data, *, batch_size=64, cache=False, verbose=0):
         cache: bool. Arrays only: also keep the features on disk under `paths.cache_dir("features")`, keyed by a
             hash of the base's config and weights and of the inputs, so a later call with the same base and
             inputs reads them back instead of recomputing.
-        verbose: int. 0 silent, 1 a progress bar.
+        verbose: int. 0 silent, 1 a progress bar (`keras_transfer.progress.bar`).
 
     Returns:
         For an array, a float32 array `(N, *base.output_shape[1:])`. For a dataset of `(inputs, labels)`, the
@@ -82,14 +85,14 @@ def extract_features(base, data, *, batch_size=64, cache=False, verbose=0):
                 f"Received: data={data!r}"
             )
         features, labels = [], []
-        progress = keras.utils.Progbar(None) if verbose else None
-        for batch in data:
-            inputs, targets = (batch[0], batch[1]) if isinstance(batch, tuple) else (batch, None)
-            features.append(keras.ops.convert_to_numpy(base(inputs, training=False)))
-            if targets is not None:
-                labels.append(np.asarray(targets))
-            if progress is not None:
-                progress.add(1)
+        batches = int(data.cardinality())
+        with progress.bar(batches if batches > 0 else None, "Features", verbose=verbose, unit="batch") as bar:
+            for batch in data:
+                inputs, targets = (batch[0], batch[1]) if isinstance(batch, tuple) else (batch, None)
+                features.append(keras.ops.convert_to_numpy(base(inputs, training=False)))
+                if targets is not None:
+                    labels.append(np.asarray(targets))
+                bar.update(1)
         features = np.concatenate(features).astype("float32")
         return (features, np.concatenate(labels)) if labels else features
     data = np.asarray(data)
@@ -117,16 +120,38 @@ def _forward(base, data, batch_size, verbose):
     training=False)` (the same kernels, no trace). On JAX an eager call compiles every operation on its first use,
     so `predict()` (one compiled function) is the faster way there.
     """
-    if keras.backend.backend() != "tensorflow":
-        return base.predict(data, batch_size=batch_size, verbose=verbose).astype("float32")
-    progress = keras.utils.Progbar(len(data)) if verbose else None
     outputs = []
-    for start in range(0, len(data), batch_size):
-        batch = data[start : start + batch_size]
-        outputs.append(keras.ops.convert_to_numpy(base(batch, training=False)).astype("float32", copy=False))
-        if progress is not None:
-            progress.add(len(batch))
+    with progress.bar(len(data), "Features", verbose=verbose, unit="image") as bar:
+        if keras.backend.backend() != "tensorflow":
+            outputs = base.predict(data, batch_size=batch_size, verbose=0).astype("float32")
+            bar.update(len(data))
+            return outputs
+        for start in range(0, len(data), batch_size):
+            batch = data[start : start + batch_size]
+            # A tensor, not the NumPy slice: a model whose input structure is a one-element list takes a bare
+            # tensor as that list, but warns on an array ("The structure of `inputs` doesn't match the expected
+            # structure").
+            batch_outputs = base(keras.ops.convert_to_tensor(batch), training=False)
+            outputs.append(keras.ops.convert_to_numpy(batch_outputs).astype("float32", copy=False))
+            bar.update(len(batch))
     return np.concatenate(outputs)
+
+
+@contextlib.contextmanager
+def quiet_retracing():
+    """Hides TensorFlow's "triggered tf.function retracing" warnings while several models train one after another.
+
+    Every new model traces its own train, test and predict functions; TensorFlow counts those traces as if one
+    function were traced again and again and logs a warning to stderr that has nothing to fix here. Other
+    TensorFlow warnings and errors still show.
+    """
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 # The most feature values in one validation batch (64 MB of float32): a validation pass over cached features is
@@ -229,7 +254,7 @@ def extract_mirrored_features(base, data, flip_labels, *, verbose=0):
         base: keras.Model. The frozen layers, from `(batch, H, W, C)` images to features.
         data: `tf.data.Dataset` of `(images, labels)` batches, in a fixed order (no random augmentation).
         flip_labels: callable. The labels of the mirrored images from the labels (e.g. boxes moved with the image:
-            `localization.flip_boxes_horizontally`; for class labels, `lambda labels: labels`).
+            `datasets.boxes.flip_boxes_horizontally`; for class labels, `lambda labels: labels`).
         verbose: int. 0 silent, 1 a progress bar.
 
     Returns:
@@ -395,4 +420,5 @@ def fit_on_features(
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
             optimizer.build(head.trainable_variables)
     # shuffle=False: the training pipeline shuffles itself (fit() would only warn that it cannot).
-    return head.fit(**arguments, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=verbose)
+    with quiet_retracing():  # each head traces its own functions (see quiet_retracing)
+        return head.fit(**arguments, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=verbose)

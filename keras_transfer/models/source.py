@@ -31,6 +31,8 @@ import numpy as np
 
 from keras_transfer import paths
 from keras_transfer import profiles
+from keras_transfer import progress
+from keras_transfer.models import training
 
 SOURCE_INPUT_SHAPE = (32, 32, 3)
 
@@ -200,11 +202,17 @@ def source_backbone(model, *, pretrained=True, name="backbone"):
                 f"Received: model={model.name!r} with layers {names}"
             )
         cut = pools[-1]
-    truncated = keras.Model(model.inputs, cut.output)
+    # One input tensor, not the list `model.inputs`: a model built on a one-element list expects a list, and
+    # Keras warns ("The structure of `inputs` doesn't match") whenever it is called with a bare array.
+    if len(model.inputs) != 1:
+        raise ValueError(f"`model` must have one input (images). Received: model={model.name!r} with "
+                         f"{len(model.inputs)} inputs")
+    (image,) = model.inputs
+    truncated = keras.Model(image, cut.output)
     backbone = keras.models.clone_model(truncated)
     if pretrained:
         backbone.set_weights(truncated.get_weights())
-    return keras.Model(backbone.input, backbone.output, name=name)
+    return keras.Model(backbone.inputs[0], backbone.output, name=name)
 
 
 def source_config(profile="quick", domain="black"):
@@ -318,7 +326,8 @@ def pretrained_source_network(profile="quick", *, seed=0, domain="black", verbos
         profile: str. `"smoke"`, `"quick"` or `"full"`.
         seed: int. Seeds the weights' initialisation and the training (quick and smoke).
         domain: str. `"black"` or `"photos"` (see the module docstring).
-        verbose: int. 0 silent, 1 a line per epoch while training.
+        verbose: int. 0 silent; 1 a line saying what trains and one progress bar over the epochs (with an ETA);
+            2 also Keras's epoch lines.
 
     Returns:
         A `keras.Model` taking `(32, 32, 3)` pixels in `[0, 255]` (quick, smoke) or `(224, 224, 3)`
@@ -360,9 +369,12 @@ def pretrained_source_network(profile="quick", *, seed=0, domain="black", verbos
             f"cached at {path}"
         )
     start, cpu_start = time.perf_counter(), time.process_time()
-    model.fit(x_train, y_train, batch_size=config["batch_size"], epochs=config["epochs"], verbose=2 if verbose else 0)
-    train_seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
-    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+    with progress.bar(config["epochs"], f"Source network ({profile}, {domain})", verbose=verbose, unit="epoch") as bar:
+        model.fit(x_train, y_train, batch_size=config["batch_size"], epochs=config["epochs"],
+                  callbacks=[training.EpochProgress(bar)], verbose=2 if verbose >= 2 else 0)
+        train_seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+        test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+        bar.set_postfix_str(f"test accuracy {test_accuracy:.1%}")
     info = {
         "profile": profile,
         "seed": seed,
@@ -379,7 +391,7 @@ def pretrained_source_network(profile="quick", *, seed=0, domain="black", verbos
         "backend": keras.backend.backend(),
     }
     if verbose:
-        print(f"Source network: test accuracy {test_accuracy:.4f} on half A {where}, trained in {train_seconds:.0f} s")
+        print(f"Source network: test accuracy {test_accuracy:.1%} on half A {where}, trained in {train_seconds:.0f} s")
     partial_info = path.with_name(f".{path.stem}.{os.getpid()}.partial.json")
     partial_info.write_text(json.dumps(info, indent=1))
     os.replace(partial_info, path.with_suffix(".json"))

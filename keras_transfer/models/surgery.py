@@ -149,7 +149,7 @@ def split_frozen_prefix(model):
                 f"Received: model={model.name!r}"
             )
     cut = layers[first - 1]
-    prefix = keras.Model(base.inputs, cut.output, name=f"{base.name}_to_{cut.name}")
+    prefix = keras.Model(base.inputs[0] if len(base.inputs) == 1 else base.inputs, cut.output, name=f"{base.name}_to_{cut.name}")
     inputs = keras.Input(shape=tuple(cut.output.shape[1:]), name="features")
     x = inputs
     for layer in layers[first:]:

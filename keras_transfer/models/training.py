@@ -5,10 +5,10 @@
   (`extract_features`, on disk for arrays) instead of running the base every epoch.
 - `choose_on_validation`: trains once per candidate setting from the same weights, keeps the best on validation.
 - `evaluate_classifier`: test loss, accuracy and the first predictions.
+- `EpochProgress`: a callback that advances a `keras_transfer.progress.bar` once per epoch (a bar with an ETA
+  instead of Keras's epoch lines).
 """
 
-import contextlib
-import logging
 import math
 
 import keras
@@ -16,6 +16,46 @@ import numpy as np
 
 from keras_transfer.models import backbones
 from keras_transfer.models import features
+from keras_transfer.models.features import quiet_retracing
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """Advances a progress bar by one step per epoch, with the epoch's `monitor` as the bar's postfix.
+
+    The bar (e.g. `keras_transfer.progress.bar(epochs, "Training", unit="epoch")`) belongs to the caller, who
+    closes it; one bar can count the epochs of several `fit()` calls. Keras's own epoch lines are then not needed
+    (`fit(..., verbose=0)`).
+
+    Example:
+
+    ```python
+    with progress.bar(5, "Source network", unit="epoch") as bar:
+        model.fit(x, y, epochs=5, validation_split=0.1, verbose=0, callbacks=[EpochProgress(bar)])
+    ```
+
+    Args:
+        bar: A tqdm bar (`update(n)`, `set_postfix_str(text)`), e.g. from `keras_transfer.progress.bar`.
+        monitor: str. The log shown after each epoch, as a percent if its name holds `"accuracy"`; when an epoch's
+            logs lack it (no validation data), the training metric of the same name without `val_`.
+    """
+
+    def __init__(self, bar, monitor="val_accuracy"):
+        super().__init__()
+        if not callable(getattr(bar, "update", None)) or not callable(getattr(bar, "set_postfix_str", None)):
+            raise ValueError(f"`bar` must be a progress bar with `update` and `set_postfix_str`. Received: bar={bar!r}")
+        if not isinstance(monitor, str) or not monitor:
+            raise ValueError(f"`monitor` must be a non-empty string. Received: monitor={monitor!r}")
+        self.bar = bar
+        self.monitor = monitor
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        name = self.monitor if self.monitor in logs else self.monitor.removeprefix("val_")
+        if name in logs:
+            value = float(logs[name])
+            shown = f"{value:.1%}" if "accuracy" in name else f"{value:.4g}"
+            self.bar.set_postfix_str(f"{name.replace('_', ' ')} {shown}", refresh=False)
+        self.bar.update(1)
 
 
 def early_stopping(patience, monitor="val_loss"):
@@ -34,10 +74,11 @@ def fit_classifier(model, train, validation, batch_size, epochs, callbacks=(), v
     batched `tf.data` pipelines (they shuffle themselves). `verbose >= 2` prints Keras's epoch lines.
     """
     options = {"epochs": int(epochs), "callbacks": list(callbacks), "verbose": 2 if verbose >= 2 else 0}
-    if _is_arrays(train):
-        history = model.fit(*train, batch_size=batch_size, validation_data=validation, shuffle=True, **options)
-    else:
-        history = model.fit(train, validation_data=validation, shuffle=False, **options)
+    with quiet_retracing():
+        if _is_arrays(train):
+            history = model.fit(*train, batch_size=batch_size, validation_data=validation, shuffle=True, **options)
+        else:
+            history = model.fit(train, validation_data=validation, shuffle=False, **options)
     return {key: [float(value) for value in values] for key, values in history.history.items()}
 
 
@@ -119,26 +160,15 @@ def evaluate_classifier(model, test, count=0):
     alone was trained (`fit_head_on_frozen_base`) was never compiled itself.
     """
     model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    if _is_arrays(test):
-        loss, accuracy = model.evaluate(*test, batch_size=256, verbose=0)
-        images, labels = test[0][:count], test[1][:count]
-    else:
-        loss, accuracy = model.evaluate(test, verbose=0)
-        batches = [(np.asarray(x), np.asarray(y)) for x, y in test.take(max(1, math.ceil(count / 8)))]
-        images = np.concatenate([x for x, _ in batches])[:count]
-        labels = np.concatenate([y for _, y in batches])[:count]
-    predicted = np.argmax(model.predict(images, verbose=0), axis=-1) if count else []
+    with quiet_retracing():
+        if _is_arrays(test):
+            loss, accuracy = model.evaluate(*test, batch_size=256, verbose=0)
+            images, labels = test[0][:count], test[1][:count]
+        else:
+            loss, accuracy = model.evaluate(test, verbose=0)
+            batches = [(np.asarray(x), np.asarray(y)) for x, y in test.take(max(1, math.ceil(count / 8)))]
+            images = np.concatenate([x for x, _ in batches])[:count]
+            labels = np.concatenate([y for _, y in batches])[:count]
+        predicted = np.argmax(model.predict(images, verbose=0), axis=-1) if count else []
     return {"loss": float(loss), "accuracy": float(accuracy), "predictions": [int(p) for p in predicted],
             "labels": [int(label) for label in labels]}
-
-
-@contextlib.contextmanager
-def quiet_retracing():
-    """Hides TensorFlow's "triggered tf.function retracing" warnings (every new model traces anew)."""
-    logger = logging.getLogger("tensorflow")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)

@@ -1,0 +1,267 @@
+"""What notebook 04 shows of a Models 1-4 run (`experiments.models_1_4`), each a `Report` computed from the result.
+
+`about` and `setup` say where the numbers come from and what the source network and the target are (before
+training); `parameter_table` what each model trains; `results_table` the run's mean ± std per model and budget;
+`claims` the lecture's two claims with their verdicts; `fine_tuning_on_validation` what fine-tuning adds to the frozen
+base on the validation images; `strategy_table` the fine-tuning strategy table; `conclusion` the run in a few bullets.
+`summary` is what the command line prints after its table.
+
+Example:
+
+```python
+from keras_transfer import experiments
+from keras_transfer.reports import models_1_4 as report
+
+result = experiments.run("models-1-4", "quick", results="auto")
+report.claims(result)  # rendered in Jupyter, Markdown text with print()
+```
+"""
+
+from keras_transfer import reports
+from keras_transfer.experiments import models_1_4 as recipe
+
+_CLAIM_NAMES = {
+    ("scratch", "frozen"): "scratch < frozen",
+    ("frozen", "fine_tuned"): "frozen < fine-tuned",
+    ("fine_tuned", "chain_thaw"): "fine-tuned ≤ chain-thaw",
+}
+
+
+def _listing(items):
+    """`["a", "b", "c"]` -> `"a, b and c"`."""
+    items = [str(item) for item in items]
+    return " and ".join(items) if len(items) < 3 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _label(name):
+    """`"frozen"` -> `"Model 2 (`frozen`)"`: the lecture's number and the code's name."""
+    title = recipe.TITLES.get(name, "")
+    return f"{title.split(':')[0]} (`{name}`)" if ":" in title else f"`{name}`"
+
+
+def about(profile, live=False):
+    """Which profile (and live mode) the notebook's numbers come from, and what that profile trains."""
+    if profile not in recipe.DESCRIPTIONS:
+        raise ValueError(f"`profile` must be one of {sorted(recipe.DESCRIPTIONS)}. Received: profile={profile!r}")
+    mode = " in live mode" if live else ""
+    extra = recipe.LIVE_DESCRIPTIONS[profile] if live else ""
+    return reports.Report(f"Results in this notebook come from the **{profile}** profile{mode}: "
+                          f"{recipe.DESCRIPTIONS[profile]}{extra}.")
+
+
+def setup(config, source_info=None, class_names=None):
+    """The pretrained network and the target of `config`: the CPU stand-in (items pasted on photos) or Oxford-17.
+
+    Args:
+        config: dict. The run's settings (`profiles.select(models_1_4.CONFIGS, ...)` or `metadata["config"]`).
+        source_info: dict or None. `models.source_network_info(...)` of the main source (sizes, classes, accuracy).
+        class_names: sequence of str or None. The target's classes.
+    """
+    if config["data"] != "pasted_objects":
+        return reports.Report(
+            "**Source network:** `keras.applications.VGG19(weights='imagenet')`. **Target:** Oxford-17 split "
+            f"{config['split_id']}, 40 training and 20 validation images per class."
+        )
+    source = ("**Source network** ('ImageNet' here): a small VGG (blocks of 3x3 convolutions, then fc1, fc2, "
+              "predictions) trained on items of Fashion-MNIST, each pasted at a random place and size on a crop of "
+              "scikit-image's photos")
+    if source_info:
+        source += (f": {source_info['train_images']:,} images of {_listing(source_info['classes'])}; test accuracy "
+                   f"{reports.percent(source_info['test_accuracy'])} on {source_info['test_images']:,} items pasted "
+                   "on photo strips it never saw")
+    why = ("**Why photos:** ImageNet's images are objects on photos, and the lecture's claim is about a network that "
+           "has learnt 'objects on photos'; a network that saw its items only on black has no such features to "
+           "transfer (the strategy table at the end measures that, with the same network trained on black as the "
+           "'different data' source).")
+    classes = f"the five other classes, {_listing(class_names)}," if class_names else "the five other classes"
+    target = (f"**Target** ('Oxford-17' here): {classes} pasted on crops of scikit-learn's two photos (other photos "
+              "than the source's): the same task, new classes and a new domain. Budgets "
+              f"{_listing(config['labels_per_class'])} labelled images per class, {config['validation_per_class']} "
+              f"validation images per class, {config['test_size']:,} test images whose backgrounds come from a strip "
+              "of each photo no training image touches.")
+    return reports.Report.join(source + ".", why, target)
+
+
+def parameter_table(counts):
+    """A table of what each model trains at its start: `counts` is `{name: {"trainable": n, "frozen": m}}`
+    (`models.parameter_counts` of each model as `models_1_4.build_model` builds it)."""
+    return reports.table(
+        [[recipe.TITLES.get(name, name), f"{count['trainable']:,}", f"{count['frozen']:,}"]
+         for name, count in counts.items()],
+        headers=("model", "trainable parameters", "frozen parameters"),
+    )
+
+
+def results_table(result):
+    """The run in one line (profile, seeds, time) and its table: mean ± std over seeds per budget and model."""
+    meta = result.metadata
+    groups = {}
+    for row in result.rows:
+        groups.setdefault((row["source"], row["labels_per_class"], row["network"]), []).append(row)
+    sources = {source for source, _, _ in groups}
+    main = meta.get("config", {}).get("source_domain")
+    rows = []
+    for (source, per_class, name), found in groups.items():
+        column = lambda key: [row[key] for row in found if key in row]  # noqa: E731
+        rows.append({
+            "labels per class": per_class, "model": _label(name),
+            "source network": source + (" (the main one)" if source == main and len(sources) > 1 else ""),
+            "runs": len(found), "test accuracy": reports.mean_std(column("test_accuracy")),
+            "epochs": reports.mean_std(column("epochs"), digits=0, as_percent=False),
+            "CPU time (s)": reports.mean_std(column("cpu_time_s"), digits=0, as_percent=False),
+        })
+    columns = [key for key in rows[0] if key != "source network" or len(sources) > 1] if rows else None
+    seeds = meta.get("seeds") or sorted({row["seed"] for row in result.rows})
+    timing = (f"; total {reports.number(meta['wall_time_s'], 0)} s wall, {reports.number(meta['cpu_time_s'], 0)} s CPU"
+              if "wall_time_s" in meta and "cpu_time_s" in meta else "")
+    line = f"Profile **{result.profile}**; seed{'s' if len(seeds) > 1 else ''} {_listing(seeds)}{timing}."
+    return reports.Report.join(line, reports.table(rows, columns=columns))
+
+
+def _mean_pm(mean, std):
+    """`"62.1% ± 4.3%"`, or `"62.1%"` when there is no spread (one seed)."""
+    return reports.percent(mean) + (" ± " + reports.percent(std) if std else "")
+
+
+def _claim_row(claim, per_class, lower, higher, check):
+    if check.get("holds") is None:
+        return [claim, per_class, _label(lower), _label(higher), "–", "–", reports.verdict(None)]
+    return [claim, per_class, f"{_label(lower)} {_mean_pm(check['lower_mean'], check['lower_std'])}",
+            f"{_label(higher)} {_mean_pm(check['higher_mean'], check['higher_std'])}",
+            reports.points(check["difference"]),
+            reports.points(check["spread"], sign=False) if check.get("seeds", 2) > 1 else "– (one seed)",
+            reports.verdict(check["holds"])]
+
+
+def claims(result):
+    """The lecture's claims measured on the run: a table with a verdict per claim, then what the verdicts say."""
+    meta = result.metadata
+    gain, order = meta["checks"]["frozen_gain"], meta["checks"]["order"]
+    threshold = gain["threshold"]
+    rows = [_claim_row(f"frozen beats scratch by at least {reports.points(threshold, 0, sign=False)}",
+                       gain["labels_per_class"], "scratch", "frozen", gain)]
+    rows += [_claim_row(_CLAIM_NAMES.get(tuple(step["pair"]), " < ".join(step["pair"])), order["labels_per_class"],
+                        *step["pair"], step) for step in order["steps"]]
+    headers = ("claim", "labels per class", "expected lower", "expected higher", "difference",
+               "spread of the per-seed difference", "verdict")
+    table = reports.table(rows, headers=headers)
+    failing = [_CLAIM_NAMES.get(tuple(step["pair"]), " < ".join(step["pair"]))
+               for step in order["steps"] if step["holds"] is False]
+    if gain["holds"] is False:
+        failing.insert(0, f"frozen beats scratch by {reports.points(threshold, 0, sign=False)} at the smallest budget")
+    ran = gain["holds"] is not None or any(step["holds"] is not None for step in order["steps"])
+    if failing:
+        reading = (f"Not shown by this run: {'; '.join(failing)}. A step fails when its mean difference is below the "
+                   "spread of the per-seed differences: the seeds disagree about it (more seeds or a larger test set "
+                   "would tell), or a design with a larger gap is needed.")
+    else:
+        reading = ("Every claim that ran holds in this run." if ran
+                   else "No claim ran: the models they compare were not trained.")
+    single = ""
+    if len(meta["seeds"]) == 1:
+        more = ("run the profile's seeds (`LIVE = False`) to see whether it stands beyond the spread"
+                if len(meta["config"].get("seeds", ())) > 1 else f"the {result.profile} profile has one seed only")
+        single = ("One seed: there is no seed spread to compare with, so a step 'holds' here on the sign of its "
+                  f"difference alone; {more}.")
+    return reports.Report.join(table, reading, single)
+
+
+def fine_tuning_on_validation(result):
+    """Fine-tuned against frozen at the reference budget on the validation images every choice was made on (the
+    rates chosen there); an empty report when the run has not both."""
+    meta, config = result.metadata, result.metadata["config"]
+    order = meta["checks"]["order"]
+    per_class = order["labels_per_class"]
+    found = {name: [row for row in result.rows if row["network"] == name and row["labels_per_class"] == per_class
+                    and row["source"] == config["source_domain"]] for name in ("frozen", "fine_tuned")}
+    if not all(found.values()) or any(row.get("validation_accuracy") is None
+                                      for rows in found.values() for row in rows):
+        return reports.Report("")
+    mean = {name: sum(row["validation_accuracy"] for row in rows) / len(rows) for name, rows in found.items()}
+    rates = _listing(f"{rate:g}" for rate in sorted({row["learning_rate"] for row in found["fine_tuned"]}))
+    decay = config.get("fine_tune_decay")
+    layers = (f"each block below the head at the rate of the one above / {decay:g}" if decay
+              else "one rate for every layer")
+    steps = {tuple(step["pair"]): step for step in order["steps"]}
+    step = steps.get(("frozen", "fine_tuned"), {})
+    on_test = ""
+    if step.get("holds") is False:
+        below = step["difference"] < -step["spread"]
+        on_test = (f": on the test images it ends {reports.points(-step['difference'], sign=False)} below the frozen "
+                   "base" if below else ": on the test images it stays within the seed spread of the frozen base")
+    return reports.Report(
+        f"**Fine-tuning against the frozen base** at {per_class} labels per class, on the validation images: "
+        f"{reports.percent(mean['fine_tuned'])} against {reports.percent(mean['frozen'])} "
+        f"({reports.points(mean['fine_tuned'] - mean['frozen'])}; learning rate chosen there: {rates}, {layers}). "
+        "Fine-tuning starts from the frozen model's weights, so what it adds is what the pretrained base still had to "
+        f"adapt to the new photos and classes{on_test}."
+    )
+
+
+def strategy_table(result):
+    """The fine-tuning strategy table (similar or different source data x small or large target set): each cell's
+    winner, runner-up, whether the win is clear, and the lecture's rule; a sentence when the run has no second
+    source."""
+    strategy, single = result.metadata.get("strategy"), len(result.metadata["seeds"]) == 1
+    if not strategy:
+        return reports.Report("The strategy table needs a second source network ('different data'); this run has "
+                              "none (`compare_domain=None`).")
+    rows = []
+    for cell in strategy:
+        means = cell["means"]
+        shown = lambda name: f"{name} ({reports.percent(means[name])})" if name else ""  # noqa: E731
+        rows.append([f"{cell['data']} ({cell['source']})", f"{cell['target']} ({cell['labels_per_class']}/class)",
+                     f"**{shown(cell['winner'])}**" if cell["winner"] else "–", shown(cell["runner_up"]),
+                     "– (one seed)" if single and cell["clear"] is not None
+                     else {True: "yes", False: "no (within the seed spread)", None: ""}[cell["clear"]],
+                     f"{cell['lecture_rule']} ({', '.join(cell['lecture_models'])})",
+                     "yes" if cell["agrees"] else "**no**"])
+    return reports.table(rows, headers=("source data", "target set", "winner (mean test accuracy)", "runner-up",
+                                        "clear win?", "lecture's rule", "agrees?"))
+
+
+def conclusion(result):
+    """What the run says in a few bullets, then (per profile) what its numbers stand for."""
+    meta, config = result.metadata, result.metadata["config"]
+    gain, order, strategy = meta["checks"]["frozen_gain"], meta["checks"]["order"], meta.get("strategy")
+    lines = []
+    if gain["holds"] is not None:
+        worth = "are worth" if gain["difference"] >= 0 else "lose"
+        lines.append(f"With {gain['labels_per_class']} labels per class, pretrained features {worth} "
+                     f"{reports.points(abs(gain['difference']), 0, sign=False)} of test accuracy "
+                     f"{'over' if gain['difference'] >= 0 else 'to'} training from scratch "
+                     f"({reports.percent(gain['higher_mean'], 0)} against {reports.percent(gain['lower_mean'], 0)}).")
+    ran = [step for step in order["steps"] if step["holds"] is not None]
+    if ran:
+        shown = [_CLAIM_NAMES.get(tuple(step["pair"]), " < ".join(step["pair"])) for step in ran if step["holds"]]
+        beyond = "beyond the seed spread" if len(meta["seeds"]) > 1 else "(one seed: on the sign of the difference)"
+        lines.append(f"At {order['labels_per_class']} labels per class the steps this run shows {beyond}: "
+                     f"{', '.join(shown) if shown else 'none'}.")
+    for data_kind in ("similar", "different") if strategy else ():
+        small, large = (next(cell for cell in strategy if cell["data"] == data_kind and cell["target"] == size)
+                        for size in ("small", "large"))
+        agree = "as" if small["agrees"] and large["agrees"] else "not entirely as"
+        lines.append(f"{data_kind.capitalize()} source data: with a small target set "
+                     f"({small['labels_per_class']}/class) **{small['winner']}** wins, with a larger one "
+                     f"({large['labels_per_class']}/class) **{large['winner']}** ({agree} the lecture's rule says: "
+                     f"{small['lecture_rule']}; then {large['lecture_rule']}).")
+    disagree = [f"{cell['data']} data, {cell['target']} set" for cell in strategy or () if not cell["agrees"]]
+    if disagree:
+        lines.append(f"Where this run departs from the rule: {'; '.join(disagree)} (see the table for the margins).")
+    note = ""
+    if result.profile == "smoke":
+        note = f"The smoke profile is {recipe.DESCRIPTIONS['smoke']}."
+    elif config["data"] == "pasted_objects":
+        note = ("These numbers come from the CPU stand-in (Fashion-MNIST items pasted on photos, a small VGG); the "
+                "`full` profile runs the lecture's ImageNet VGG19 on Oxford-17 on a GPU.")
+    return reports.Report.join(reports.bullets(lines) if lines else "No model pair of the lecture's claims ran.", note)
+
+
+def summary(result):
+    """What the command line prints after the results table: the claims, the strategy table and the conclusion."""
+    return reports.Report.join("## The lecture's claims", claims(result), fine_tuning_on_validation(result),
+                               "## The strategy table", strategy_table(result), "## Conclusion", conclusion(result))
+
+
+__all__ = ["about", "claims", "conclusion", "fine_tuning_on_validation", "parameter_table", "results_table", "setup",
+           "strategy_table", "summary"]

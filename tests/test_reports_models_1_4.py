@@ -1,0 +1,169 @@
+"""Tests of notebook 04's reports (`reports.models_1_4`) on small synthetic results: no training, milliseconds each.
+
+The checks and the strategy table in the synthetic metadata are computed by the recipe's own functions
+(`models_1_4.lecture_checks`, `models_1_4.strategy_table`) from the synthetic rows, as `run()` computes them.
+"""
+
+import pytest
+
+from keras_transfer import reports
+from keras_transfer.experiments import ExperimentResult
+from keras_transfer.experiments import models_1_4
+from keras_transfer.reports import models_1_4 as report
+
+# Test accuracy per seed of each (source, labels per class, network); the lecture's story, every step clear
+CLEAR = {
+    ("photos", 5, "scratch"): [0.30, 0.35, 0.32], ("photos", 5, "frozen"): [0.60, 0.66, 0.62],
+    ("photos", 5, "fine_tuned"): [0.62, 0.67, 0.63], ("photos", 5, "chain_thaw"): [0.61, 0.68, 0.63],
+    ("photos", 40, "scratch"): [0.70, 0.74, 0.72], ("photos", 40, "frozen"): [0.80, 0.83, 0.81],
+    ("photos", 40, "fine_tuned"): [0.86, 0.89, 0.87], ("photos", 40, "chain_thaw"): [0.87, 0.89, 0.88],
+    ("black", 5, "frozen"): [0.40, 0.42, 0.41], ("black", 5, "fine_tuned"): [0.38, 0.43, 0.40],
+    ("black", 40, "frozen"): [0.60, 0.62, 0.61], ("black", 40, "fine_tuned"): [0.78, 0.80, 0.79],
+}
+
+
+def _result(accuracies, seeds=(0, 1, 2), profile="quick", **overrides):
+    config = {**models_1_4.CONFIGS[profile], "labels_per_class": (5, 40), "compare_labels_per_class": (5, 40),
+              "reference_labels_per_class": 40, **overrides}
+    rows = []
+    for (source, per_class, name), values in accuracies.items():
+        for seed, accuracy in zip(seeds, values):
+            rows.append({"model": f"{name}/n{per_class}", "network": name, "source": source,
+                         "labels_per_class": per_class, "seed": seed, "test_accuracy": accuracy, "epochs": 10 + seed,
+                         "wall_time_s": 2.0, "cpu_time_s": 3.0 + seed, "validation_accuracy": accuracy + 0.05,
+                         **({"learning_rate": 3e-4} if name == "fine_tuned" else {})})
+    metadata = {"config": config, "seeds": list(seeds), "wall_time_s": 1234.4, "cpu_time_s": 2345.6,
+                "checks": models_1_4.lecture_checks(rows, config), "strategy": models_1_4.strategy_table(rows, config)}
+    return ExperimentResult("models-1-4", profile, rows, {}, metadata)
+
+
+def test_claims_hold_on_a_run_that_shows_the_lecture():
+    result = _result(CLEAR)
+    claims = report.claims(result)
+    assert isinstance(claims, reports.Report) and claims._repr_markdown_() == str(claims)
+    assert "| claim | labels per class |" in claims
+    # frozen against scratch at 5 per class: 62.7% against 32.3%, +30.3 points
+    assert "| frozen beats scratch by at least 10 points | 5 | Model 1 (`scratch`) 32.3% ± 2.5%" in claims
+    assert "+30.3 points" in claims and "**fails**" not in claims and "not run" not in claims
+    assert claims.count("| holds |") == 4 and "Every claim that ran holds in this run." in claims
+    assert "One seed" not in claims
+
+
+def test_claims_fail_and_say_why():
+    weak = {**CLEAR, ("photos", 5, "frozen"): [0.33, 0.38, 0.35],  # +3 points: under the 10 the lecture claims
+            ("photos", 40, "fine_tuned"): [0.79, 0.84, 0.80]}  # below frozen on two seeds
+    claims = report.claims(_result(weak))
+    assert claims.count("**fails**") == 2
+    assert "Not shown by this run: frozen beats scratch by 10 points at the smallest budget; frozen < fine-tuned." \
+        in claims
+    conclusion = report.conclusion(_result(weak))
+    assert "the steps this run shows beyond the seed spread: scratch < frozen, fine-tuned ≤ chain-thaw." in conclusion
+
+
+def test_a_negative_gain_reads_as_a_loss():
+    inverted = {**CLEAR, ("photos", 5, "frozen"): [0.20, 0.25, 0.22]}  # 10 points below scratch
+    conclusion = report.conclusion(_result(inverted))
+    assert "pretrained features lose 10 points of test accuracy to training from scratch (22% against 32%)" \
+        in conclusion
+    assert "| -10.0 points |" in report.claims(_result(inverted))
+
+
+def test_claims_not_run_without_the_models_they_compare():
+    only = {key: values for key, values in CLEAR.items() if key[2] == "frozen" and key[0] == "photos"}
+    result = _result(only, models=("frozen",), compare_domain=None)
+    claims = report.claims(result)
+    assert claims.count("| not run |") == 4 and "holds" not in claims
+    assert "No claim ran" in claims
+    assert report.fine_tuning_on_validation(result) == ""
+    assert "needs a second source network" in report.strategy_table(result)
+    assert "No model pair of the lecture's claims ran." in report.conclusion(result)
+
+
+def test_one_seed_has_no_spread_and_says_so():
+    single = {key: values[:1] for key, values in CLEAR.items()}
+    result = _result(single, seeds=(0,))
+    claims = report.claims(result)
+    assert "One seed: there is no seed spread" in claims and " ± " not in claims
+    assert "run the profile's seeds (`LIVE = False`)" in claims and claims.count("| – (one seed) |") == 4
+    assert "the steps this run shows (one seed: on the sign of the difference)" in report.conclusion(result)
+    assert "| – (one seed) |" in report.strategy_table(result)
+    smoke = report.claims(_result(single, seeds=(0,), profile="smoke"))  # a profile of one seed: nothing to rerun
+    assert "the smoke profile has one seed only" in smoke and "LIVE" not in smoke
+    table = report.results_table(result)
+    assert table.startswith("Profile **quick**; seed 0; total 1,234 s wall, 2,346 s CPU.")
+    assert "| 5 | Model 2 (`frozen`) | photos (the main one) | 1 | 60.0% | 10 | 3 |" in table
+
+
+def test_results_table_shows_mean_and_std_per_budget_and_model():
+    table = report.results_table(_result(CLEAR))
+    assert "seeds 0, 1 and 2" in table
+    assert "| labels per class | model | source network | runs | test accuracy | epochs | CPU time (s) |" in table
+    assert "| 40 | Model 3 (`fine_tuned`) | photos (the main one) | 3 | 87.3% ± 1.5% | 11 ± 1 | 4 ± 1 |" in table
+    assert "| 5 | Model 2 (`frozen`) | black | 3 |" in table
+    without_comparison = {key: values for key, values in CLEAR.items() if key[0] == "photos"}
+    assert "source network" not in report.results_table(_result(without_comparison, compare_domain=None))
+
+
+def test_fine_tuning_on_validation_reads_the_validation_accuracy_and_the_chosen_rate():
+    text = report.fine_tuning_on_validation(_result(CLEAR))
+    # validation = test + 5 points in the synthetic rows: 92.3% against 86.3%
+    assert "at 40 labels per class, on the validation images: 92.3% against 86.3% (+6.0 points" in text
+    assert "learning rate chosen there: 0.0003, each block below the head at the rate of the one above / 2.6" in text
+    assert "within the seed spread" not in text
+    weak = {**CLEAR, ("photos", 40, "fine_tuned"): [0.79, 0.84, 0.80]}
+    text = report.fine_tuning_on_validation(_result(weak, fine_tune_decay=None))
+    assert "one rate for every layer" in text and "on the test images it stays within the seed spread" in text
+    worse = {**CLEAR, ("photos", 40, "fine_tuned"): [0.70, 0.74, 0.72]}  # 9.3 points below frozen on every seed
+    assert "on the test images it ends 9.3 points below the frozen base" in report.fine_tuning_on_validation(
+        _result(worse))
+
+
+def test_strategy_table_and_conclusion_follow_the_cells():
+    result = _result(CLEAR)
+    table = report.strategy_table(result)
+    assert table.count("\n") == 5  # header, rule, four cells
+    assert "| different (black) | large (40/class) | **fine_tuned (79.0%)** | scratch (72.0%) | yes |" in table
+    conclusion = report.conclusion(result)
+    assert "pretrained features are worth 30 points of test accuracy over training from scratch (63% against 32%)" \
+        in conclusion
+    # different data, small set: frozen wins (41.0% against fine_tuned's 40.3%), as the rule says
+    assert "Different source data: with a small target set (5/class) **frozen** wins" in conclusion
+    assert "Where this run departs from the rule: similar data, small set" in conclusion
+    assert "CPU stand-in" in conclusion and "smoke" not in conclusion
+
+
+def test_profile_specific_text_only_under_its_profile():
+    smoke = _result(CLEAR, profile="smoke")
+    assert "The smoke profile is a test run at a tiny size" in report.conclusion(smoke)
+    assert "CPU stand-in" not in report.conclusion(smoke)
+    full = _result({key: values for key, values in CLEAR.items() if key[0] == "photos"}, profile="full",
+                   source_domain="photos", compare_domain=None)
+    assert "CPU stand-in" not in report.conclusion(full) and "smoke" not in report.conclusion(full)
+    assert "VGG19(weights='imagenet')" in report.setup(models_1_4.CONFIGS["full"])
+    quick = report.setup(models_1_4.CONFIGS["quick"], {"train_images": 12000, "classes": ["Pullover", "Dress"],
+                                                       "test_accuracy": 0.876, "test_images": 2000},
+                         ("T-shirt/top", "Trouser", "Sandal"))
+    assert "12,000 images of Pullover and Dress; test accuracy 87.6% on 2,000 items" in quick
+    assert "the five other classes, T-shirt/top, Trouser and Sandal," in quick and "Budgets 5, 10 and 40" in quick
+    assert "**Why photos:**" in quick and "VGG19" not in quick
+    assert "**quick** profile in live mode" in report.about("quick", live=True)
+    assert "live" not in report.about("full")
+    with pytest.raises(ValueError, match="profile"):
+        report.about("medium")
+
+
+def test_parameter_table_and_summary():
+    table = report.parameter_table({"scratch": {"trainable": 1234567, "frozen": 0},
+                                    "frozen": {"trainable": 1000, "frozen": 1233567}})
+    assert "| Model 1: from scratch | 1,234,567 | 0 |" in table
+    assert "| Model 2: frozen base, new head | 1,000 | 1,233,567 |" in table
+    summary = report.summary(_result(CLEAR))
+    assert summary.index("## The lecture's claims") < summary.index("## The strategy table") < summary.index(
+        "## Conclusion")
+
+
+def test_the_command_line_prints_the_summary_after_its_table():
+    from keras_transfer import __main__ as cli
+
+    result = _result(CLEAR)
+    assert cli._report_summary("models-1-4", result) == str(report.summary(result))
