@@ -19,6 +19,7 @@ Run: .venv/bin/python benchmarks/bench_input_pipeline.py [--smoke]
 """
 
 import pathlib
+import sys
 import tarfile
 import tempfile
 
@@ -41,7 +42,8 @@ def main(args):
 
     from keras_transfer import datasets
     from keras_transfer import models as kt_models
-    from keras_transfer.datasets import fixtures
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))  # the test fixtures live there
+    import fixtures
 
     _common.quiet_tensorflow()
     size = SIZES[args.size]

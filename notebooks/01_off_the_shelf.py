@@ -168,6 +168,9 @@ plt.show()
 # task.
 
 # %%
+report.lessons(result)
+
+# %%
 report.conclusion(result)
 
 # %% [markdown]

@@ -157,6 +157,9 @@ plt.show()
 # What this run says:
 
 # %%
+report.lessons(result)
+
+# %%
 report.conclusion(result)
 
 # %% [markdown]

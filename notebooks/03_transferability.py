@@ -170,6 +170,9 @@ report.discussion(result)
 # co-adapted during training cannot be split apart and re-learned one side at a time. What this run shows:
 
 # %%
+report.lessons(result)
+
+# %%
 report.conclusion(result)
 
 # %% [markdown]

@@ -213,6 +213,9 @@ report.strategy_table(result)
 # What this run says, computed from its results:
 
 # %%
+report.lessons(result)
+
+# %%
 report.conclusion(result)
 
 # %% [markdown]

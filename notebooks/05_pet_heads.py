@@ -263,7 +263,11 @@ plt.show()
 # %% [markdown]
 # ## Conclusion
 #
-# What this run says, written from its numbers (so it holds for whichever profile ran):
+# What this run says, written from its numbers (so it holds for whichever profile ran): first the notebook's two
+# lessons with their verdicts, then the details.
+
+# %%
+report.lessons(result)
 
 # %%
 report.conclusion(result)

@@ -206,7 +206,10 @@ figure = domain_plots.plot_feature_projection(
 # Domain-adversarial training needs nothing from the target domain but its images: one extra head, one layer that
 # reverses the gradient, and a schedule for its strength. In Keras it is an ordinary two-output model, with the
 # target half of every batch masked out of the label loss by a sample weight, so it trains with `fit()` on every
-# backend and saves as a plain `.keras` file. What this run showed:
+# backend and saves as a plain `.keras` file. What this run showed, the lesson's verdict first:
+
+# %%
+dann_reports.lessons(result)
 
 # %%
 dann_reports.conclusion(result)

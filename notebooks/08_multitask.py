@@ -131,7 +131,10 @@ report.box_table(result)
 # %% [markdown]
 # ## Conclusion
 #
-# What this run shows, each sentence computed from its result:
+# What this run shows, each sentence computed from its result: the lesson's verdict first, then the details.
+
+# %%
+report.lessons(result)
 
 # %%
 report.conclusion(result)

@@ -3,7 +3,7 @@
 import ast
 import pathlib
 
-from keras_transfer.datasets import fixtures
+import fixtures
 from keras_transfer.datasets import oxford_flowers17
 
 

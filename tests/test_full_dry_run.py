@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from keras_transfer.datasets import fixtures
+import fixtures
 from keras_transfer.embeddings import tasks
 from keras_transfer.experiments import full_network_embedding as fne
 from keras_transfer.experiments import models_1_4, off_the_shelf, pet_heads

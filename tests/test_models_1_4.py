@@ -161,7 +161,7 @@ def test_unknown_settings_are_refused(data_dir):
 
 
 def test_full_profile_data_path_on_fixture_archives(data_dir, tmp_path):
-    from keras_transfer.datasets import fixtures
+    import fixtures
 
     fixture = fixtures.make_oxford17_fixture(tmp_path / "oxford17", images_per_class=4, image_size=(40, 48))
     with tarfile.open(fixture.files["17flowers.tgz"]) as archive:

@@ -11,7 +11,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from keras_transfer.datasets import fixtures
+import fixtures
 from keras_transfer.embeddings import tasks
 from keras_transfer.experiments import full_network_embedding as fne
 from keras_transfer.experiments import off_the_shelf

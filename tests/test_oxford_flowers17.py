@@ -10,7 +10,7 @@ import tensorflow_datasets as tfds
 
 from keras_transfer.datasets import archives
 from keras_transfer.datasets import download
-from keras_transfer.datasets import fixtures
+import fixtures
 from keras_transfer.datasets import oxford_flowers17
 
 IMAGE_SIZE = (40, 56)  # (height, width) of the fixture images

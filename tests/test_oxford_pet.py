@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from keras_transfer.datasets import download
-from keras_transfer.datasets import fixtures
+import fixtures
 from keras_transfer.datasets import oxford_pet
 
 IMAGE_SIZE = (60, 80)  # (height, width) the loader resizes to; the fixture images are 120 x 160
@@ -195,7 +195,7 @@ def test_the_loader_agrees_with_the_published_facts_the_fixture_is_written_from(
     assert oxford_pet.BREED_NAMES == fixtures.PET_BREEDS
     assert oxford_pet.SPECIES_NAMES == fixtures.PET_SPECIES
     assert [oxford_pet.species_of(name) for name in fixtures.PET_BREEDS] == [
-        fixtures._pet_species(name) for name in fixtures.PET_BREEDS
+        fixtures.pet_species(name) for name in fixtures.PET_BREEDS
     ]
     assert [oxford_pet.breed_id_of(name) for name in fixtures.PET_BREEDS] == [
         fixtures._pet_breed_id(name) for name in fixtures.PET_BREEDS

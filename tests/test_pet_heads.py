@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from keras_transfer.datasets import boxes as box_data
-from keras_transfer.datasets import fixtures
+import fixtures
 from keras_transfer.experiments import ExperimentResult
 from keras_transfer.experiments import pet_heads
 from keras_transfer.experiments import pet_heads_analysis

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from keras_transfer import reports
+from keras_transfer import site
 from keras_transfer.experiments import dann as experiment
 from keras_transfer.experiments.base import ExperimentResult
 from keras_transfer.reports import dann as dann_reports
@@ -145,7 +146,34 @@ def test_settings_and_data_sizes():
 
 
 @pytest.mark.parametrize("report", [dann_reports.seeds, dann_reports.paper_comparison, dann_reports.domain_classifier,
-                                    dann_reports.conclusion])
+                                    dann_reports.conclusion, dann_reports.lessons, dann_reports.summary])
 def test_every_report_renders_in_jupyter(report):
     rendered = report(fake_result(HOLDS))
     assert rendered._repr_markdown_() == str(rendered) and "{" not in rendered  # no Python dict in the text
+
+
+def _lesson(text):
+    """The one lesson line of `text`, as `site` reads it (the site's own parser)."""
+    found = [lesson for lesson in map(site.parse_lesson_line, text.splitlines()) if lesson is not None]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_the_lesson_line_holds_fails_or_is_not_run():
+    held = _lesson(dann_reports.lessons(fake_result(HOLDS)))
+    assert held.verdict == "holds" and held.text.startswith("DANN closes at least 30% of the gap")
+    assert "it closes 50% ± 0% over 3 seeds, gaining on 3 of 3 (the paper: 58% on MNIST → MNIST-M)." in held.text
+    failed = _lesson(dann_reports.lessons(fake_result(FAILS)))  # a mean above the goal, but one seed loses
+    assert failed.verdict == "fails" and "31% ± 62% over 2 seeds, gaining on 1 of 2" in failed.text
+    flat = _lesson(dann_reports.lessons(fake_result({0: (0.6, 0.7, 0.6), 1: (0.5, 0.5, 0.4)})))
+    assert flat.verdict == "not run" and "no gap to measure" in flat.text
+    two = _lesson(dann_reports.lessons(fake_result(HOLDS, models=("source_only", "dann"))))
+    assert two.verdict == "not run"
+
+
+def test_summary_is_the_lesson_the_seed_table_and_the_conclusion():
+    result = fake_result(HOLDS)
+    text = dann_reports.summary(result)
+    assert text.index(dann_reports.lessons(result)) < text.index(dann_reports.seed_table(result)) < text.index(
+        dann_reports.conclusion(result))
+    assert _lesson(text).verdict == "holds"

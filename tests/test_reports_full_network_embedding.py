@@ -120,3 +120,40 @@ def test_setup_and_embedding():
     assert "**40 features** from 3 layers: `c1`, `fc1`, `fc2`." in embedded
     assert "(seed 0, 60 training images, 200 test images): 86.0%." in embedded
     assert "| -1 | 25.0% |" in embedded and "| 0 | 50.0% |" in embedded and "| +1 | 25.0% |" in embedded
+
+
+def _lessons(shown):
+    """The lessons of a report as `site` reads them; every non-blank line must be one, with a blank line between."""
+    from keras_transfer import site
+
+    parsed = [site.parse_lesson_line(line) for line in shown.split("\n\n")]
+    assert all(lesson is not None for lesson in parsed) and "\n" not in shown.replace("\n\n", ""), shown
+    return parsed
+
+
+def test_lesson_the_embedding_beats_the_last_layer_holds_fails_or_not_run():
+    (held,) = _lessons(report.lessons(_result((0.80, 0.78, 0.70, 0.84, 0.86))))
+    assert held.verdict == "holds"
+    assert held.text == ("The Full-Network Embedding with a linear SVM beats the last hidden layer with a linear SVM "
+                         "(`fc2` as fc7): 87.0% ± 1.4% against 79.0% ± 1.4% test accuracy, +8.0 points (the larger "
+                         "std over seeds 1.4 points). Garcia-Gasulla et al. (2017): yes, on 1 of 2 datasets.")
+    (close,) = _lessons(report.lessons(_result((0.80, 0.86, 0.70, 0.84, 0.85))))  # below fc2, within the spread
+    assert close.verdict == "fails" and "-1.0 points (the larger std over seeds 1.4 points, so within the seeds' " \
+        "spread)" in close.text
+    (one,) = _lessons(report.lessons(_result((0.80, 0.78, 0.70, 0.84, 0.86), seeds=(0,))))
+    assert one.verdict == "holds" and "86.0% against 78.0% test accuracy, +8.0 points (one seed, no spread)" in one.text
+    without_baselines = _result((0.80, 0.78, 0.70, 0.84, 0.86))  # as a run of `methods` without a baseline stores it
+    without_baselines.metadata["verdicts"] = without_baselines.metadata["verdicts"][1:]
+    for missing in (_result((0.80, 0.78), methods=METHODS[:2]), without_baselines):
+        (not_run,) = _lessons(report.lessons(missing))
+        assert not_run.verdict == "not run" and "not checked" in not_run.text
+
+
+def test_summary_is_the_lesson_then_the_conclusion_and_the_command_line_prints_it():
+    from keras_transfer import __main__ as cli
+
+    result = _result((0.80, 0.78, 0.70, 0.84, 0.86))
+    summary = report.summary(result)
+    assert summary.startswith("## Lessons\n\n**Lesson:** holds.") and summary.count("**Lesson:**") == 1
+    assert summary.endswith("## Conclusion\n\n" + report.conclusion(result))
+    assert cli._report_summary("full-network-embedding", result) == str(summary)

@@ -167,3 +167,40 @@ def test_the_command_line_prints_the_summary_after_its_table():
 
     result = _result(CLEAR)
     assert cli._report_summary("models-1-4", result) == str(report.summary(result))
+
+
+def _lessons(shown):
+    """The lessons of a report as `site` reads them; every non-blank line must be one, with a blank line between."""
+    from keras_transfer import site
+
+    parsed = [site.parse_lesson_line(line) for line in shown.split("\n\n")]
+    assert all(lesson is not None for lesson in parsed) and "\n" not in shown.replace("\n\n", ""), shown
+    return parsed
+
+
+def test_lessons_are_the_two_claims_holds_fails_or_not_run():
+    gain, order = _lessons(report.lessons(_result(CLEAR)))
+    assert (gain.verdict, order.verdict) == ("holds", "holds")
+    assert gain.text.startswith("Frozen pretrained features beat training from scratch by at least 10 points of test "
+                                "accuracy with 5 labelled images per class")
+    assert "Model 2 (`frozen`) 62.7% ± 3.1% against Model 1 (`scratch`) 32.3% ± 2.5%, +30.3 points" in gain.text
+    assert order.text.startswith("At 40 labelled images per class the models rank scratch < frozen < fine-tuned")
+    assert "scratch < frozen holds, +9.3 points" in order.text and "fine-tuned ≤ chain-thaw holds" in order.text
+    weak = {**CLEAR, ("photos", 5, "frozen"): [0.33, 0.38, 0.35], ("photos", 40, "fine_tuned"): [0.79, 0.84, 0.80]}
+    gain, order = _lessons(report.lessons(_result(weak)))
+    assert (gain.verdict, order.verdict) == ("fails", "fails") and "+3.0 points" in gain.text
+    assert "frozen < fine-tuned **fails**" in order.text and "scratch < frozen holds" in order.text
+    only = {key: values for key, values in CLEAR.items() if key[2] == "frozen" and key[0] == "photos"}
+    gain, order = _lessons(report.lessons(_result(only, models=("frozen",), compare_domain=None)))
+    assert (gain.verdict, order.verdict) == ("not run", "not run") and "not run, this run has not both" in gain.text
+    assert "scratch < frozen not run; frozen < fine-tuned not run" in order.text
+    # a step not run and none failing: the order is not run; one seed: no spread
+    partial = {key: values for key, values in CLEAR.items() if key[2] != "chain_thaw"}
+    gain, order = _lessons(report.lessons(_result(partial, seeds=(0,))))
+    assert (gain.verdict, order.verdict) == ("holds", "not run") and "(one seed, no spread)" in gain.text
+
+
+def test_summary_starts_with_the_lessons():
+    summary = report.summary(_result(CLEAR))
+    assert summary.startswith("## Lessons\n\n**Lesson:** holds.") and summary.count("**Lesson:**") == 2
+    assert summary.index("**Lesson:**") < summary.index("## The lecture's claims")

@@ -1,6 +1,7 @@
 """The multitask reports on small synthetic results: no training, milliseconds."""
 
 from keras_transfer import reports
+from keras_transfer import site
 from keras_transfer.experiments.base import ExperimentResult
 from keras_transfer.reports import multitask as report
 
@@ -66,3 +67,33 @@ def test_tables_render_percentages():
     assert "multitask" in results and "0.600 ± 0.000" in results and "1,200" in results
     assert "| 5 | 0.600 ± 0.000 | 0.700 ± 0.000 |" in report.box_table(result)
     assert "1,200 training images of 32×32 pixels" in report.settings(result)
+
+
+def _lesson(text):
+    """The one lesson line of `text`, as `site` reads it (the site's own parser)."""
+    found = [lesson for lesson in map(site.parse_lesson_line, text.splitlines()) if lesson is not None]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_the_lesson_follows_the_sharing_verdict_at_the_smallest_budget():
+    helped = _lesson(report.lessons(_result(_rows([0.10, 0.05, 0.02]) + _rows([-0.1, -0.2, -0.3], budget=60))))
+    assert helped.verdict == "holds"  # the smallest budget decides; 60 labels per class hurt
+    assert "With 5 labels per class: multitask 35.7% ± 4.0%, class only 30.0% ± 0.0%, a gain of +5.7 points ± " \
+           "4.0 points over 3 seeds, beyond the spread." in helped.text
+    hurt = _lesson(report.lessons(_result(_rows([-0.10, -0.05, -0.02]))))
+    assert hurt.verdict == "fails" and "sharing hurt" in hurt.text
+    within = _lesson(report.lessons(_result(_rows([0.10, -0.05, 0.02]))))
+    assert within.verdict == "fails" and "within the spread" in within.text
+    one = _lesson(report.lessons(_result(_rows([0.05]), profile="smoke")))
+    assert one.verdict == "not run" and "on one seed: no spread to judge by" in one.text
+    assert "test run" in report.lessons(_result(_rows([0.05]), profile="smoke"))
+    assert _lesson(report.lessons(_result([]))).verdict == "not run"
+
+
+def test_summary_is_the_lesson_the_sharing_table_and_the_conclusion():
+    result = _result(_rows([0.10, 0.05, 0.02]))
+    text = report.summary(result)
+    assert text.index(report.lessons(result)) < text.index(report.sharing_table(result)) < text.index(
+        report.conclusion(result))
+    assert _lesson(text).verdict == "holds"

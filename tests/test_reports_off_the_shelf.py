@@ -106,3 +106,40 @@ def test_setup_source_network_and_conclusion():
     assert report.conclusion(result) == ("In this run (quick profile) the best trade-off for classification is "
                                          "`conv2` (90.5% with the SVM), and for retrieval `fc` (precision@1 80.0%).")
     assert report.conclusion(_result((0.3, 0.9, 0.6), (0.3,) * 3, retrieval=False)).endswith("with the SVM).")
+
+
+def _lessons(shown):
+    """The lessons of a report as `site` reads them; every non-blank line must be one, with a blank line between."""
+    from keras_transfer import site
+
+    parsed = [site.parse_lesson_line(line) for line in shown.split("\n\n")]
+    assert all(lesson is not None for lesson in parsed) and "\n" not in shown.replace("\n\n", ""), shown
+    return parsed
+
+
+def test_lessons_one_per_shape_check_holds_fails_or_not_run():
+    result = _result((0.30, 0.60, 0.90), (0.3, 0.6, 0.9))
+    held = _lessons(report.lessons(result))
+    assert [lesson.verdict for lesson in held] == ["holds"] * 3
+    assert held[0].text.startswith("Layer 1 is the weakest layer") and "`conv1` 30.5% ± 0.7% with the SVM" in (
+        held[0].text) and "60.5% ± 0.7% for the weakest of the others (`conv2`)" in held[0].text
+    assert held[1].text.endswith("`fc` 90.5% ± 0.7% with the SVM, itself the best layer.")
+    assert "(within 2 points): `fc` 90.5% ± 0.7% with the softmax against 90.5% ± 0.7% with the SVM" in held[2].text
+    failed = _lessons(report.lessons(_result((0.80, 0.70, 0.60), (0.8, 0.7, 0.9), seeds=(0,),
+                                             checks=(False, False, False))))
+    assert [lesson.verdict for lesson in failed] == ["fails"] * 3
+    assert "20.0 points below the best layer `conv1` (80.0%)" in failed[1].text
+    mixed = _lessons(report.lessons(_result((0.3, 0.6, 0.9), (0.3,) * 3, checks=(True, None, False))))
+    assert [lesson.verdict for lesson in mixed] == ["holds", "not run", "fails"]
+    result.metadata["shape_comparison"] = []
+    assert [lesson.verdict for lesson in _lessons(report.lessons(result))] == ["not run"]
+
+
+def test_summary_is_the_lessons_then_the_conclusion_and_the_command_line_prints_it():
+    from keras_transfer import __main__ as cli
+
+    result = _result((0.3, 0.9, 0.6), (0.3,) * 3)
+    summary = report.summary(result)
+    assert summary.startswith("## Lessons\n\n**Lesson:** ") and summary.count("**Lesson:**") == 3
+    assert summary.index("**Lesson:**") < summary.index("## Conclusion") < summary.index(str(report.conclusion(result)))
+    assert cli._report_summary("off-the-shelf", result) == str(summary)

@@ -4,6 +4,7 @@ Each check has its branches covered: the pretrained weights ahead, behind, or no
 
 import pytest
 
+from keras_transfer import site
 from keras_transfer.experiments.base import ExperimentResult
 from keras_transfer.reports import Report
 from keras_transfer.reports import pet_heads as report
@@ -114,3 +115,43 @@ def test_settings_name_the_profile_and_say_what_runs(profile):
     assert ("pet_heads.LIVE" in text) == (profile == "full")
     assert ("Fashion-MNIST items" in text) == (profile == "smoke")  # the stand-in data only where it is used
     assert "224×224" in text if profile == "full" else "32×32" in text
+
+
+def _lessons(text):
+    """The lesson lines of `text` as `site` reads them, in order (the site's own parser)."""
+    found = [site.parse_lesson_line(line) for line in text.splitlines()]
+    return [lesson for lesson in found if lesson is not None]
+
+
+def test_lessons_hold_with_the_numbers_checked():
+    text = report.lessons(_result(TRANSFER_HELPS))
+    assert isinstance(text, Report) and "\n\n" in text  # a paragraph each, so Markdown keeps them apart
+    few, order = _lessons(text)
+    assert (few.verdict, order.verdict) == ("holds", "holds")
+    assert few.text.startswith("With few boxes (≤ 250 training images), the all-layers network")
+    assert "0.680 ± 0.010 against 0.600 ± 0.010 with 100 images." in few.text
+    assert "0.600 ± 0.010, 0.700 ± 0.010, 0.800 ± 0.010 with 1,000 images." in order.text
+
+
+def test_lessons_fail_when_scratch_wins_or_the_order_breaks():
+    means = {**TRANSFER_HELPS, ("all_layers", 100): 0.55, ("frozen", 1000): 0.75}
+    few, order = _lessons(report.lessons(_result(means)))
+    assert (few.verdict, order.verdict) == ("fails", "fails")
+    assert "0.550 ± 0.010 against 0.600 ± 0.010" in few.text and "0.750 ± 0.010, 0.700 ± 0.010" in order.text
+
+
+def test_lessons_not_run_without_the_networks_or_with_one_seed():
+    few, order = _lessons(report.lessons(_result({("frozen", 1000): 0.6, ("adapted", 1000): 0.7,
+                                                   ("adapted", 100): 0.6})))
+    assert (few.verdict, order.verdict) == ("not run", "not run")
+    few, order = _lessons(report.lessons(_result(TRANSFER_HELPS, seeds=(0,))))
+    assert few.verdict == "not run" and "one seed has no spread" in few.text
+    assert order.verdict == "holds" and "0.600, 0.700, 0.800 with 1,000 images" in order.text  # no spread needed
+
+
+def test_summary_is_the_lessons_the_table_and_the_conclusion():
+    result = _result(TRANSFER_HELPS)
+    text = report.summary(result)
+    assert text.index(report.lessons(result)) < text.index(report.by_train_size(result)) < text.index(
+        report.conclusion(result))
+    assert len(_lessons(text)) == 2  # once each

@@ -201,3 +201,38 @@ def test_why_is_none_where_the_pattern_holds(family):
     result = _result(PAPER_LIKE)
     entry = next(entry for entry in result.metadata["comparison"] if entry["family"] == family)
     assert report.why(family, entry, result) is None
+
+
+def _lessons(shown):
+    """The lessons of a report as `site` reads them; every non-blank line must be one, with a blank line between."""
+    from keras_transfer import site
+
+    parsed = [site.parse_lesson_line(line) for line in shown.split("\n\n")]
+    assert all(lesson is not None for lesson in parsed) and "\n" not in shown.replace("\n\n", ""), shown
+    return parsed
+
+
+def test_lessons_one_per_pattern_of_the_paper_holds_fails_or_not_run():
+    held = _lessons(report.lessons(_result(PAPER_LIKE)))
+    assert [lesson.verdict for lesson in held] == ["holds"] * 4
+    assert [lesson.text.split(",")[0] for lesson in held] == ["AnB", "AnB+", "BnB", "BnB+"]
+    assert held[0].text.endswith("this run: loses 8.50 ± 0.00 points from n=3 to n=7.")
+    assert "Yosinski et al. (2014, Fig. 2): " + analysis.PAPER_PATTERN["BnB"] in held[2].text
+    flat = _lessons(report.lessons(_result(FLAT)))
+    assert [lesson.verdict for lesson in flat] == ["fails", "fails", "fails", "holds"]
+    assert "above base B by more than the seed spread at 0 of 7 n" in flat[1].text
+    live_like = _lessons(report.lessons(_result({**PAPER_LIKE, "AnB": [0.62]}, families=("AnB",))))
+    assert [lesson.verdict for lesson in live_like] == ["not run"] * 4
+    assert live_like[0].text.endswith("(not measurable on this grid).")
+    assert live_like[1].text == ("AnB+, transfer plus fine-tuning: copied layers, fine-tuned on B, beat base B: this "
+                                 "run's grid has no AnB+ network.")
+
+
+def test_summary_is_the_lessons_then_the_conclusion_and_the_command_line_prints_it():
+    from keras_transfer import __main__ as cli
+
+    result = _result(PAPER_LIKE)
+    summary = report.summary(result)
+    assert summary.startswith("## Lessons\n\n**Lesson:** holds.") and summary.count("**Lesson:**") == 4
+    assert summary.endswith("## Conclusion\n\n" + report.conclusion(result))
+    assert cli._report_summary("transferability", result) == str(summary)

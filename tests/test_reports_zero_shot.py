@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from keras_transfer import reports
+from keras_transfer import site
 from keras_transfer.datasets import attributes
 from keras_transfer.experiments.base import ExperimentResult
 from keras_transfer.reports import zero_shot as report
@@ -42,16 +43,35 @@ def test_tables_render_percentages_and_mean_std():
     assert splits.count("\n") == 1 + len(HOLDS)
 
 
+def _lessons(text):
+    """The lesson lines of `text` as `site` reads them, in order (the site's own parser)."""
+    return [lesson for lesson in map(site.parse_lesson_line, text.splitlines()) if lesson is not None]
+
+
 def test_lessons_hold_fail_and_not_run():
-    assert report.lessons(_result(HOLDS)).count("holds") == 2
+    text = report.lessons(_result(HOLDS))
+    chance, bias = _lessons(text)
+    assert "\n\n" in text and (chance.verdict, bias.verdict) == ("holds", "holds")
+    assert "direct attribute prediction 65.0% ± 7.1% against chance 33.3%, above it on 2 of 2" in chance.text
+    assert "ESZSL unseen 72.5% zero-shot, 10.0% generalized, seen 80.0%." in bias.text
     assert "better than chance on every split." in report.above_chance(_result(HOLDS))
     below = _result([*HOLDS[:3], _row("eszsl", 1, 0.2)])
     assert "**not** better than chance" in report.above_chance(below)
-    assert "**fails**" in report.lessons(below)
+    assert [lesson.verdict for lesson in _lessons(report.lessons(below))] == ["fails", "holds"]
+    assert "ESZSL 50.0% ± 42.4% against chance 33.3%, above it on 1 of 2" in report.lessons(below)
     unbiased = _result([_row("dap", 0, 0.7, gzsl_unseen=0.75), _row("eszsl", 0, 0.8)], splits=1)
     assert "does **not** show a bias" in report.generalized(unbiased)
-    assert report.lessons(_result([])).count("not run") == 2
+    assert [lesson.verdict for lesson in _lessons(report.lessons(unbiased))] == ["holds", "fails"]
+    assert [lesson.verdict for lesson in _lessons(report.lessons(_result([])))] == ["not run", "not run"]
     assert "exposes the bias" in report.generalized(_result(HOLDS))
+
+
+def test_summary_is_the_lessons_the_table_and_the_conclusion():
+    result = _result(HOLDS)
+    text = report.summary(result)
+    assert text.index(report.lessons(result)) < text.index(report.results_table(result)) < text.index(
+        report.above_chance(result)) < text.index(report.generalized(result))
+    assert len(_lessons(text)) == 2
 
 
 def test_single_split_and_smoke_and_settings():
@@ -60,7 +80,7 @@ def test_single_split_and_smoke_and_settings():
     text = report.settings(result)
     assert "2 fitted models (1 split, seed 0)" in text and "test run" in text
     assert "5 random splits" not in text and "1 random splits" in text
-    assert "test run" in report.lessons(result)
+    assert "test run" in report.lessons(result) and len(_lessons(report.lessons(result))) == 2
     assert "Fashion-MNIST" not in report.settings(_result(HOLDS, data="awa2"))
 
 

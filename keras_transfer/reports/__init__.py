@@ -121,4 +121,13 @@ def bullets(lines):
     return Report("\n".join(f"- {line}" for line in lines if line))
 
 
-__all__ = ["Report", "bullets", "mean_std", "number", "percent", "points", "table", "verdict"]
+__all__ = ["Report", "bullets", "lesson", "mean_std", "number", "percent", "points", "table", "verdict"]
+
+
+def lesson(holds, sentence):
+    """One lesson's verdict line, `**Lesson:** holds. <sentence>`, as `python -m keras_transfer site` reads it.
+
+    The site's index shows a notebook as failing when any of its displayed lesson lines fails, as holding when one
+    holds and none fails. `holds` is True, False or None (not run).
+    """
+    return Report(f"**Lesson:** {verdict(holds)}. {sentence}")

@@ -11,7 +11,10 @@ Example:
 from keras_transfer.reports import dann as dann_reports
 
 dann_reports.seeds(result)  # the table of the three networks per seed, then the gap closed and the lesson's mark
+dann_reports.lessons(result)  # the lesson's verdict line, `**Lesson:** holds. ...`, as the site reads it
 ```
+
+`summary(result)` is what `python -m keras_transfer run dann` prints after its table.
 """
 
 import math
@@ -97,6 +100,29 @@ def lesson_holds(result):
     if not outcome or outcome.get("mean") is None:
         return None
     return bool(outcome["holds"])
+
+
+def lessons(result):
+    """The notebook's lesson as a `**Lesson:**` line (see `keras_transfer.site`): DANN closes at least the goal's
+    share of the gap between source only and train on target on average, every seed gaining (`lesson_holds`); not
+    run when the run has no gap to measure."""
+    outcome = result.metadata.get("outcome") or {}
+    goal = outcome.get("goal")
+    share = reports.percent(goal, 0) if goal is not None else "the lesson's share"
+    claim = (f"DANN closes at least {share} of the gap "
+             "between source only and train on target on the target test images, on average over seeds, every seed "
+             "gaining over source only")
+    holds = lesson_holds(result)
+    if holds is None:
+        return reports.lesson(None, claim + ": this run has no gap to measure (a network missing, or train on "
+                                            "target never better than source only).")
+    gap, paper = result.metadata["gap_closed"], _paper(result)
+    values = [value for value in gap["per_seed"].values() if value is not None]
+    count = len(gap["per_seed"])
+    positive = sum(value > 0 for value in values)
+    return reports.lesson(holds, f"{claim}: it closes {reports.mean_std(values, digits=0)} over {count} "
+                                 f"seed{'s' * (count != 1)}, gaining on {positive} of {count} (the paper: "
+                                 f"{reports.percent(paper['gap_closed'], 0)} on {paper['task']}).")
 
 
 def gap_sentences(result):
@@ -224,5 +250,12 @@ def conclusion(result):
     return reports.bullets(lines)
 
 
-__all__ = ["MODELS", "conclusion", "data_sizes", "domain_classifier", "gap_sentences", "lesson_holds",
-           "paper_comparison", "paper_table", "seed_table", "seeds", "settings"]
+def summary(result):
+    """What the command line prints after the results table: the lesson, the three networks of each seed with the
+    gap DANN closes, and the conclusion (no figures)."""
+    return reports.Report.join("## Lesson", lessons(result), "## The gap DANN closes, seed by seed",
+                               seed_table(result), "## Conclusion", conclusion(result))
+
+
+__all__ = ["MODELS", "conclusion", "data_sizes", "domain_classifier", "gap_sentences", "lesson_holds", "lessons",
+           "paper_comparison", "paper_table", "seed_table", "seeds", "settings", "summary"]

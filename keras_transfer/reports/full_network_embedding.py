@@ -3,7 +3,8 @@ the embedding step by step, the paper's tables beside ours, the paper's claims c
 
 Every function takes the `ExperimentResult` of `experiments.full_network_embedding.run` and returns a `Report`;
 they read what the run stored (`rows`, `metadata["by_method"]`, `["gains"]`, `["verdicts"]`, `["paper"]`,
-`["value_fractions"]`) and import no Keras.
+`["value_fractions"]`) and import no Keras. `lessons` states the notebook's lesson (a `**Lesson:**` line, as
+`python -m keras_transfer site` reads it); `summary` is what the command line prints after its table.
 
 Example:
 
@@ -182,5 +183,40 @@ def conclusion(result):
     return reports.bullets(lines)
 
 
-__all__ = ["conclusion", "convergence", "embedding", "method_table", "mismatched_source_table", "paper_table",
-           "setup", "verdict_table"]
+LAST_LAYER_CLAIM = "the full embedding beats the last hidden layer"  # how the run's verdict on the lesson begins
+
+
+def lessons(result):
+    """The notebook's lesson: the full embedding with a linear SVM beats the last hidden layer with a linear SVM,
+    the verdict the run stored (`metadata["verdicts"]`, our difference above zero), with both accuracies (mean ±
+    std over seeds), the difference and the seeds' spread; not run where the run has no such verdict."""
+    metadata = result.metadata
+    verdict = next((entry for entry in metadata.get("verdicts", ()) if entry["claim"].startswith(LAST_LAYER_CLAIM)),
+                   None)
+    baselines = _baselines(result) if "by_method" in metadata else []
+    if verdict is None or not baselines:
+        return reports.lesson(None, "The Full-Network Embedding beats the last hidden layer with a linear SVM: not "
+                                    "checked, this run has not both the full embedding and a one-layer baseline.")
+    last = baselines[-1]
+    several = len(metadata["seeds"]) > 1
+    within = several and abs(verdict["points"]) <= verdict["spread"]
+    spread = (f"the larger std over seeds {reports.number(verdict['spread'], 1)} points"
+              + (", so within the seeds' spread" if within else "") if several else "one seed, no spread")
+    paper = ("" if verdict["paper"] is None else
+             f" Garcia-Gasulla et al. (2017): {'yes' if verdict['paper'] else 'no'}, {verdict['paper_note']}.")
+    return reports.lesson(
+        verdict["ours"],
+        f"The Full-Network Embedding with a linear SVM beats the last hidden layer with a linear SVM "
+        f"(`{last.split()[0]}` as fc7): {reports.mean_std(_accuracies(result, FULL))} against "
+        f"{reports.mean_std(_accuracies(result, last))} test accuracy, {reports.points(verdict['points'] / 100)} "
+        f"({spread}).{paper}"
+    )
+
+
+def summary(result):
+    """What the command line prints after the results table: the lesson and the conclusion (no figures)."""
+    return reports.Report.join("## Lessons", lessons(result), "## Conclusion", conclusion(result))
+
+
+__all__ = ["conclusion", "convergence", "embedding", "lessons", "method_table", "mismatched_source_table",
+           "paper_table", "setup", "summary", "verdict_table"]

@@ -3,8 +3,9 @@
 `about` and `setup` say where the numbers come from and what the source network and the target are (before
 training); `parameter_table` what each model trains; `results_table` the run's mean ± std per model and budget;
 `claims` the lecture's two claims with their verdicts; `fine_tuning_on_validation` what fine-tuning adds to the frozen
-base on the validation images; `strategy_table` the fine-tuning strategy table; `conclusion` the run in a few bullets.
-`summary` is what the command line prints after its table.
+base on the validation images; `strategy_table` the fine-tuning strategy table; `conclusion` the run in a few bullets;
+`lessons` the two claims as the notebook's lessons (a `**Lesson:**` line each, as `python -m keras_transfer site`
+reads them). `summary` is what the command line prints after its table.
 
 Example:
 
@@ -257,11 +258,53 @@ def conclusion(result):
     return reports.Report.join(reports.bullets(lines) if lines else "No model pair of the lecture's claims ran.", note)
 
 
+def _difference(check):
+    """`"+30.3 points (spread 2.1 points)"`: a check's difference of the means and the spread it is held against."""
+    spread = (f"spread of the per-seed difference {reports.points(check['spread'], sign=False)}"
+              if check.get("seeds", 2) > 1 else "one seed, no spread")
+    return f"{reports.points(check['difference'])} ({spread})"
+
+
+def lessons(result):
+    """The notebook's lessons: the lecture's two claims with the verdicts the run stored (`metadata["checks"]`).
+
+    - frozen features beat training from scratch by at least `threshold` at the smallest budget;
+    - the order scratch < frozen < fine-tuned ≤ chain-thaw at the reference budget: fails if a step fails, holds if
+      every step holds, not run otherwise (a model of the order was not trained).
+    """
+    checks = result.metadata["checks"]
+    gain, order = checks["frozen_gain"], checks["order"]
+    threshold = reports.points(gain["threshold"], 0, sign=False)
+    claim = (f"Frozen pretrained features beat training from scratch by at least {threshold} of test accuracy with "
+             f"{gain['labels_per_class']} labelled images per class (the smallest budget)")
+    if gain["holds"] is None:
+        first = reports.lesson(None, f"{claim}: not run, this run has not both models at that budget.")
+    else:
+        first = reports.lesson(gain["holds"], f"{claim}: {_label('frozen')} "
+                                              f"{_mean_pm(gain['higher_mean'], gain['higher_std'])} against "
+                                              f"{_label('scratch')} {_mean_pm(gain['lower_mean'], gain['lower_std'])}, "
+                                              f"{_difference(gain)}.")
+    steps = order["steps"]
+    verdicts = [step["holds"] for step in steps]
+    holds = False if False in verdicts else (True if verdicts and all(verdicts) else None)
+    parts = []
+    for step in steps:
+        name = _CLAIM_NAMES.get(tuple(step["pair"]), " < ".join(step["pair"]))
+        parts.append(f"{name} not run" if step["holds"] is None else
+                     f"{name} {reports.verdict(step['holds'])}, {_difference(step)}")
+    second = reports.lesson(holds, f"At {order['labels_per_class']} labelled images per class the models rank "
+                                   "scratch < frozen < fine-tuned ≤ chain-thaw (a < step holds when the difference "
+                                   "exceeds the spread of the per-seed difference, the ≤ step unless it is below "
+                                   f"minus that spread): {'; '.join(parts) if parts else 'no step ran'}.")
+    return reports.Report.join(first, second)
+
+
 def summary(result):
-    """What the command line prints after the results table: the claims, the strategy table and the conclusion."""
-    return reports.Report.join("## The lecture's claims", claims(result), fine_tuning_on_validation(result),
-                               "## The strategy table", strategy_table(result), "## Conclusion", conclusion(result))
+    """What the command line prints after the results table: the lessons, the claims, the strategy table and the
+    conclusion."""
+    return reports.Report.join("## Lessons", lessons(result), "## The lecture's claims", claims(result),
+                               fine_tuning_on_validation(result), "## The strategy table", strategy_table(result),
+                               "## Conclusion", conclusion(result))
 
-
-__all__ = ["about", "claims", "conclusion", "fine_tuning_on_validation", "parameter_table", "results_table", "setup",
-           "strategy_table", "summary"]
+__all__ = ["about", "claims", "conclusion", "fine_tuning_on_validation", "lessons", "parameter_table", "results_table",
+           "setup", "strategy_table", "summary"]

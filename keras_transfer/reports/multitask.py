@@ -3,7 +3,9 @@
 Each function takes the `ExperimentResult` of `experiments.multitask` and returns a `reports.Report`. The gain of
 sharing is paired by seed (the multitask and class-only networks of a seed see the same labelled images), and its
 spread is the standard deviation over seeds of the per-seed gain: a gain "beyond the spread" is what survives
-another seed set or another machine.
+another seed set or another machine. `lessons` gives the lesson's verdict line (`**Lesson:** holds. ...`, as
+`python -m keras_transfer site` reads it); `summary` is what `python -m keras_transfer run multitask` prints after its
+table.
 """
 
 from keras_transfer import reports
@@ -152,6 +154,38 @@ def _gain_sentence(budget, entry, rows):
     return f"{head}, {tail[entry['verdict']]}"
 
 
+def lessons(result):
+    """The notebook's lesson as a `**Lesson:**` line (see `keras_transfer.site`): at the smallest class budget, the
+    multitask network beats the class-only network by more than the spread over seeds of the paired gain
+    (`sharing`'s verdict `"helped"`); fails on `"hurt"` or `"no clear difference"`; not run with one seed (no
+    spread to judge by) or without a budget with both networks. A smoke result adds that its verdict means nothing."""
+    table = sharing(result.rows)
+    claim = ("At the smallest class budget, sharing the base with the box task helps the class task: the multitask "
+             "network's test accuracy beats the class-only network's by more than the spread over seeds of the gain, "
+             "paired by seed")
+    if not table:
+        line = reports.lesson(None, claim + ": no budget has both a class-only and a multitask network.")
+    else:
+        smallest = min(table, key=int)
+        entry = table[smallest]
+        accuracy = lambda network: reports.mean_std(  # noqa: E731
+            _values(result.rows, "test_accuracy", network=network, budget=int(smallest)))
+        measured = (f"{claim}. With {smallest} labels per class: multitask {accuracy('multitask')}, class only "
+                    f"{accuracy('class_only')}, a gain of {reports.points(entry['mean'])}")
+        if entry["verdict"] == "one seed":
+            line = reports.lesson(None, f"{measured} on one seed: no spread to judge by.")
+        else:
+            where = {"helped": "beyond the spread", "hurt": "below minus the spread: sharing hurt",
+                     "no clear difference": "within the spread"}[entry["verdict"]]
+            line = reports.lesson(entry["verdict"] == "helped",
+                                  f"{measured} ± {reports.points(entry['std'], sign=False)} over {entry['seeds']} "
+                                  f"seeds, {where}.")
+    parts = [line]
+    if result.profile == "smoke":
+        parts.append("(smoke profile: a test run, its verdict means nothing)")
+    return reports.Report.join(*parts)
+
+
 def conclusion(result):
     """The conclusion of this run, every sentence computed: the gain per budget judged against its seed spread,
     class only against chance at the smallest budget, and what sharing did to the box head."""
@@ -187,4 +221,12 @@ def conclusion(result):
     return reports.bullets(lines)
 
 
-__all__ = ["box_table", "conclusion", "data_summary", "results_table", "settings", "sharing", "sharing_table"]
+def summary(result):
+    """What the command line prints after the results table: the lesson, the gain of sharing per budget and the
+    conclusion (no figures)."""
+    return reports.Report.join("## Lesson", lessons(result), "## Did sharing help the class task?",
+                               sharing_table(result), "## Conclusion", conclusion(result))
+
+
+__all__ = ["box_table", "conclusion", "data_summary", "lessons", "results_table", "settings", "sharing",
+           "sharing_table", "summary"]

@@ -3,7 +3,8 @@ Zeiler & Fergus's table, the shape checks, what the curve says, SVM against soft
 
 Every function takes the `ExperimentResult` of `experiments.off_the_shelf.run` and returns a `Report`; they read
 what the run stored (`rows`, `metadata["by_layer"]`, `["retrieval"]`, `["paper"]`, `["shape_comparison"]`,
-`["findings"]`) and import no Keras.
+`["findings"]`) and import no Keras. `lessons` states the notebook's lessons (one `**Lesson:**` line per shape
+check, as `python -m keras_transfer site` reads them); `summary` is what the command line prints after its table.
 
 Example:
 
@@ -179,5 +180,58 @@ def conclusion(result):
                           f"{reports.percent(best[keys[0]])}).")
 
 
-__all__ = ["classifier_gap", "conclusion", "findings", "layer_table", "paper_table", "setup", "shape_checks",
-           "source_network"]
+def _svm(result, layer):
+    """`mean ± std` of a layer's SVM test accuracy over seeds."""
+    return reports.mean_std([row["svm_accuracy"] for row in _rows_of(result, layer)])
+
+
+def _shape_sentence(result, name):
+    """The sentence of the lesson of one shape check `name`, with this run's numbers."""
+    metadata = result.metadata
+    found, by_layer = metadata["findings"], metadata["by_layer"]
+    best, top, first = found["best_layer"], found["top_layer"], found["first_layer"]
+    tolerance = _tolerance_points(result) or "the tolerance"
+    if name.startswith("layer 1 is the weakest"):
+        others = [entry for entry in by_layer if entry["layer"] != first]
+        if not others:
+            return f"Layer 1 is the weakest layer (Zeiler & Fergus's curve): `{first}` is the only layer tapped."
+        weakest = min(others, key=lambda entry: entry["svm_accuracy"])["layer"]
+        return (f"Layer 1 is the weakest layer, as in Zeiler & Fergus's table: `{first}` {_svm(result, first)} with "
+                f"the SVM, against {_svm(result, weakest)} for the weakest of the others (`{weakest}`).")
+    if name.startswith("the best layer is in the upper half"):
+        return (f"The best layer is in the upper half of the network, as in Zeiler & Fergus's table: `{best}` (depth "
+                f"{found['best_depth']} of {len(by_layer)}), {_svm(result, best)} with the SVM.")
+    if name.startswith("flat near the top"):
+        claim = (f"The curve is flat near the top, as in Zeiler & Fergus's table (the top layer within {tolerance} of "
+                 f"the best): `{top}` {_svm(result, top)} with the SVM, ")
+        if top == best:
+            return claim + "itself the best layer."
+        return claim + (f"{reports.points(found['top_below_best'], sign=False)} below the best layer `{best}` "
+                        f"({_svm(result, best)}).")
+    if name.startswith("softmax within"):
+        rows = _rows_of(result, top)
+        softmax = reports.mean_std([row["softmax_accuracy"] for row in rows])
+        return (f"At the top layer a softmax does about as well as a linear SVM, as in Zeiler & Fergus's table (within "
+                f"{tolerance}): `{top}` {softmax} with the softmax against {_svm(result, top)} with the SVM "
+                f"({reports.points(found['top_softmax_minus_svm'])}).")
+    return f"Zeiler & Fergus's curve: {name}."
+
+
+def lessons(result):
+    """The notebook's lessons: one `**Lesson:**` line per shape check of Zeiler & Fergus's curve that the run
+    computed (`metadata["shape_comparison"]`, its `ours`), with this run's numbers (mean ± std over seeds)."""
+    checks = result.metadata.get("shape_comparison") or []
+    if not checks or "findings" not in result.metadata:
+        return reports.lesson(None, "The shape of Zeiler & Fergus's curve (low at layer 1, rising with depth, flat "
+                                    "near the top) was not checked on this run.")
+    return reports.Report.join(*(reports.lesson(entry["ours"], _shape_sentence(result, entry["property"]))
+                                 for entry in checks))
+
+
+def summary(result):
+    """What the command line prints after the results table: the lessons and the conclusion (no figures)."""
+    return reports.Report.join("## Lessons", lessons(result), "## Conclusion", conclusion(result))
+
+
+__all__ = ["classifier_gap", "conclusion", "findings", "layer_table", "lessons", "paper_table", "setup",
+           "shape_checks", "source_network", "summary"]

@@ -6,7 +6,9 @@
 - `whole_split(result)`, `parameters(result)`: the results on the whole training split, and what each network trains.
 - `by_train_size(result)`: the test mean IoU per network and training-set size, and each network minus scratch.
 - `loss_comparison(result)`: MSE, GIoU and CIoU on the networks trained with every loss.
+- `lessons(result)`: the notebook's two lessons with their verdicts (`**Lesson:** holds. ...`, as the site reads them).
 - `conclusion(result)`: the lecture's expectations checked on this run.
+- `summary(result)`: what `python -m keras_transfer run pet-heads` prints after its table.
 
 Every function reads only the result (rows and metadata), so it works on a loaded one, and returns a `Report`.
 """
@@ -15,6 +17,7 @@ from keras_transfer import reports
 from keras_transfer.experiments import pet_heads_analysis
 from keras_transfer.experiments.base import mean_std
 from keras_transfer.reports import Report
+from keras_transfer.reports import lesson
 
 
 def _iou(values):
@@ -193,6 +196,46 @@ def _transfer_line(size, networks, start, single):
     return line
 
 
+def _show(mean, std, single):
+    return reports.number(mean, 3) if single else f"{reports.number(mean, 3)} ± {reports.number(std, 3)}"
+
+
+def lessons(result):
+    """The notebook's two lessons, one `**Lesson:**` line each with its verdict (`pet_heads_analysis.outcomes`):
+
+    - with few boxes (at most `few_labels` training images), the all-layers network beats the same network from
+      random weights by more than the spread over seeds, at every such size (`transfer_beats_scratch`); not run
+      without such a size with both networks, or with one seed (no spread to compare the gap with);
+    - the more of the base adapts, the better: frozen (Model 1) < adapted (Model 2) < all layers, at every size
+      where the three ran (`ordered`); not run where they did not.
+    """
+    outcomes = pet_heads_analysis.outcomes(result)
+    single = _single(result)
+    few, beats, by_size = outcomes["few_labels"], outcomes["transfer_beats_scratch"], outcomes["by_size"]
+    claim = (f"With few boxes (≤ {few:,} training images), the all-layers network from pretrained weights beats the "
+             "same network from random weights by more than the spread over seeds (test mean IoU, main loss)")
+    if not beats:
+        first = lesson(None, claim + ": no training-set size that small ran with both networks.")
+    elif single:
+        first = lesson(None, claim + ": one seed has no spread to compare the gap with.")
+    else:
+        measured = "; ".join(
+            f"{_show(*by_size[size]['all_layers'], single)} against {_show(*by_size[size]['scratch'], single)} "
+            f"with {size:,} images" for size in beats)
+        first = lesson(all(beats.values()), f"{claim}: {measured}.")
+    ordered = outcomes["ordered"]
+    claim = ("The more of the base adapts, the better the boxes: frozen (Model 1) < adapted upper block (Model 2) < "
+             "every layer (test mean IoU, main loss)")
+    if not ordered:
+        second = lesson(None, claim + ": the three networks did not run on one training-set size.")
+    else:
+        measured = "; ".join(
+            ", ".join(_show(*by_size[size][name], single) for name in ("frozen", "adapted", "all_layers"))
+            + f" with {size:,} images" for size in ordered)
+        second = lesson(all(ordered.values()), f"{claim}: {measured}.")
+    return Report.join(first, second)
+
+
 def conclusion(result):
     """The lecture's expectations checked on this run: pretrained against random weights per training-set size,
     how much of the base adapts, transfer with few labels, and the value of transfer against the number of labels."""
@@ -233,5 +276,12 @@ def conclusion(result):
     return reports.bullets(lines)
 
 
-__all__ = ["by_train_size", "conclusion", "first_epoch", "loss_comparison", "parameters", "run_summary",
-           "settings", "whole_split"]
+def summary(result):
+    """What the command line prints after the results table: the lessons, the test mean IoU per training-set size
+    and network, and the conclusion (no figures)."""
+    return Report.join("## Lessons", lessons(result), "## Test mean IoU per training-set size", by_train_size(result),
+                       "## Conclusion", conclusion(result))
+
+
+__all__ = ["by_train_size", "conclusion", "first_epoch", "lessons", "loss_comparison", "parameters", "run_summary",
+           "settings", "summary", "whole_split"]

@@ -3,6 +3,8 @@
 Each function takes the `ExperimentResult` of `keras_transfer.experiments.transferability.run` and returns a
 `Report` (Markdown, rendered in Jupyter). The figures come from `experiments.transferability_analysis` (the
 comparison with Yosinski et al.'s Figure 2, stored in `result.metadata["comparison"]`); this module only words them.
+`lessons` states the paper's four patterns as the notebook's lessons (one `**Lesson:**` line each, as
+`python -m keras_transfer site` reads them); `summary` is what the command line prints after its table.
 
 Example:
 
@@ -284,5 +286,38 @@ def conclusion(result):
     return reports.Report.join(reports.bullets(lines), closing)
 
 
+# What each family's pattern teaches, in the order the notebook discusses them
+LESSONS = {
+    "AnB": "specificity: base A's frozen features grow specific to A with depth",
+    "AnB+": "transfer plus fine-tuning: copied layers, fine-tuned on B, beat base B",
+    "BnB": "co-adaptation: splitting base B's layers in the middle and re-training the top loses accuracy",
+    "BnB+": "fine-tuning repairs the co-adaptation: BnB+ stays about base B",
+}
+
+
+def lessons(result):
+    """The notebook's lessons: one `**Lesson:**` line per pattern of Yosinski et al.'s Figure 2 (AnB, AnB+, BnB,
+    BnB+), its verdict the run's comparison with the paper (`agrees`) and our figures (points against base B, mean ±
+    std over seeds); not run where the grid lacks the family or the n its check needs."""
+    comparison = _comparison(result)
+    lines = []
+    for family, lesson in LESSONS.items():
+        entry = comparison.get(family)
+        if entry is None:
+            lines.append(reports.lesson(None, f"{family}, {lesson}: this run's grid has no {family} network."))
+            continue
+        lines.append(reports.lesson(
+            entry["agrees"],
+            f"{family}, {lesson}. Yosinski et al. (2014, Fig. 2): {entry['paper']}; this run: {entry['ours']}"
+            + (" (not measurable on this grid)" if entry["agrees"] is None else "") + "."))
+    return reports.Report.join(*lines)
+
+
+def summary(result):
+    """What the command line prints after the results table: the lessons and the conclusion (no figures)."""
+    return reports.Report.join("## Lessons", lessons(result), "## Conclusion", conclusion(result))
+
+
 __all__ = ["accuracy_table", "comparison_table", "conclusion", "departures", "describe_training", "discussion",
-           "layer_table", "patterns", "precision", "setup", "steepest_step", "target_data", "why"]
+           "layer_table", "lessons", "patterns", "precision", "setup", "steepest_step", "summary", "target_data",
+           "why"]

@@ -2,7 +2,9 @@
 
 Each function takes the `ExperimentResult` of `experiments.zero_shot` (or, for `attributes`, the class x attribute
 table) and returns a `reports.Report`. Accuracies are mean per-class top-1, read as percentages; mean ± std is over
-the splits (and seeds).
+the splits (and seeds). `lessons` gives the two lessons' verdict lines (`**Lesson:** holds. ...`, as
+`python -m keras_transfer site` reads them); `summary` is what `python -m keras_transfer run zero-shot` prints after
+its table.
 """
 
 import statistics
@@ -175,16 +177,42 @@ def paper(result):
 
 
 def lessons(result):
-    """The notebook's two lessons measured on this run: above chance on every split, and the generalized bias."""
+    """The notebook's two lessons measured on this run, one `**Lesson:**` line each (see `keras_transfer.site`):
+    every method names unseen classes better than chance on every split (`above_chance`), and the generalized
+    setting shows a bias toward the seen classes for every method (`is_biased`); not run without rows. A smoke
+    result adds that its verdicts mean nothing."""
     groups = _by_method(result)
     above = all(row["unseen_accuracy"] > row["chance"] for row in result.rows) if groups else None
-    lines = [f"Every method names unseen classes better than chance on every split: {reports.verdict(above)}.",
-             f"The generalized setting shows a bias toward the seen classes for every method: "
-             f"{reports.verdict(is_biased(result))}."]
+    claim = "Every method names the unseen classes better than chance on every split (zero-shot, mean per-class top-1)"
+    if groups:
+        claim += ": " + "; ".join(
+            f"{_title(method)} {reports.mean_std([row['unseen_accuracy'] for row in found])} against chance "
+            f"{reports.percent(_mean(found, 'chance'))}, above it on "
+            f"{sum(row['unseen_accuracy'] > row['chance'] for row in found)} of {len(found)}"
+            for method, found in groups.items())
+    claim += "." if groups else ": no method was run."
+    bias = ("The generalized setting, where every class may be answered, shows a bias toward the seen classes for "
+            "every method (unseen accuracy below both its zero-shot accuracy and the seen accuracy)")
+    if groups:
+        bias += ": " + "; ".join(
+            f"{_title(method)} unseen {reports.percent(_mean(found, 'unseen_accuracy'))} zero-shot, "
+            f"{reports.percent(_mean(found, 'gzsl_unseen_accuracy'))} generalized, seen "
+            f"{reports.percent(_mean(found, 'gzsl_seen_accuracy'))}"
+            for method, found in groups.items())
+    bias += "." if groups else ": no method was run."
+    parts = [reports.lesson(above, claim), reports.lesson(is_biased(result), bias)]
     if result.profile == "smoke":
-        lines.append("(smoke profile: a test run, its verdicts mean nothing)")
-    return reports.bullets(lines)
+        parts.append("(smoke profile: a test run, its verdicts mean nothing)")
+    return reports.Report.join(*parts)
+
+
+def summary(result):
+    """What the command line prints after the results table: the lessons, the table of both settings per method,
+    and the conclusion (above chance, the generalized setting); no figures."""
+    return reports.Report.join("## Lessons", lessons(result), "## Results", results_table(result),
+                               "## Conclusion: above chance", above_chance(result),
+                               "## Conclusion: the generalized setting", generalized(result))
 
 
 __all__ = ["above_chance", "attributes", "generalized", "lessons", "paper", "results_table", "settings",
-           "splits_table"]
+           "splits_table", "summary"]

@@ -56,12 +56,12 @@ PET_BREEDS = (
 PET_SPECIES = ("cat", "dog")
 
 
-def _pet_species(breed):
+def pet_species(breed):
     return 1 if breed[0].isupper() else 2
 
 
 def _pet_breed_id(breed):
-    same_species = [name for name in PET_BREEDS if _pet_species(name) == _pet_species(breed)]
+    same_species = [name for name in PET_BREEDS if pet_species(name) == pet_species(breed)]
     return same_species.index(breed) + 1
 
 LIST_HEADER = (
@@ -284,7 +284,7 @@ def make_pet_fixture(
         class_id = PET_BREEDS.index(breed) + 1
         for number in range(1, images_per_breed + 1):
             split = "test" if number == images_per_breed else "trainval"
-            entries.append((f"{breed}_{number}", class_id, _pet_species(breed), _pet_breed_id(breed), split))
+            entries.append((f"{breed}_{number}", class_id, pet_species(breed), _pet_breed_id(breed), split))
     trainval = [entry[0] for entry in entries if entry[4] == "trainval"]
     test = [entry[0] for entry in entries if entry[4] == "test"]
     for label, names in (("corrupt", corrupt), ("without_box", without_box), ("xml_scaled", xml_scaled)):
