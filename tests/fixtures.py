@@ -370,3 +370,14 @@ def make_pet_fixture(
             "image_size": (height, width),
         },
     )
+
+
+# Yosinski et al. (2014), Figure 2, read off by eye (top-1 accuracy by the number n of transferred layers, 1 to 7):
+# the pattern, not the values, is what the transferability tests check.
+YOSINSKI_FIGURE_2 = {
+    "baseB": 0.625,
+    "BnB": [0.625, 0.624, 0.615, 0.595, 0.59, 0.605, 0.622],
+    "AnB": [0.623, 0.62, 0.605, 0.585, 0.57, 0.545, 0.52],
+    "BnB+": [0.626, 0.625, 0.624, 0.626, 0.624, 0.625, 0.626],
+    "AnB+": [0.64, 0.641, 0.642, 0.64, 0.641, 0.64, 0.639],
+}

@@ -98,21 +98,21 @@ def test_off_the_shelf_and_full_network_embedding_full(data_dir, tmp_path, oxfor
 def test_pet_heads_full(data_dir, tmp_path, pet_folder):
     result = pet_heads.run(
         "full", path=str(pet_folder), weights=None, seeds=(0,), output_dir=tmp_path / "pet", verbose=0,
-        models=("frozen", "fine_tuned"), losses=("giou",), loss_comparison_models=(), few_label_sizes=(),
+        models=("frozen", "all_layers"), losses=("giou",), loss_comparison_models=(), few_label_sizes=(),
         batch_size=2, epoch_size=2, max_epochs=1,
     )
     assert result.metadata["config"]["image_size"] == IMAGE_SHAPE[:2]
-    assert [row["network"] for row in result.rows] == ["frozen", "fine_tuned"]
+    assert [row["network"] for row in result.rows] == ["frozen", "all_layers"]
     for row in result.rows:
         assert row["epochs"] == 1 and np.isfinite(row["mean_iou"])
-    # Model 1 trains on cached block-5 features (too large at 224x224 below that); fine_tuned trains everything
-    frozen, fine_tuned = result.rows
-    assert (frozen["cached_features"], fine_tuned["cached_features"]) == ("vgg19", None)
-    assert fine_tuned["frozen_params"] == 0 and frozen["trainable_params"] < fine_tuned["trainable_params"]
+    # Model 1 trains on cached block-5 features (too large at 224x224 below that); all_layers trains everything
+    frozen, all_layers = result.rows
+    assert (frozen["cached_features"], all_layers["cached_features"]) == ("vgg19", None)
+    assert all_layers["frozen_params"] == 0 and frozen["trainable_params"] < all_layers["trainable_params"]
     # the head's first dense layer sits on VGG19's 7x7x512 map at 224x224: the parameter count tells the input size
-    expected = pet_heads._build("fine_tuned", {**pet_heads.CONFIGS["full"], "weights": None}, 0, None)
+    expected = pet_heads._build("all_layers", {**pet_heads.CONFIGS["full"], "weights": None}, 0, None)
     assert expected.input_shape[1:] == tuple(IMAGE_SHAPE)
-    assert fine_tuned["trainable_params"] == expected.count_params()
+    assert all_layers["trainable_params"] == expected.count_params()
 
 
 def test_models_1_4_full(data_dir, tmp_path, oxford17_folder):

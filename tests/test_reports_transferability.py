@@ -1,5 +1,6 @@
 """The reports of notebook 03 (`keras_transfer.reports.transferability`), on small synthetic results: no training."""
 
+import fixtures
 import pytest
 
 from keras_transfer import reports
@@ -7,14 +8,7 @@ from keras_transfer.experiments import transferability_analysis as analysis
 from keras_transfer.experiments.base import ExperimentResult
 from keras_transfer.reports import transferability as report
 
-# Figure 2 of the paper, read off by eye (top-1 accuracy): the pattern, not the values, is what is checked.
-PAPER_LIKE = {
-    "baseB": 0.625,
-    "BnB": [0.625, 0.624, 0.615, 0.595, 0.59, 0.605, 0.622],
-    "AnB": [0.623, 0.62, 0.605, 0.585, 0.57, 0.545, 0.52],
-    "BnB+": [0.626, 0.625, 0.624, 0.626, 0.624, 0.625, 0.626],
-    "AnB+": [0.64, 0.641, 0.642, 0.64, 0.641, 0.64, 0.639],
-}
+PAPER_LIKE = fixtures.YOSINSKI_FIGURE_2
 FLAT = {key: ([0.625] * 7 if key != "baseB" else 0.625) for key in PAPER_LIKE}
 
 

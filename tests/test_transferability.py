@@ -4,6 +4,7 @@ tests/test_reports_transferability.py; tests/test_notebooks.py executes notebook
 
 import json
 
+import fixtures
 import matplotlib
 import numpy as np
 import pytest
@@ -231,14 +232,7 @@ def _synthetic_result(means, seeds=(0, 1), spread=0.002):
     return ExperimentResult(name="transferability", profile="quick", rows=rows, metadata=metadata)
 
 
-# Figure 2 of the paper, read off by eye (top-1 accuracy): the pattern, not the values, is what is checked.
-PAPER_LIKE = {
-    "baseB": 0.625,
-    "BnB": [0.625, 0.624, 0.615, 0.595, 0.59, 0.605, 0.622],
-    "AnB": [0.623, 0.62, 0.605, 0.585, 0.57, 0.545, 0.52],
-    "BnB+": [0.626, 0.625, 0.624, 0.626, 0.624, 0.625, 0.626],
-    "AnB+": [0.64, 0.641, 0.642, 0.64, 0.641, 0.64, 0.639],
-}
+PAPER_LIKE = fixtures.YOSINSKI_FIGURE_2
 
 
 @pytest.mark.multibackend

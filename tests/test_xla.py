@@ -137,7 +137,7 @@ def test_models_1_4_models_train_a_step_under_xla():
     # Model 2 (and the head-first stage of 3 and 4) trains its head alone on the frozen base's features
     frozen = built["frozen"]
     head = kt.models.classifier_head(frozen)
-    features = keras.ops.convert_to_numpy(kt.models.base_layer(frozen)([x], training=False))
+    features = keras.ops.convert_to_numpy(kt.models.base_layer(frozen)(x, training=False))
     _one_xla_step(head, features, y, optimizer=models_1_4._adam(config["learning_rate"], config),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 

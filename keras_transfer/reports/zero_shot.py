@@ -176,6 +176,13 @@ def paper(result):
     return reports.Report.join(*parts)
 
 
+def _per_method(groups, claim, describe):
+    """`claim`, then `describe(rows)` of each method after its title, or that no method was run."""
+    if not groups:
+        return claim + ": no method was run."
+    return claim + ": " + "; ".join(f"{_title(method)} {describe(found)}" for method, found in groups.items()) + "."
+
+
 def lessons(result):
     """The notebook's two lessons measured on this run, one `**Lesson:**` line each (see `keras_transfer.site`):
     every method names unseen classes better than chance on every split (`above_chance`), and the generalized
@@ -183,23 +190,17 @@ def lessons(result):
     result adds that its verdicts mean nothing."""
     groups = _by_method(result)
     above = all(row["unseen_accuracy"] > row["chance"] for row in result.rows) if groups else None
-    claim = "Every method names the unseen classes better than chance on every split (zero-shot, mean per-class top-1)"
-    if groups:
-        claim += ": " + "; ".join(
-            f"{_title(method)} {reports.mean_std([row['unseen_accuracy'] for row in found])} against chance "
-            f"{reports.percent(_mean(found, 'chance'))}, above it on "
-            f"{sum(row['unseen_accuracy'] > row['chance'] for row in found)} of {len(found)}"
-            for method, found in groups.items())
-    claim += "." if groups else ": no method was run."
-    bias = ("The generalized setting, where every class may be answered, shows a bias toward the seen classes for "
-            "every method (unseen accuracy below both its zero-shot accuracy and the seen accuracy)")
-    if groups:
-        bias += ": " + "; ".join(
-            f"{_title(method)} unseen {reports.percent(_mean(found, 'unseen_accuracy'))} zero-shot, "
-            f"{reports.percent(_mean(found, 'gzsl_unseen_accuracy'))} generalized, seen "
-            f"{reports.percent(_mean(found, 'gzsl_seen_accuracy'))}"
-            for method, found in groups.items())
-    bias += "." if groups else ": no method was run."
+    claim = _per_method(
+        groups, "Every method names the unseen classes better than chance on every split (zero-shot, mean per-class "
+        "top-1)", lambda found: f"{reports.mean_std([row['unseen_accuracy'] for row in found])} against chance "
+        f"{reports.percent(_mean(found, 'chance'))}, above it on "
+        f"{sum(row['unseen_accuracy'] > row['chance'] for row in found)} of {len(found)}")
+    bias = _per_method(
+        groups, "The generalized setting, where every class may be answered, shows a bias toward the seen classes for "
+        "every method (unseen accuracy below both its zero-shot accuracy and the seen accuracy)",
+        lambda found: f"unseen {reports.percent(_mean(found, 'unseen_accuracy'))} zero-shot, "
+        f"{reports.percent(_mean(found, 'gzsl_unseen_accuracy'))} generalized, seen "
+        f"{reports.percent(_mean(found, 'gzsl_seen_accuracy'))}")
     parts = [reports.lesson(above, claim), reports.lesson(is_biased(result), bias)]
     if result.profile == "smoke":
         parts.append("(smoke profile: a test run, its verdicts mean nothing)")
