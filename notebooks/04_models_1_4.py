@@ -46,8 +46,8 @@
 # The lecture expects **scratch < frozen < fine-tuned ≤ chain-thaw**, and the gap between pretrained and random
 # weights to be largest when labels are fewest. Model 3 trains the head before it unfreezes the base (keras-io's
 # recipe): a random head sends large, noisy gradients into the pretrained layers, and fine-tuning everything at
-# once can end *below* the frozen model (measured for this design in `FACTS.md`'s design probe). Its learning rate
-# for the second stage is chosen on the validation data, never on the test data.
+# once can end *below* the frozen model (the warning of keras-io's "Transfer learning & fine-tuning" guide). Its
+# learning rate for the second stage is chosen on the validation data, never on the test data.
 #
 # Every model stops early on the validation accuracy and keeps its best epoch. Every model of a seed and budget sees the
 # same images and starts from the same head, so the models are compared in pairs.

@@ -221,20 +221,22 @@ dann_reports.conclusion(result)
 # %% [markdown]
 # ## Exercises
 #
-# Each is one call, minutes in live mode (`LIVE = True`); it saves its result apart, so the run above stays as it is.
+# Each exercise is one call with a changed setting in live mode (`live=True`: one seed, the smallest settings that
+# still show the lesson), minutes on a laptop CPU in `quick`; it saves its result apart, so the run above stays as it is.
+# Worked answers: `notebooks/solutions/06_dann.md`.
 #
 # 1. **Switch the reversal off.** Train with `max_strength=0.0`, so that `λ_p` stays 0 and DANN's feature extractor
 #    never receives the reversed gradient:
-#    `kt.experiments.run("dann", PROFILE, results=RESULTS, live=LIVE, max_strength=0.0, models=("source_only", "dann"))`.
+#    `kt.experiments.run("dann", PROFILE, results=RESULTS, live=True, max_strength=0.0, models=("source_only", "dann"))`.
 #    Compare DANN's target test accuracy and domain classifier accuracy with source only's. What does that tell you
 #    about where DANN's gain comes from?
 # 2. **A larger learning rate.** Train with `learning_rate=0.03`, three times the paper's `μ0`:
-#    `kt.experiments.run("dann", PROFILE, results=RESULTS, live=LIVE, learning_rate=0.03)`. How much of the gap does
+#    `kt.experiments.run("dann", PROFILE, results=RESULTS, live=True, learning_rate=0.03)`. How much of the gap does
 #    DANN close now, on the validation images (`result.metadata["gap_closed_validation"]`) and on the test images?
 #    Why must a setting like `μ0` be chosen on the validation images and not on the test images, and why do the
 #    validation digits get photos (or tiles of photos) that the training digits do not use?
 # 3. **Photos never seen** (`quick`). Give each split photos of its own instead of tiles of the same photos:
-#    `kt.experiments.run("dann", PROFILE, results=RESULTS, live=LIVE, photo_split="photos")` (five photos for the
+#    `kt.experiments.run("dann", PROFILE, results=RESULTS, live=True, photo_split="photos")` (five photos for the
 #    training digits, two for validation, four for testing: `mnist_m.PACKAGED_PHOTOS`). How much of the gap does
 #    DANN close on the test images now? DANN aligns the source with the target images it trains on: is that the
 #    same as working on any photo?

@@ -188,11 +188,12 @@ report.lessons(result)
 # %% [markdown]
 # ## Exercises
 #
-# Each is one call, minutes in live mode (`LIVE = True`); it saves its result apart, so the run above stays as it is.
+# Each exercise is one call with a changed setting in live mode (`live=True`: one seed, the smallest settings that
+# still show the lesson), minutes on a laptop CPU in `quick`; it saves its result apart, so the run above stays as it is.
 # Worked answers are in `notebooks/solutions/07_zero_shot.md` (for the teacher to hand out after).
 #
 # 1. **Weaker features.** Train the feature network on fewer images of the seen classes:
-#    `kt.experiments.run("zero-shot", PROFILE, results=RESULTS, live=LIVE, train_per_class=100)`.
+#    `kt.experiments.run("zero-shot", PROFILE, results=RESULTS, live=True, train_per_class=100)`.
 #    How much do the zero-shot accuracies fall, and which method suffers more? What does that say about where a
 #    zero-shot method's knowledge of the attributes comes from?
 # 2. **More unseen classes.** Hide four classes instead of three: `num_unseen=4` (chance falls from 1/3 to 1/4).

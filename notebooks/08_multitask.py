@@ -152,11 +152,12 @@ report.conclusion(result)
 # %% [markdown]
 # ## Exercises
 #
-# Each is one call, minutes in live mode (`LIVE = True`); it saves its result apart, so the run above stays as it is.
+# Each exercise is one call with a changed setting in live mode (`live=True`: one seed, the smallest settings that
+# still show the lesson), minutes on a laptop CPU in `quick`; it saves its result apart, so the run above stays as it is.
 # Worked answers are in `notebooks/solutions/08_multitask.md` (for the teacher to hand out after).
 #
 # 1. **A light box loss.** Weigh the box loss as much as the class loss: set `BOX_WEIGHT = 1.0` in the parameters
-#    cell, or `kt.experiments.run("multitask", PROFILE, results=RESULTS, live=LIVE, box_weight=1.0)`. What happens to
+#    cell, or `kt.experiments.run("multitask", PROFILE, results=RESULTS, live=True, box_weight=1.0)`. What happens to
 #    the multitask network's box mean IoU and to its gain over class only? Why does the box task need a large weight
 #    here (look at the size of the box loss in `result.histories`)?
 # 2. **Where sharing pays.** Give the class head very few labels: `budgets=(2,)`. Is the gain of the multitask

@@ -16,7 +16,7 @@ from conftest import mirrored_strategy
 
 
 def _stlr(t, total_steps, max_learning_rate, cut_frac, ratio):
-    """ULMFiT's formula (FACTS.md) with t clamped to total_steps and p clipped at 0 (documented behaviour)."""
+    """ULMFiT's formula (Howard & Ruder, 2018) with t clamped to total_steps and p clipped at 0 (documented behaviour)."""
     t = min(t, total_steps)
     cut = math.floor(total_steps * cut_frac)
     p = t / cut if t < cut else 1 - (t - cut) / (cut * (1 / cut_frac - 1))

@@ -19,7 +19,7 @@ from keras_transfer.schedules import SlantedTriangular
 
 
 def _stlr_paper(t, total_steps, max_learning_rate, cut_frac, ratio):
-    """ULMFiT's formula, written from the paper (FACTS.md), without any clipping."""
+    """ULMFiT's formula, written from the paper (Howard & Ruder, 2018), without any clipping."""
     cut = math.floor(total_steps * cut_frac)
     p = t / cut if t < cut else 1 - (t - cut) / (cut * (1 / cut_frac - 1))
     return max_learning_rate * (1 + p * (ratio - 1)) / ratio

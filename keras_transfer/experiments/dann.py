@@ -79,7 +79,7 @@ MODELS = {
 MODEL_TITLES = {"source_only": "source only", "dann": "DANN", "train_on_target": "train on target"}
 GAP_GOAL = 0.30  # the lesson's outcome: DANN closes at least this share of the gap, on average over seeds
 
-# Ganin & Lempitsky (2015), Table 1: accuracy on the target test set (FACTS.md).
+# Ganin & Lempitsky (2015), Table 1: accuracy on the target test set.
 PAPER_TABLE_1 = (
     {"task": "MNIST → MNIST-M", "source_only": 0.5749, "sa": 0.6078, "dann": 0.8149, "train_on_target": 0.9891},
     {"task": "Syn Numbers → SVHN", "source_only": 0.8665, "sa": 0.8672, "dann": 0.9048, "train_on_target": 0.9244},

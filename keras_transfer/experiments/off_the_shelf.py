@@ -1,11 +1,11 @@
 """Off-the-shelf features: a linear classifier on the features of each layer of a pretrained network, and retrieval.
 
-Seeds 000, 001 and 004: "use outputs of one or more layers of a network trained on a different task as generic
-feature detectors; train a new shallow model on these features". For every tapped layer of the source network
-(each convolutional layer, spatially average-pooled, and each hidden dense layer) this recipe trains a linear SVM
-and a softmax (`embeddings.linear_svm`, `embeddings.softmax_classifier`) on a small labelled training set of the
-target task, tests them, and ranks a gallery by cosine similarity to each test image (precision@k), as Zeiler &
-Fergus tapped every layer of an ImageNet network (seed 004: Caltech-101 with 30 images per class).
+The lectures' off-the-shelf recipe: "use outputs of one or more layers of a network trained on a different task as
+generic feature detectors; train a new shallow model on these features". For every tapped layer of the source
+network (each convolutional layer, spatially average-pooled, and each hidden dense layer) this recipe trains a
+linear SVM and a softmax (`embeddings.linear_svm`, `embeddings.softmax_classifier`) on a small labelled training set
+of the target task, tests them, and ranks a gallery by cosine similarity to each test image (precision@k), as Zeiler
+& Fergus (2014, Table 6) tapped every layer of an ImageNet network (Caltech-101 with 30 images per class).
 
 Profiles (the data and the network are config keys; the machinery is `keras_transfer.embeddings.tasks`):
 
@@ -62,7 +62,7 @@ CONFIGS = {
 # Oxford-17's official split (one seed already): its cost is one VGG19 pass over the split's images.
 LIVE = {"smoke": {}, "quick": {}, "full": {}}
 
-# Seed 004 (Zeiler & Fergus 2014, Table 6; FACTS.md): an 8-layer AlexNet-style network trained on ImageNet, features
+# Zeiler & Fergus (2014), Table 6: an 8-layer AlexNet-style network trained on ImageNet, features
 # of layer n + a linear SVM or a softmax, accuracy in %: (Caltech-101 with 30 images per class, Caltech-256 with 60).
 PAPER_CALTECH = {
     "source": "Zeiler & Fergus, 2014: AlexNet-style network pretrained on ImageNet",
@@ -99,8 +99,8 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
     Returns:
         An `ExperimentResult`, one row per layer and seed (`model` = `layer`, `depth`, `seed`, `features`,
         `svm_accuracy`, `softmax_accuracy`, their train accuracies and `*_converged`). `metadata` holds
-        `by_layer` (mean ± std per layer), `retrieval` (precision@k per layer), `paper` (seed 004's Caltech table),
-        `shape_comparison` (the paper's shape checked on both), `findings` (best, first and top layer, chance).
+        `by_layer` (mean ± std per layer), `retrieval` (precision@k per layer), `paper` (the paper's Caltech
+        table), `shape_comparison` (the paper's shape checked on both), `findings` (best, first and top layer, chance).
         `reports.off_the_shelf` turns it into the notebook's tables and sentences.
 
     Reference:
@@ -255,7 +255,7 @@ def _shape_checks(svm, softmax, tolerance=SHAPE_TOLERANCE):
 
 
 def shape_comparison(by_layer):
-    """The shape of seed 004's table (low at layer 1, rising, flat near the top) checked on ours and on the paper's.
+    """The shape of the paper's table (low at layer 1, rising, flat near the top) checked on ours and on the paper's.
 
     Args:
         by_layer: list of dict. `{"depth", "svm_accuracy", "softmax_accuracy"}` per layer (mean over seeds).

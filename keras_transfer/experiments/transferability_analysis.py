@@ -15,7 +15,7 @@ from keras_transfer.experiments.base import mean_std
 # A difference of two mean accuracies smaller than this (half a point) counts as none, even with no seed spread.
 TOLERANCE = 0.005
 
-# Yosinski et al. (2014), Figure 2, in words (FACTS.md): what each family does as n grows.
+# Yosinski et al. (2014), Figure 2, in words: what each family does as n grows.
 PAPER_PATTERN = {
     "BnB": "dips below base B at n = 4-5 (co-adapted layers split apart), recovers at n = 6-7",
     "AnB": "close to base B at n = 1-2, falls further and further from n = 3 to 7 (features grow specific)",

@@ -1,8 +1,9 @@
 """Classifiers built on a backbone: a (pretrained or random) convolutional base, two new dense layers, an output.
 
-The lecture's Models 1-4 (seed 002) are all the same network, VGG19's convolutional part with a new head, trained
-four ways. `build_classifier` builds that network around any backbone; `build_vgg19_classifier` is the lecture's
-own, with Keras's VGG19 and ImageNet weights, a local weights file, or random weights.
+The lecture's Models 1-4 ("Transfer Learning", Peerapon Vateekul, NVIDIA IVA workshop) are all the same network,
+VGG19's convolutional part with a new head, trained four ways. `build_classifier` builds that network around any
+backbone; `build_vgg19_classifier` is the lecture's own, with Keras's VGG19 and ImageNet weights, a local weights
+file, or random weights.
 
 The backbone is a nested model (one layer of the classifier, `base_layer(model)`), the keras-io transfer-learning
 guide's layout, and a frozen base is called with `training=False` as the guide does. A note on Keras 3 (checked

@@ -8,8 +8,8 @@ Sneaker), and the experiments transfer it to the other half. It comes in two dom
 - `domain="black"`: the items as Fashion-MNIST has them, centred on black.
 - `domain="photos"`: the items pasted at random places and sizes on crops of the photos scikit-image ships
   (`datasets.skimage_photos`). ImageNet's images are objects on photos, not objects on black, and a network that
-  never saw a photo knows nothing useful about "objects on photos" (measured: `../FACTS` design probe, and
-  notebooks 04 and 05). The targets of notebooks 04 and 05 paste the *other* half's items on *other* photos
+  never saw a photo knows nothing useful about "objects on photos" (measured: the strategy table of notebook 04,
+  and notebook 05). The targets of notebooks 04 and 05 paste the *other* half's items on *other* photos
   (scikit-learn's), so source and target differ in classes and in photos, as ImageNet and Oxford-17 do.
 
 Each is trained once and cached on disk (`paths.cache_dir("models")`), keyed by a hash of its settings and the
