@@ -132,10 +132,12 @@ def test_off_the_shelf_smoke_run(shared_data_dir, tmp_path):
 @pytest.mark.multibackend
 def test_fne_smoke_run(shared_data_dir, tmp_path):
     result = fne.run("smoke", output_dir=tmp_path / "fne", verbose=0)
-    names = [row["model"] for row in result.rows]
-    assert names == ["fc1 + SVM", "fc2 + SVM", "FNE: pooling", "FNE: + standardisation", "FNE: + discretisation"]
-    assert [row["features"] for row in result.rows] == [256, 256, 736, 736, 736]
-    assert result.rows[-1]["layers"] == LAYERS and result.metadata["baseline_layers"] == ["fc1", "fc2"]
+    names = [(row["source"], row["model"]) for row in result.rows]
+    assert names == [*(("matched", name) for name in ("fc1 + SVM", "fc2 + SVM", "FNE: pooling",
+                                                       "FNE: + standardisation", "FNE: + discretisation")),
+                     ("mismatched", "fc2 + SVM"), ("mismatched", "FNE: + discretisation")]
+    assert [row["features"] for row in result.rows] == [256, 256, 736, 736, 736, 256, 736]
+    assert result.rows[4]["layers"] == LAYERS and result.metadata["baseline_layers"] == ["fc1", "fc2"]
     assert sum(result.metadata["value_fractions"].values()) == pytest.approx(1.0)
     assert all(0.4 < row["test_accuracy"] <= 1.0 for row in result.rows)
     means = {entry["model"]: entry["test_accuracy"] for entry in result.metadata["by_method"]}
@@ -147,6 +149,16 @@ def test_fne_smoke_run(shared_data_dir, tmp_path):
     assert "| flowers102 | 89.5% | 87.0% | 93.3% | +6.3 points |" in table and "| **ours** (smoke profile) |" in table
     assert "| FNE: + discretisation | 736 |" in fne_report.method_table(result)
     assert "fc2 as fc7" in fne_report.verdict_table(result)
+    # the mismatched (photos) source: the same two methods, its gain paired by seed with the matched one's
+    comparison = result.metadata["source_comparison"]
+    mismatched = {row["model"]: row["test_accuracy"] for row in result.rows[5:]}
+    assert comparison["by_source"]["mismatched"]["gains"] == pytest.approx(
+        [100 * (mismatched["FNE: + discretisation"] - mismatched["fc2 + SVM"])])
+    assert comparison["by_source"]["matched"]["gains"] == pytest.approx([gains["fc2"]])
+    assert comparison["step"]["paired"] and comparison["paper_note"] == "on 7 of 7 datasets"
+    assert "pasted on photos" in result.metadata["sources"]["mismatched"]
+    assert "| **ours** (smoke profile) |" in fne_report.mismatched_source_table(result)
+    assert "**Lesson:**" in fne_report.source_lesson(result)
     assert ExperimentResult.load(tmp_path / "fne").metadata["gains"] == pytest.approx(gains)
 
 
@@ -165,6 +177,10 @@ def test_bad_settings_are_refused_before_any_work():
         off_the_shelf.run("smoke", ks=(0, 5), verbose=0)
     with pytest.raises(ValueError, match="dataset="):
         fne.run("smoke", dataset="imagenet", verbose=0)
+    with pytest.raises(ValueError, match="mismatched_source_domain='black'"):
+        fne.run("smoke", mismatched_source_domain="black", verbose=0)
+    with pytest.raises(ValueError, match="mismatched_source_domain=None"):
+        fne.run("smoke", source_model=__file__, verbose=0)
     with pytest.raises(ValueError, match="preprocess="):
         off_the_shelf.run("smoke", preprocess="resnet", verbose=0)
 

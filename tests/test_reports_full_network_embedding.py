@@ -157,3 +157,46 @@ def test_summary_is_the_lesson_then_the_conclusion_and_the_command_line_prints_i
     assert summary.startswith("## Lessons\n\n**Lesson:** holds.") and summary.count("**Lesson:**") == 1
     assert summary.endswith("## Conclusion\n\n" + report.conclusion(result))
     assert cli._report_summary("full-network-embedding", result) == str(summary)
+
+
+def _with_mismatched_source(result, mismatched_gain_offset):
+    """`result` with mismatched-source rows (fc2 and the full embedding on a second network) and the comparison
+    `compare_sources` stores: the mismatched gain is the matched one plus `mismatched_gain_offset` per seed."""
+    from keras_transfer.experiments import full_network_embedding as fne
+
+    for row in result.rows:
+        row["source"] = "matched"
+    matched = {(row["model"], row["seed"]): row["test_accuracy"] for row in result.rows}
+    for seed in result.metadata["seeds"]:
+        fc2 = matched[("fc2 + SVM", seed)] - 0.20
+        gain = matched[("FNE: + discretisation", seed)] - matched[("fc2 + SVM", seed)] + mismatched_gain_offset[seed]
+        result.rows += [{"source": "mismatched", "model": "fc2 + SVM", "step": "baseline", "seed": seed,
+                         "test_accuracy": fc2},
+                        {"source": "mismatched", "model": "FNE: + discretisation", "step": "discretisation",
+                         "seed": seed, "test_accuracy": fc2 + gain}]
+    result.metadata["source_comparison"] = fne.compare_sources(result.rows, "fc2 + SVM")
+    result.metadata["sources"] = {"matched": "a network on black", "mismatched": "a network on photos"}
+    return result
+
+
+def test_our_mismatched_source_beside_the_papers_slide_and_its_lesson():
+    larger = _with_mismatched_source(_result((0.80, 0.78, 0.70, 0.84, 0.86)), {0: 0.05, 1: 0.07})
+    table = report.mismatched_source_table(larger)
+    assert "| **ours** (quick profile) | 59.0% ± 1.4% (fc2) | 73.0% ± 2.8% | +14.0 ± 1.4 points | " \
+           "+8.0 ± 0.0 points |" in table
+    assert table.endswith("Ours: mismatched source a network on photos; matched source a network on black.")
+    assert report.method_table(larger) == report.method_table(_result((0.80, 0.78, 0.70, 0.84, 0.86)))
+    held, source = _lessons(report.lessons(larger))
+    assert held.verdict == "holds" and "87.0% ± 1.4% against 79.0% ± 1.4%" in held.text  # matched rows only
+    assert source.verdict == "holds" and source.text == (
+        "The Full-Network Embedding gains more over the last hidden layer on the mismatched source: +14.0 ± 1.4 "
+        "points against +8.0 ± 0.0 points on the matched source, a difference of +6.0 points (paired by seed, std "
+        "of the difference 1.4 points). Garcia-Gasulla et al. (2017): yes, on 7 of 7 datasets.")
+    noisy = _with_mismatched_source(_result((0.80, 0.78, 0.70, 0.84, 0.86)), {0: -0.02, 1: 0.06})
+    (_, within) = _lessons(report.lessons(noisy))
+    assert within.verdict == "fails" and "(paired by seed, std of the difference 5.7 points, so within the " \
+        "seeds' spread)" in within.text
+    one = _with_mismatched_source(_result((0.80, 0.78, 0.70, 0.84, 0.86), seeds=(0,)), {0: -0.01})
+    (_, fewer) = _lessons(report.lessons(one))
+    assert fewer.verdict == "fails" and "-1.0 points (one seed, no spread)" in fewer.text
+    assert report.source_lesson(_result((0.80, 0.78, 0.70, 0.84, 0.86))) == ""

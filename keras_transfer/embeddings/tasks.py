@@ -24,9 +24,10 @@ TASK_KEYS = (
 )
 
 
-def load_source_model(source_model=None, *, source_profile="quick", seed=0, verbose=0):
-    """The pretrained network: the `.keras` file at `source_model`, else `pretrained_source_network(source_profile)`
-    (the quick/smoke small VGG, or ImageNet VGG19 for full)."""
+def load_source_model(source_model=None, *, source_profile="quick", seed=0, domain="black", verbose=0):
+    """The pretrained network: the `.keras` file at `source_model`, else `pretrained_source_network(source_profile,
+    domain=domain)` (the quick/smoke small VGG trained on items on black or pasted on photos, or ImageNet VGG19 for
+    full)."""
     import keras
 
     from keras_transfer import models
@@ -36,7 +37,7 @@ def load_source_model(source_model=None, *, source_profile="quick", seed=0, verb
         if not os.path.isfile(path):
             raise ValueError(f"`source_model` must be the path of a saved .keras model. Received: source_model={path!r}")
         return keras.saving.load_model(path)
-    return models.pretrained_source_network(source_profile, seed=seed, verbose=verbose)
+    return models.pretrained_source_network(source_profile, seed=seed, domain=domain, verbose=verbose)
 
 
 def _fashion_mnist_half_b(config, seeds, image_size, verbose):
@@ -176,22 +177,28 @@ def prepare_task(config, seeds, *, verbose=1):
     return {"model": model, "layers": layers, "data": data, "inputs": inputs, "source_seconds": source_seconds}
 
 
-def describe_task(config):
-    """One sentence on the source network and the target task `config` names, for a notebook to print."""
+def describe_source(config, domain="black"):
+    """The source network `config` names (trained on items of `domain`, quick and smoke), as a phrase."""
     from keras_transfer import datasets
     from keras_transfer import models
 
     if config["source_model"] is not None:
-        source = f"the network saved at {os.fspath(config['source_model'])}"
-    elif config["source_profile"] == "full":
-        source = "Keras's VGG19 pretrained on ImageNet"
-    else:
-        settings = models.source_config(config["source_profile"])
-        names = datasets.split_classes(10, seed=settings["split_seed"]).names(
-            datasets.FASHION_MNIST_CLASSES, settings["half"])
-        where = "centred on black" if settings["domain"] == "black" else "pasted on photos"
-        source = (f"the project's small VGG trained on half {settings['half'].upper()} of Fashion-MNIST "
-                  f"({', '.join(names)}; items {where})")
+        return f"the network saved at {os.fspath(config['source_model'])}"
+    if config["source_profile"] == "full":
+        return "Keras's VGG19 pretrained on ImageNet"
+    settings = models.source_config(config["source_profile"], domain)
+    split = datasets.split_classes(10, seed=settings["split_seed"])
+    names = split.names(datasets.FASHION_MNIST_CLASSES, settings["half"])
+    where = "centred on black" if settings["domain"] == "black" else "pasted on photos"
+    return (f"the project's small VGG trained on half {settings['half'].upper()} of Fashion-MNIST "
+            f"({', '.join(names)}; items {where})")
+
+
+def describe_task(config):
+    """One sentence on the source network and the target task `config` names, for a notebook to print."""
+    from keras_transfer import datasets
+
+    source = describe_source(config)
     per_class = config["train_per_class"]
     if config["dataset"] == "fashion_mnist_half_b":
         names = datasets.split_classes(10, seed=config["split_seed"]).names(datasets.FASHION_MNIST_CLASSES, "b")
