@@ -38,27 +38,28 @@ class Report(str):
         return cls(separator.join(str(part) for part in parts if part))
 
 
-def _finite(value):
+def is_finite(value):
+    """True for a finite real number (not a bool, None, NaN or infinity): what a report can show as a figure."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def percent(value, digits=1, sign=False):
     """`0.9123` -> `"91.2%"` (`sign=True`: `"+91.2%"`); `"–"` for None or NaN."""
-    if not _finite(value):
+    if not is_finite(value):
         return "–"
     return f"{100 * value:{'+' if sign else ''}.{digits}f}%"
 
 
 def points(difference, digits=1, sign=True):
     """A difference of two fractions in percentage points: `0.034` -> `"+3.4 points"`; `"–"` for None or NaN."""
-    if not _finite(difference):
+    if not is_finite(difference):
         return "–"
     return f"{100 * difference:{'+' if sign else ''}.{digits}f} points"
 
 
 def number(value, digits=3):
     """`value` with `digits` decimals (thousands separated), `"–"` for None or NaN."""
-    if not _finite(value):
+    if not is_finite(value):
         return "–"
     return f"{value:,.{digits}f}"
 
@@ -66,7 +67,7 @@ def number(value, digits=3):
 def mean_std(values, digits=1, as_percent=True):
     """`"91.2% ± 0.4%"` over several values (`as_percent=False`: `"0.912 ± 0.004"` with `digits` decimals), the
     value alone for one, `"–"` for none (non-finite values are left out)."""
-    values = [float(value) for value in values if _finite(value)]
+    values = [float(value) for value in values if is_finite(value)]
     if not values:
         return "–"
     mean = statistics.fmean(values)
@@ -121,7 +122,7 @@ def bullets(lines):
     return Report("\n".join(f"- {line}" for line in lines if line))
 
 
-__all__ = ["Report", "bullets", "lesson", "mean_std", "number", "percent", "points", "table", "verdict"]
+__all__ = ["Report", "bullets", "is_finite", "lesson", "mean_std", "number", "percent", "points", "table", "verdict"]
 
 
 def lesson(holds, sentence):

@@ -17,7 +17,6 @@ dann_reports.lessons(result)  # the lesson's verdict line, `**Lesson:** holds. .
 `summary(result)` is what `python -m keras_transfer run dann` prints after its table.
 """
 
-import math
 import statistics
 
 from keras_transfer import reports
@@ -60,11 +59,7 @@ def data_sizes(data):
 
 
 def _values(result, model, key="target_accuracy"):
-    return [row[key] for row in result.rows if row["model"] == model and _finite(row.get(key))]
-
-
-def _finite(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return [row[key] for row in result.rows if row["model"] == model and reports.is_finite(row.get(key))]
 
 
 def _mean(result, model, key="target_accuracy"):
