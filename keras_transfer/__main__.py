@@ -1,4 +1,4 @@
-"""The command line: `python -m keras_transfer {run,notebooks,site,list,doctor}` (also installed as `keras-transfer`).
+"""The command line: `python -m keras_transfer {run,notebooks,solutions,site,list,doctor}` (also installed as `keras-transfer`).
 
 ```bash
 python -m keras_transfer list
@@ -6,6 +6,7 @@ python -m keras_transfer run models-1-4 --profile quick                # progres
 python -m keras_transfer run models-1-4 --profile smoke --seeds 0 1 --set max_epochs=3 --output /tmp/out
 python -m keras_transfer notebooks --profile smoke --only 04_          # executes notebooks/*.ipynb (papermill)
 python -m keras_transfer site --profile smoke                          # build/notebooks/smoke -> build/site/smoke
+python -m keras_transfer solutions --profile quick --only 02_          # rewrites notebooks/solutions/02_*.md
 python -m keras_transfer doctor                                        # is this machine ready? time estimates
 ```
 """
@@ -34,7 +35,7 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m keras_transfer", description="keras-transfer: run experiments and notebooks."
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,notebooks,site,list,doctor}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,notebooks,solutions,site,list,doctor}")
 
     run = commands.add_parser("run", help="run an experiment and print its results table")
     run.add_argument("name", help="the experiment's name (see `list`)")
@@ -73,6 +74,14 @@ def _parser():
     site.add_argument("--profile", default="smoke", choices=profiles.PROFILES)
     site.add_argument("--executed", default=None, help="the executed notebooks (default build/notebooks/PROFILE)")
     site.add_argument("--output", default=None, help="folder for index.html and the pages (default build/site/PROFILE)")
+
+    solutions = commands.add_parser("solutions", help="regenerate the worked answers to the exercises from runs")
+    solutions.add_argument("--profile", default="quick", choices=profiles.PROFILES)
+    solutions.add_argument("--only", default=None, help="part of the answer sources' file names, e.g. 02_")
+    solutions.add_argument(
+        "--output", default=None, help="folder for the pages (default notebooks/solutions for quick, else "
+        "build/solutions/PROFILE)"
+    )
 
     commands.add_parser("list", help="list the experiments and the notebooks")
 
@@ -187,6 +196,19 @@ def _site(arguments):
     return 0
 
 
+def _solutions(arguments):
+    from keras_transfer import solutions
+
+    try:
+        pages = solutions.regenerate(arguments.profile, only=arguments.only, output_dir=arguments.output)
+    except (ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print()
+    print(solutions.format_summary(pages))
+    return 0 if all(page.status == "ok" for page in pages) else 1
+
+
 def main(argv=None):
     """Entry point; returns the exit status (0 ok, 1 a notebook failed, 2 bad arguments)."""
     arguments = _parser().parse_args(argv)
@@ -200,6 +222,8 @@ def main(argv=None):
         return doctor.main(measure=not arguments.no_measure)
     if arguments.command == "site":
         return _site(arguments)
+    if arguments.command == "solutions":
+        return _solutions(arguments)
     return _notebooks(arguments)
 
 

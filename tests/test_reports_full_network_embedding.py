@@ -200,3 +200,31 @@ def test_our_mismatched_source_beside_the_papers_slide_and_its_lesson():
     (_, fewer) = _lessons(report.lessons(one))
     assert fewer.verdict == "fails" and "-1.0 points (one seed, no spread)" in fewer.text
     assert report.source_lesson(_result((0.80, 0.78, 0.70, 0.84, 0.86))) == ""
+
+
+def test_worked_answers_compare_an_exercise_with_the_reference():
+    reference = _result((0.80, 0.78, 0.70, 0.84, 0.86), seeds=(0,))
+    reference.metadata["config"]["thresholds"] = [-0.25, 0.15]
+    wide = _result((0.80, 0.78, 0.70, 0.84, 0.83), seeds=(0,))
+    wide.metadata["config"]["thresholds"] = [-1.0, 1.0]
+    wide.metadata["value_fractions"] = {"-1.0": 0.1, "0.0": 0.8, "1.0": 0.1}
+    text = report.thresholds_answer(reference, wide)
+    assert "**Sparser:** 80.0% of the discretised values are 0 with thresholds (-1.0, 1.0)" in text
+    assert "falls by 3.0 points: 83.0% against 86.0%" in text and "the same in both runs" in text
+
+    five = _result((0.70, 0.66, 0.60, 0.76, 0.79), seeds=(0,))
+    five.metadata["sizes"]["train_per_seed"] = 10
+    text = report.less_data_answer(reference, five)
+    assert "**The gain over `fc2`** grows by 5.0 points: +13.0 points with 10 training images against +8.0 " in text
+    assert "**The gain over `fc1`** grows by 3.0 points" in text
+    assert "between -12.0 points (fc2 + SVM) and -7.0 points (FNE: + discretisation)" in text
+
+    early = _result((0.80, 0.78, 0.50, 0.79, 0.72), seeds=(0,))
+    text = report.layers_answer(reference, early)
+    assert "The best step, FNE: + standardisation, reaches 79.0%: +1.0 points against the last hidden layer" in text
+    assert "**Adding standardisation**, the accuracy rises by 29.0 points" in text
+    assert "**Adding discretisation**, the accuracy falls by 7.0 points" in text
+
+    no_full = _result((0.80, 0.78, 0.70, 0.84), seeds=(0,), methods=METHODS[:4])
+    assert "nothing to compare" in report.thresholds_answer(reference, no_full)
+    assert "nothing to compare" in report.layers_answer(reference, no_full)

@@ -273,5 +273,92 @@ def summary(result):
     return reports.Report.join("## Lessons", lessons(result), "## Conclusion", conclusion(result))
 
 
-__all__ = ["conclusion", "convergence", "embedding", "last_layer_lesson", "lessons", "method_table",
-           "mismatched_source_table", "paper_table", "setup", "source_lesson", "summary", "verdict_table"]
+# Worked answers to the notebook's exercises (`notebooks/solutions/02_full_network_embedding.py`): each compares an
+# exercise's live run (`other`) with the notebook's own settings run live (`reference`), first seed of each.
+
+
+def _first_seed(result, model):
+    seed = result.metadata["seeds"][0]
+    return next((row["test_accuracy"] for row in result.rows
+                 if row["model"] == model and row["seed"] == seed and _matched(row)), None)
+
+
+def _moves(difference, up="rises", down="falls", level="stays level"):
+    if difference is None:
+        return "is not in both runs"
+    return f"{up} by {reports.points(abs(difference), sign=False)}" if difference >= 0.0005 else (
+        f"{down} by {reports.points(abs(difference), sign=False)}" if difference <= -0.0005 else level)
+
+
+def thresholds_answer(reference, other):
+    """Exercise 1: how sparse the discretised embedding is with `other`'s thresholds against `reference`'s, and what
+    the full embedding's accuracy does."""
+    runs = (reference, other)
+    zero = [run.metadata.get("value_fractions", {}).get("0.0") for run in runs]
+    accuracy = [_first_seed(run, FULL) for run in runs]
+    if None in zero or None in accuracy:
+        return reports.Report("One of the two runs left out the full embedding: nothing to compare.")
+    thresholds = [tuple(run.metadata["config"]["thresholds"]) for run in runs]
+    unchanged = all(_first_seed(reference, entry["model"]) == _first_seed(other, entry["model"])
+                    for entry in other.metadata["by_method"] if entry["model"] != FULL)
+    return reports.bullets([
+        f"**{'Sparser' if zero[1] > zero[0] else 'Denser'}:** {reports.percent(zero[1])} of the discretised values "
+        f"are 0 with thresholds {thresholds[1]}, against {reports.percent(zero[0])} with {thresholds[0]}.",
+        f"**Accuracy of the full embedding** {_moves(accuracy[1] - accuracy[0])}: {reports.percent(accuracy[1])} "
+        f"against {reports.percent(accuracy[0])} (one seed each, so a move of a point or two is within what another "
+        "draw of the training images changes).",
+        "The rows without discretisation do not depend on the thresholds: " + (
+            "they are the same in both runs." if unchanged
+            else "**they differ between the runs**, so something else changed too."),
+    ])
+
+
+def less_data_answer(reference, other):
+    """Exercise 2: the full embedding's gain over each one-layer baseline with `other`'s training set against
+    `reference`'s, and what every method loses."""
+    sizes = [run.metadata["sizes"]["train_per_seed"] for run in (reference, other)]
+    lines = []
+    for name in reference.metadata["gains"]:
+        before, after = reference.metadata["gains"][name], other.metadata["gains"].get(name)
+        if after is None:
+            continue
+        lines.append(f"**The gain over `{name}`** {_moves((after - before) / 100, 'grows', 'shrinks')}: "
+                     f"{reports.points(after / 100)} with {sizes[1]:,} training images against "
+                     f"{reports.points(before / 100)} with {sizes[0]:,}.")
+    losses = {entry["model"]: _first_seed(other, entry["model"]) - _first_seed(reference, entry["model"])
+              for entry in other.metadata["by_method"]
+              if _first_seed(reference, entry["model"]) is not None and _first_seed(other, entry["model"]) is not None}
+    if losses:
+        most, least = min(losses, key=losses.get), max(losses, key=losses.get)
+        lines.append(f"**Every method's accuracy moves** between {reports.points(losses[most])} ({most}) and "
+                     f"{reports.points(losses[least])} ({least}).")
+    lines.append("The paper's claim that the embedding works with little data predicts a gain that grows as the "
+                 "training set shrinks; one seed says which way it went here, not by how much it would on average.")
+    return reports.bullets(lines)
+
+
+def layers_answer(reference, other):
+    """Exercise 3: the embedding of `other`'s layers only, step by step, against the last hidden layer alone."""
+    baselines = _baselines(reference)
+    full = next((row for row in other.rows if row["step"] == "discretisation" and _matched(row)), None)
+    if not baselines or full is None:
+        return reports.Report("One of the two runs has no one-layer baseline or no full embedding: nothing to compare.")
+    last = baselines[-1]
+    steps = {entry["model"]: _first_seed(other, entry["model"]) for entry in other.metadata["by_method"]
+             if entry["model"].startswith("FNE")}
+    best = max(steps, key=steps.get)
+    last_accuracy = _first_seed(reference, last)
+    layers = ", ".join(f"`{layer}`" for layer in full["layers"])
+    lines = [f"**{full['features']:,} features** from {layers}. The best step, {best}, reaches "
+             f"{reports.percent(steps[best])}: {reports.points(steps[best] - last_accuracy)} against the last hidden "
+             f"layer alone (`{last.split()[0]}`, {reports.percent(last_accuracy)})."]
+    ordered = list(steps)
+    for before, after in zip(ordered, ordered[1:]):
+        lines.append(f"**Adding {after.split('+ ')[-1]}**, the accuracy {_moves(steps[after] - steps[before])}: "
+                     f"from {reports.percent(steps[before])} to {reports.percent(steps[after])}.")
+    return reports.bullets(lines)
+
+
+__all__ = ["conclusion", "convergence", "embedding", "last_layer_lesson", "layers_answer", "less_data_answer",
+           "lessons", "method_table", "mismatched_source_table", "paper_table", "setup", "source_lesson", "summary",
+           "thresholds_answer", "verdict_table"]
