@@ -164,7 +164,11 @@ def _is_gradient_reversal(layer):
 
 
 def _find_gradient_reversal_layers(model):
-    """Every GradientReversal layer inside `model`, nested models and layers included, each once, in model order."""
+    """Every GradientReversal layer inside `model`, nested models and layers included, each once, in model order.
+
+    Public APIs only: a model's sublayers are `Model.layers`; a plain layer's are the layers it holds as attributes
+    (alone or in lists, tuples and dicts), which is how Keras tracks them.
+    """
     found, seen = [], set()
 
     def visit(layer):
@@ -173,15 +177,31 @@ def _find_gradient_reversal_layers(model):
         seen.add(id(layer))
         if _is_gradient_reversal(layer):
             found.append(layer)
-        if hasattr(layer, "_flatten_layers"):  # every sublayer Keras tracks, also inside plain layers
-            children = layer._flatten_layers(include_self=False, recursive=False)
-        else:
-            children = getattr(layer, "layers", [])
-        for child in children:
+        for child in _sublayers(layer):
             visit(child)
 
     visit(model)
     return found
+
+
+def _sublayers(layer):
+    if isinstance(layer, keras.Model):
+        return list(layer.layers)
+    children = []
+
+    def collect(value):
+        if isinstance(value, keras.layers.Layer):
+            children.append(value)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                collect(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+
+    for value in vars(layer).values():
+        collect(value)
+    return children
 
 
 def _is_real(value):
