@@ -27,6 +27,8 @@ _LAZY_SUBMODULES = (
     "experiments",
     "plotting",
     "notebooks",
+    "selection",
+    "solutions",
     "paths",
     "profiles",
     "progress",

@@ -18,9 +18,10 @@
 #
 # **Author:** keras-transfer contributors<br>
 # **Date created:** 2026-11-22<br>
-# **Last modified:** 2026-12-01<br>
+# **Last modified:** 2026-12-06<br>
 # **Description:** A linear SVM and a softmax on the features of each layer of a pretrained CNN, accuracy
-# against depth, and image retrieval by nearest neighbours in feature space.
+# against depth, transferability scores that rank the layers before training, and image retrieval by nearest
+# neighbours in feature space.
 
 # %% [markdown]
 # ## Introduction
@@ -146,6 +147,52 @@ report.findings(result)
 
 # %%
 report.classifier_gap(result)
+
+# %% [markdown]
+# ## Choosing the layer before training: transferability scores
+#
+# Above, we chose the layer by training a classifier on every layer and testing it. Transferability scores try to
+# answer the same question from one forward pass over the labelled training images, before anything is trained
+# (`keras_transfer.selection`):
+#
+# - **LogME** (You et al., ICML 2021): how well a Bayesian linear model explains each class's 0/1 label from the
+#   layer's features, its evidence maximised over the prior's and the noise's precisions (higher is better);
+# - **H-score** (Bao et al., 2019): `tr(cov(f)^-1 cov(E[f | y]))`, how much of the features' variance lies between
+#   the classes (higher is better, at most classes − 1);
+# - **LEEP** (Nguyen et al., 2020) and **NCE** (Tran et al., 2019) read the source network's own predictions
+#   (its softmax over the source classes), not a layer's features.
+#
+# The experiment scores the features it has already extracted (and cached) for the SVMs: the scores cost seconds,
+# against training a classifier per layer. Each score per layer, beside the accuracy it should predict:
+
+# %%
+report.score_table(result)
+
+# %% [markdown]
+# How well did each score rank the layers? Kendall's τ compares two orderings of the same layers: +1 when the score
+# orders them exactly as the SVM's test accuracy does, 0 when the two orders are unrelated, −1 when reversed. It is
+# computed per seed (each seed has its own training images, so its own scores and accuracies), then averaged. A
+# ranking can be good on the whole and still miss the best layer, so the table also says how often the layer a
+# score ranks first was the best one, and how much accuracy taking it would have cost.
+
+# %%
+report.score_ranking(result)
+
+# %%
+report.score_verdict(result)
+
+# %%
+report.source_scores(result)
+
+# %% [markdown]
+# TLlib's benchmark (`examples/model_selection` of the Transfer-Learning-Library) scored 10 ImageNet models on each
+# of eight datasets and correlated each score with the accuracy after fine-tuning: the table gives its Pearson
+# correlation and weighted Kendall τ. Agostinelli et al. (ECCV 2022) found in a larger study that no score ranks
+# best everywhere. The candidates differ from ours (whole networks fine-tuned, not the layers of one frozen
+# network), so read the comparison for its sign and rough size:
+
+# %%
+report.tllib_table(result)
 
 # %% [markdown]
 # ## Retrieval: the nearest images in feature space

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 import fixtures
+from keras_transfer import selection
+from keras_transfer.embeddings import extract_layer_features
 from keras_transfer.embeddings import tasks
 from keras_transfer.experiments import full_network_embedding as fne
 from keras_transfer.experiments import off_the_shelf
@@ -64,6 +66,30 @@ def test_the_fne_verdicts_follow_our_means_and_the_papers_table():
     assert step["paper"] is None and step["ours"] and step["spread"] == pytest.approx(5.0)
     assert verdicts["'FNE: + discretisation' improves on 'FNE: + standardisation'"]["ours"] is False
     assert fne.compare_with_paper(by_method[:2]) == {"gains": {}, "verdicts": []}
+
+
+def test_score_correlations_by_hand():
+    def row(layer, seed, accuracy, logme, hscore):
+        return {"layer": layer, "seed": seed, "svm_accuracy": accuracy, "logme": logme, "hscore": hscore}
+
+    rows = [row("a", 0, 0.5, 1.0, 2.0), row("b", 0, 0.7, 2.0, 2.0), row("c", 0, 0.9, 3.0, 2.0),  # logme: same order
+            row("a", 1, 0.6, 3.0, 1.0), row("b", 1, 0.8, 1.0, 3.0), row("c", 1, 0.7, 2.0, 2.0)]
+    ranking = off_the_shelf.score_correlations(rows, ["logme", "hscore"])
+    first, second = ranking["per_seed"]
+    assert (first["best"], first["best_accuracy"], second["best"]) == ("c", 0.9, "b")
+    assert first["logme"] == {"tau": 1.0, "picked": "c", "picked_accuracy": 0.9, "regret": 0.0}
+    assert first["hscore"]["tau"] is None  # a constant score ranks nothing
+    # Seed 1: logme orders a > c > b, the accuracy b > c > a: pairs (a,b) (a,c) (b,c) all discordant.
+    assert second["logme"]["tau"] == pytest.approx(-1.0) and second["logme"]["picked"] == "a"
+    assert second["logme"]["regret"] == pytest.approx(0.2)
+    assert second["hscore"] == {"tau": pytest.approx(1.0), "picked": "b", "picked_accuracy": 0.8, "regret": 0.0}
+    summary = ranking["summary"]
+    assert summary["logme"]["tau"] == [pytest.approx(0.0), pytest.approx(2 ** 0.5)]
+    assert summary["logme"]["picked_best"] == 1 and summary["logme"]["regret"] == pytest.approx(0.1)
+    assert summary["hscore"]["tau"] == [pytest.approx(1.0), 0.0] and summary["hscore"]["seeds"] == 2
+    # A tie for the best accuracy: a pick of either counts as picking the best.
+    tied = [row("a", 0, 0.9, 2.0, 1.0), row("b", 0, 0.9, 1.0, 2.0), row("c", 0, 0.1, 0.0, 0.0)]
+    assert off_the_shelf.score_correlations(tied, ["logme", "hscore"])["summary"]["logme"]["picked_best"] == 1
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +153,26 @@ def test_off_the_shelf_smoke_run(shared_data_dir, tmp_path):
     np.testing.assert_array_equal(off_the_shelf.retrieval_examples(loaded)["neighbor_images"],
                                   examples["neighbor_images"])
     assert list((shared_data_dir / "features").glob("*.npy"))  # the features were cached under KT_DATA_DIR
+
+    # Transferability: each row's scores are the scores of that seed's training features; the ranking is recomputed.
+    found = result.metadata["transferability"]
+    assert found["scores"] == ["logme", "hscore"] and found["paper"]["scores"]["Caltech-101"]["logme"] == [0.794, 0.697]
+    prepared = off_the_shelf.prepare("smoke", seeds=(0, 1), verbose=0)
+    features = extract_layer_features(prepared["model"], prepared["inputs"]["train"][1], ["block2_conv1"])
+    labels = prepared["data"]["train"][1][1]
+    row = next(row for row in result.rows if row["layer"] == "block2_conv1" and row["seed"] == 1)
+    assert row["logme"] == pytest.approx(selection.logme(features["block2_conv1"], labels), rel=1e-6)
+    assert row["hscore"] == pytest.approx(selection.hscore(features["block2_conv1"], labels), rel=1e-6)
+    for entry in found["ranking"]["per_seed"]:
+        rows = [row for row in result.rows if row["seed"] == entry["seed"]]
+        for score in ("logme", "hscore"):
+            tau = selection.rank_correlation([row[score] for row in rows], [row["svm_accuracy"] for row in rows])
+            assert entry[score]["tau"] == pytest.approx(tau)
+    source = found["source_scores"]
+    assert source["available"] and source["layer"] == "predictions" and source["source_classes"] == 5
+    assert [entry["seed"] for entry in source["per_seed"]] == [0, 1]
+    assert all(entry["leep"] < 0 and entry["nce"] <= 0 for entry in source["per_seed"])
+    assert "**Best ranking of the layers:**" in ots_report.score_verdict(result)
 
 
 @pytest.mark.multibackend

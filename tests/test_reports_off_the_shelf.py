@@ -143,3 +143,101 @@ def test_summary_is_the_lessons_then_the_conclusion_and_the_command_line_prints_
     assert summary.startswith("## Lessons\n\n**Lesson:** ") and summary.count("**Lesson:**") == 3
     assert summary.index("**Lesson:**") < summary.index("## Conclusion") < summary.index(str(report.conclusion(result)))
     assert cli._report_summary("off-the-shelf", result) == str(summary)
+
+
+# -- Transferability scores ------------------------------------------------------------------------------------------
+
+
+def _with_scores(result, logme, hscore, picked_best=(2, 1), regret=(0.0, 0.05), taus=((1.0, 0.0), (0.5, 0.2)),
+                 source=True):
+    """`result` with per-row scores (`logme[depth - 1] + 0.01 * seed`, same for hscore) and the metadata the run
+    would store; the ranking summary is given, not computed (the experiment's tests compute it)."""
+    for row in result.rows:
+        row["logme"] = logme[row["depth"] - 1] + 0.01 * row["seed"]
+        row["hscore"] = hscore[row["depth"] - 1] if hscore[row["depth"] - 1] == 3.0 else (
+            hscore[row["depth"] - 1] + 0.01 * row["seed"])
+    seeds = len(result.metadata["seeds"])
+    summary = {name: {"tau": list(tau), "picked_best": picked, "regret": lost, "seeds": seeds}
+               for name, tau, picked, lost in zip(("logme", "hscore"), taus, picked_best, regret)}
+    paper = {"measures": ["Pearson", "weighted Kendall tau"],
+             "scores": {"Caltech-101": {"hscore": [0.748, 0.721], "leep": [0.324, 0.127], "logme": [0.794, 0.697],
+                                        "nce": [0.843, 0.810]}}}
+    source_scores = ({"available": True, "layer": "predictions", "source_classes": 5,
+                      "per_seed": [{"seed": s, "leep": -1.5 - 0.1 * s, "nce": -1.0} for s in result.metadata["seeds"]]}
+                     if source else {"available": False, "reason": "the source network's output layer `pool` is not "
+                                                                   "a softmax classifier"})
+    result.metadata["transferability"] = {"scores": ["logme", "hscore"], "source_scores": source_scores,
+                                          "ranking": {"accuracy": "svm_accuracy", "summary": summary}, "paper": paper,
+                                          "seconds": 0.4}
+    return result
+
+
+def test_score_table_reads_each_layers_scores_mean_std_over_seeds():
+    result = _with_scores(_result((0.30, 0.60, 0.90), (0.3,) * 3), logme=(-0.9, -0.5, -0.2), hscore=(1.0, 2.0, 3.0))
+    table = report.score_table(result).splitlines()
+    assert table[0] == "| depth | layer | features | LogME | H-score | SVM accuracy |"
+    assert table[2] == "| 1 | `conv1` | 4 | -0.895 ± 0.007 | 1.005 ± 0.007 | 30.5% ± 0.7% |"
+    assert table[4] == "| 3 | `fc` | 12 | -0.195 ± 0.007 | 3.000 ± 0.000 | 90.5% ± 0.7% |"
+
+
+def test_score_ranking_and_verdict_name_the_best_score_and_its_pick():
+    result = _with_scores(_result((0.30, 0.60, 0.90), (0.3,) * 3), logme=(-0.9, -0.5, -0.2), hscore=(1.0, 2.0, 2.5))
+    ranking = report.score_ranking(result).splitlines()
+    assert ranking[0] == ("| score | Kendall τ with the SVM accuracy | picked the best layer | accuracy lost by its "
+                          "pick |")
+    assert ranking[2:] == ["| LogME | +1.00 ± 0.00 | 2 of 2 seeds | 0.0 points |",
+                           "| H-score | +0.50 ± 0.20 | 1 of 2 seeds | 5.0 points |"]
+    verdict = report.score_verdict(result)
+    assert ("**Best ranking of the layers:** LogME, Kendall's τ +1.00 ± 0.00 with the SVM's accuracy (mean ± std "
+            "over 2 seeds), against H-score +0.50 ± 0.20.") in verdict
+    assert "was the best layer in 2 of 2 seeds; taking it would have cost 0.0 points of accuracy on average." in verdict
+    assert "ceiling" not in verdict  # no layer at classes - 1 = 3
+    # H-score ahead, missing the winner in one seed; a layer at its ceiling on every seed.
+    other = _with_scores(_result((0.30, 0.60, 0.90), (0.3,) * 3), logme=(-0.9, -0.5, -0.2), hscore=(1.0, 2.0, 3.0),
+                         picked_best=(0, 1), regret=(0.1, 0.03), taus=((-0.2, 0.1), (0.6, 0.1)))
+    verdict = report.score_verdict(other)
+    assert "**Best ranking of the layers:** H-score, Kendall's τ +0.60 ± 0.10" in verdict
+    assert "against LogME -0.20 ± 0.10." in verdict
+    assert "in 1 of 2 seeds; taking it would have cost 3.0 points of accuracy on average (a score that agrees" in (
+        verdict)
+    assert "on 1 of 3 layers (`fc`) H-score reached its maximum, classes − 1 = 3: the class means differ" in verdict
+    # Tied scores are both named; a constant score (NaN tau) is shown as "–" and never wins.
+    tied = _with_scores(_result((0.30, 0.60, 0.90), (0.3,) * 3, seeds=(0,)), logme=(-0.9, -0.5, -0.2),
+                        hscore=(1.0, 2.0, 2.5), taus=((0.4, 0.0), (0.4, 0.0)))
+    assert ("**Best ranking of the layers:** LogME and H-score, Kendall's τ +0.40 with the SVM's accuracy "
+            "(one seed).") in report.score_verdict(tied)
+    constant = _with_scores(_result((0.30, 0.60, 0.90), (0.3,) * 3), logme=(-0.9, -0.5, -0.2),
+                            hscore=(1.0, 2.0, 2.5), taus=((0.4, 0.1), (None, None)))
+    assert "| H-score | – |" in report.score_ranking(constant)
+    assert "**Best ranking of the layers:** LogME, Kendall's τ +0.40 ± 0.10" in report.score_verdict(constant)
+
+
+def test_source_scores_are_one_number_per_network_or_say_why_not():
+    result = _with_scores(_result((0.3, 0.6, 0.9), (0.3,) * 3), logme=(-0.9, -0.5, -0.2), hscore=(1.0, 2.0, 2.5))
+    shown = report.source_scores(result)
+    assert ("(`predictions`, 5 source classes) on the target's training images: LEEP -1.550 ± 0.071, "
+            "NCE -1.000 ± ") in shown and "cannot rank the layers of one network" in shown
+    missing = _with_scores(_result((0.3, 0.6, 0.9), (0.3,) * 3), (-0.9, -0.5, -0.2), (1.0, 2.0, 2.5), source=False)
+    assert report.source_scores(missing) == ("**LEEP and NCE:** not computed: the source network's output layer "
+                                             "`pool` is not a softmax classifier.")
+
+
+def test_tllib_table_puts_ours_under_the_published_correlations():
+    result = _with_scores(_result((0.3, 0.6, 0.9), (0.3,) * 3), logme=(-0.9, -0.5, -0.2), hscore=(1.0, 2.0, 2.5))
+    table = report.tllib_table(result).splitlines()
+    assert table[0] == "| candidates | H-score | LEEP | LogME | NCE |"
+    assert table[2] == "| Caltech-101 (TLlib) | 0.75 / 0.72 | 0.32 / 0.13 | 0.79 / 0.70 | 0.84 / 0.81 |"
+    assert table[3] == ("| **ours**: the layers of one network (Kendall τ) | +0.50 ± 0.20 | – | +1.00 ± 0.00 "
+                        "| – |")
+
+
+def test_a_result_saved_before_the_scores_says_so_and_the_summary_adds_the_verdict_when_there_are_scores():
+    old = _result((0.3, 0.6, 0.9), (0.3,) * 3)
+    for function in (report.score_table, report.score_ranking, report.score_verdict, report.source_scores,
+                     report.tllib_table):
+        assert function(old).startswith("This result has no transferability scores")
+    assert "## Choosing the layer" not in report.summary(old)
+    scored = _with_scores(_result((0.3, 0.6, 0.9), (0.3,) * 3), logme=(-0.9, -0.5, -0.2), hscore=(1.0, 2.0, 2.5))
+    summary = report.summary(scored)
+    assert summary.index("## Conclusion") < summary.index("## Choosing the layer before training") < summary.index(
+        "**Best ranking of the layers:** LogME")

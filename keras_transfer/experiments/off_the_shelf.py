@@ -6,6 +6,9 @@ network (each convolutional layer, spatially average-pooled, and each hidden den
 linear SVM and a softmax (`embeddings.linear_svm`, `embeddings.softmax_classifier`) on a small labelled training set
 of the target task, tests them, and ranks a gallery by cosine similarity to each test image (precision@k), as Zeiler
 & Fergus (2014, Table 6) tapped every layer of an ImageNet network (Caltech-101 with 30 images per class).
+Before any classifier is trained, it also scores each layer's training features with LogME and H-score
+(`keras_transfer.selection`), and the source network's predictions with LEEP and NCE, and measures how well each
+score ranked the layers (Kendall's tau with the SVM's accuracy, per seed).
 
 Profiles (the data and the network are config keys; the machinery is `keras_transfer.embeddings.tasks`):
 
@@ -16,13 +19,16 @@ Profiles (the data and the network are config keys; the machinery is `keras_tran
 - `full`: Keras's ImageNet VGG19 on Oxford-17 flowers (split 1, 224x224, VGG19 preprocessing); a GPU.
 """
 
+import math
 import os
 
+import keras
 import numpy as np
 
 from keras_transfer import embeddings
 from keras_transfer import profiles
 from keras_transfer import progress
+from keras_transfer import selection
 from keras_transfer.embeddings import tasks
 from keras_transfer.experiments import base
 
@@ -71,6 +77,30 @@ PAPER_CALTECH = {
     "softmax": {5: (82.9, 65.7), 7: (85.4, 72.6)},
     "num_layers": 7,
 }
+# Transferability scores of each layer's features on the target's training images (keras_transfer.selection).
+LAYER_SCORES = {"logme": selection.logme, "hscore": selection.hscore}
+# LEEP and NCE read the source classifier's predictions: they score the source network, one number per training set.
+SOURCE_SCORES = {"leep": selection.leep, "nce": selection.nce}
+# TLlib's published correlations between each score and the fine-tuned accuracy of 10 ImageNet models
+# (thuml/Transfer-Learning-Library, examples/model_selection/README.md): (Pearson, weighted Kendall tau).
+PAPER_TLLIB = {
+    "source": "TLlib (examples/model_selection): 10 ImageNet models fine-tuned on each dataset",
+    "measures": ("Pearson", "weighted Kendall tau"),
+    "scores": {
+        "Aircraft": {"hscore": (0.688, 0.664), "leep": (0.127, -0.264), "logme": (0.582, 0.595), "nce": (0.173, 0.002)},
+        "Caltech-101": {"hscore": (0.748, 0.721), "leep": (0.324, 0.127), "logme": (0.794, 0.697),
+                        "nce": (0.843, 0.810)},
+        "CIFAR-10": {"hscore": (0.839, 0.800), "leep": (0.604, 0.638), "logme": (0.733, 0.785), "nce": (0.786, 0.714)},
+        "CIFAR-100": {"hscore": (0.815, 0.775), "leep": (0.513, 0.659), "logme": (0.698, 0.790),
+                      "nce": (0.705, 0.654)},
+        "DTD": {"hscore": (0.532, 0.416), "leep": (0.217, -0.004), "logme": (0.617, 0.550), "nce": (0.471, 0.083)},
+        "Oxford-IIIT Pets": {"hscore": (0.427, 0.425), "leep": (-0.127, -0.143), "logme": (0.589, 0.502),
+                             "nce": (0.501, 0.119)},
+        "Stanford Cars": {"hscore": (0.503, 0.638), "leep": (0.433, 0.703), "logme": (0.274, 0.654),
+                          "nce": (0.695, 0.750)},
+        "SUN397": {"hscore": (0.913, 0.918), "leep": (0.428, 0.581), "logme": (0.824, 0.748), "nce": (0.782, 0.873)},
+    },
+}
 SHAPE_TOLERANCE = 0.02  # accuracy (a fraction) within which two points of a curve count as level
 RETRIEVAL_FILE = "retrieval_examples.npz"
 
@@ -98,9 +128,12 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
 
     Returns:
         An `ExperimentResult`, one row per layer and seed (`model` = `layer`, `depth`, `seed`, `features`,
-        `svm_accuracy`, `softmax_accuracy`, their train accuracies and `*_converged`). `metadata` holds
-        `by_layer` (mean ± std per layer), `retrieval` (precision@k per layer), `paper` (the paper's Caltech
-        table), `shape_comparison` (the paper's shape checked on both), `findings` (best, first and top layer, chance).
+        `svm_accuracy`, `softmax_accuracy`, their train accuracies and `*_converged`, and the transferability
+        scores `logme` and `hscore` of the layer's training features). `metadata` holds `by_layer` (mean ± std per
+        layer), `retrieval` (precision@k per layer), `paper` (the paper's Caltech table), `shape_comparison` (the
+        paper's shape checked on both), `findings` (best, first and top layer, chance) and `transferability` (each
+        score's Kendall tau with the SVM accuracy per seed and its pick, `score_correlations`; the source network's
+        LEEP and NCE; TLlib's published correlations; the seconds the scores took).
         `reports.off_the_shelf` turns it into the notebook's tables and sentences.
 
     Reference:
@@ -152,15 +185,25 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
                 bar.write(f"{summary} ({rows[-1]['features']} features)")
     classification = clock.times()
 
-    # 3. A grid of retrieval examples for the notebook (images on disk, indices in the result).
+    # 3. Could a score have chosen the layer before any classifier was trained? LogME and H-score of each layer's
+    #    training features, LEEP and NCE of the source network's own predictions, from the cached features.
+    clock = base.Stopwatch()
+    for row in rows:
+        features, labels = train_features[row["seed"]][row["layer"]], data["train"][row["seed"]][1]
+        row.update({name: score(features, labels) for name, score in LAYER_SCORES.items()})
+    source_scores = _source_scores(model, inputs, data, seeds, config)
+    scoring = clock.times()
+
+    # 4. A grid of retrieval examples for the notebook (images on disk, indices in the result).
     queries = embeddings.retrieval_queries(y_test, config["retrieval_queries"])
     hits = embeddings.nearest_neighbors(gallery_features[retrieval_layer], test_features[retrieval_layer][queries],
                                         config["retrieval_hits"])
     examples_file = _save_examples(output_dir, queries, hits, data, retrieval_layer)
 
-    # 4. Our curve's summary, the paper's table and the shape checks on both.
+    # 5. Our curve's summary, the paper's table and the shape checks on both; how well each score ranked the layers.
     result = base.ExperimentResult(NAME, profile, rows, {}, {})
-    by_layer = result.summary(by="layer", metrics=["depth", "features", "svm_accuracy", "softmax_accuracy"])
+    by_layer = result.summary(by="layer", metrics=["depth", "features", "svm_accuracy", "softmax_accuracy",
+                                                    *LAYER_SCORES])
     result.metadata = {
         "config": base.jsonable(config),
         "seeds": list(seeds),
@@ -183,6 +226,9 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         "source_seconds": round(prepared["source_seconds"], 2),
         "feature_seconds": extraction["wall_time_s"],
         "classifier_seconds": classification["wall_time_s"],
+        "transferability": {"scores": list(LAYER_SCORES), "ranking": score_correlations(rows, list(LAYER_SCORES)),
+                            "source_scores": source_scores, "paper": base.jsonable(PAPER_TLLIB),
+                            "seconds": scoring["wall_time_s"]},
         "output_dir": str(output_dir),
     }
     return result
@@ -199,6 +245,62 @@ def _classify(config, layer, depth, seed, x_train, y_train, x_test, y_test):
         row.update({f"{kind}_accuracy": scores["test_accuracy"], f"{kind}_train_accuracy": scores["train_accuracy"],
                     f"{kind}_converged": scores["converged"]})
     return row
+
+
+def _source_scores(model, inputs, data, seeds, config):
+    """LEEP and NCE of the source network's softmax output on each seed's training images, or why there are none."""
+    output = model.layers[-1]
+    if not (isinstance(output, keras.layers.Dense) and output.activation is keras.activations.softmax):
+        return {"available": False, "reason": f"the source network's output layer `{output.name}` is not a softmax "
+                                              "classifier, so it has no predicted distribution over source labels"}
+    per_seed = []
+    for seed in seeds:
+        predictions = embeddings.extract_layer_features(model, inputs["train"][seed], [output.name],
+                                                        batch_size=config["batch_size"], cache=config["cache"])
+        predictions = predictions[output.name].astype(np.float64)
+        predictions /= predictions.sum(axis=1, keepdims=True)  # float32 rows: sum to 1 again in float64
+        labels = data["train"][seed][1]
+        per_seed.append({"seed": seed, **{name: score(predictions, labels) for name, score in SOURCE_SCORES.items()}})
+    return {"available": True, "layer": output.name, "source_classes": int(output.units), "per_seed": per_seed,
+            **{name: list(base.mean_std(entry[name] for entry in per_seed)) for name in SOURCE_SCORES}}
+
+
+def score_correlations(rows, scores, accuracy="svm_accuracy", candidate="layer"):
+    """How well each score ranked the candidates: Kendall's tau with the measured accuracy per seed, and its pick.
+
+    Args:
+        rows: list of dict. One row per candidate and seed, holding `seed`, `candidate`, `accuracy` and each score.
+        scores: list of str. The score columns.
+        accuracy: str. The measured accuracy the scores should have predicted.
+        candidate: str. The column naming the candidate (a layer, a source network).
+
+    Returns:
+        A dict: `per_seed` (per seed: the best candidate and its accuracy; per score its `tau`, the candidate it
+        ranks first `picked`, that candidate's accuracy and `regret`, the accuracy lost by taking it), and
+        `summary` per score: `tau` `[mean, std]` over seeds (NaN seeds, where a score is constant, left out),
+        `picked_best` (the number of seeds where its pick was as accurate as the best candidate; ties count),
+        `regret` (mean) and `seeds`.
+    """
+    per_seed = []
+    for seed in sorted({row["seed"] for row in rows}):
+        group = [row for row in rows if row["seed"] == seed]
+        best = max(group, key=lambda row: row[accuracy])
+        entry = {"seed": seed, "best": best[candidate], "best_accuracy": best[accuracy]}
+        for score in scores:
+            tau = selection.rank_correlation([row[score] for row in group], [row[accuracy] for row in group])
+            picked = max(group, key=lambda row: row[score])
+            entry[score] = {"tau": None if math.isnan(tau) else tau, "picked": picked[candidate],
+                            "picked_accuracy": picked[accuracy], "regret": best[accuracy] - picked[accuracy]}
+        per_seed.append(entry)
+    summary = {}
+    for score in scores:
+        taus = [entry[score]["tau"] for entry in per_seed]
+        mean, std = base.mean_std(tau for tau in taus if tau is not None)
+        summary[score] = {"tau": [None if math.isnan(mean) else mean, None if math.isnan(std) else std],
+                          "picked_best": sum(entry[score]["regret"] <= 0 for entry in per_seed),
+                          "regret": base.mean_std(entry[score]["regret"] for entry in per_seed)[0],
+                          "seeds": len(per_seed)}
+    return {"accuracy": accuracy, "per_seed": per_seed, "summary": summary}
 
 
 def _save_examples(output_dir, queries, neighbors, data, layer):

@@ -5,6 +5,7 @@ from keras_transfer.plotting.curves import plot_metric_bars, plot_predictions, p
 from keras_transfer.plotting.boxes import plot_best_and_worst, plot_box_gallery, plot_iou_by_train_size  # noqa: F401
 from keras_transfer.plotting.boxes import plot_iou_distribution  # noqa: F401
 from keras_transfer.plotting.domains import plot_domain_history, plot_feature_projection  # noqa: F401
+from keras_transfer.plotting.lr_finder import plot_learning_rate_finder  # noqa: F401
 from keras_transfer.plotting.multitask import plot_multitask_curves  # noqa: F401
 from keras_transfer.plotting.zero_shot import plot_attribute_signatures, plot_unseen_confusion  # noqa: F401
 from keras_transfer.plotting.zero_shot import plot_zero_shot_scores  # noqa: F401

@@ -1,10 +1,12 @@
 """What notebook 01 displays about an off-the-shelf result: the setup, the accuracy of each layer's features beside
-Zeiler & Fergus's table, the shape checks, what the curve says, SVM against softmax, and the conclusion.
+Zeiler & Fergus's table, the shape checks, what the curve says, SVM against softmax, how well the transferability
+scores ranked the layers, and the conclusion.
 
 Every function takes the `ExperimentResult` of `experiments.off_the_shelf.run` and returns a `Report`; they read
 what the run stored (`rows`, `metadata["by_layer"]`, `["retrieval"]`, `["paper"]`, `["shape_comparison"]`,
-`["findings"]`) and import no Keras. `lessons` states the notebook's lessons (one `**Lesson:**` line per shape
-check, as `python -m keras_transfer site` reads them); `summary` is what the command line prints after its table.
+`["findings"]`, `["transferability"]`) and import no Keras. `lessons` states the notebook's lessons (one
+`**Lesson:**` line per shape check, as `python -m keras_transfer site` reads them); `summary` is what the command
+line prints after its table.
 
 Example:
 
@@ -39,7 +41,9 @@ def setup(result, live=False):
     sizes = metadata["sizes"]
     seeds = metadata["seeds"]
     times = [("source network", metadata.get("source_seconds")), ("features", metadata.get("feature_seconds")),
-             ("classifiers", metadata.get("classifier_seconds")), ("total", metadata.get("wall_time_s"))]
+             ("classifiers", metadata.get("classifier_seconds")),
+             ("transferability scores", (metadata.get("transferability") or {}).get("seconds")),
+             ("total", metadata.get("wall_time_s"))]
     timing = ", ".join(f"{name} {reports.number(seconds, 0)} s" for name, seconds in times if seconds is not None)
     return reports.bullets([
         f"**Profile:** {result.profile}{' in live mode' if live else ''} (settings: "
@@ -228,10 +232,143 @@ def lessons(result):
                                  for entry in checks))
 
 
+_SCORE_NAMES = {"logme": "LogME", "hscore": "H-score", "leep": "LEEP", "nce": "NCE"}
+_NO_SCORES = ("This result has no transferability scores (it was saved before the experiment computed them): run "
+              "the experiment again (`RESULTS = \"train\"`).")
+
+
+def _transferability(result):
+    return result.metadata.get("transferability")
+
+
+def score_table(result):
+    """One line per tapped layer: its width, each layer score (mean ± std over seeds) and the SVM's accuracy."""
+    found = _transferability(result)
+    if not found:
+        return reports.Report(_NO_SCORES)
+    lines = []
+    for entry in result.metadata["by_layer"]:
+        rows = _rows_of(result, entry["layer"])
+        lines.append({
+            "depth": round(entry["depth"]), "layer": f"`{entry['layer']}`", "features": f"{round(entry['features']):,}",
+            **{_SCORE_NAMES.get(name, name): reports.mean_std([row.get(name) for row in rows], digits=3,
+                                                              as_percent=False) for name in found["scores"]},
+            "SVM accuracy": reports.mean_std([row["svm_accuracy"] for row in rows]),
+        })
+    return reports.table(lines)
+
+
+def _tau(summary):
+    mean, std = summary["tau"]
+    if not reports.is_finite(mean):
+        return "–"
+    return f"{mean:+.2f} ± {std:.2f}" if summary["seeds"] > 1 else f"{mean:+.2f}"
+
+
+def score_ranking(result):
+    """Per layer score: Kendall's τ between its ranking of the layers and the SVM's (mean ± std over seeds), how
+    often the layer it ranks first was the best one, and the accuracy its pick loses (mean over seeds)."""
+    found = _transferability(result)
+    if not found:
+        return reports.Report(_NO_SCORES)
+    lines = []
+    for name, entry in found["ranking"]["summary"].items():
+        lines.append({"score": _SCORE_NAMES.get(name, name), "Kendall τ with the SVM accuracy": _tau(entry),
+                      "picked the best layer": f"{entry['picked_best']} of {entry['seeds']} seeds",
+                      "accuracy lost by its pick": reports.points(entry["regret"], sign=False)})
+    return reports.table(lines)
+
+
+def _ceiling_layers(result):
+    """The layers whose H-score sits at its ceiling, classes - 1 (every seed), where it cannot tell layers apart."""
+    ceiling = len(result.metadata["class_names"]) - 1
+    return [entry["layer"] for entry in result.metadata["by_layer"]
+            if all(reports.is_finite(row.get("hscore")) and row["hscore"] >= ceiling - 1e-3
+                   for row in _rows_of(result, entry["layer"]))]
+
+
+def score_verdict(result):
+    """Which score ranked the layers best (the highest mean τ), whether it would have picked the best layer, and
+    when H-score reached its ceiling."""
+    found = _transferability(result)
+    if not found:
+        return reports.Report(_NO_SCORES)
+    ranking = found["ranking"]["summary"]
+    finite = {name: entry for name, entry in ranking.items() if reports.is_finite(entry["tau"][0])}
+    if not finite:
+        return reports.Report("No score ranked the layers: every score was the same for all layers.")
+    best_tau = max(entry["tau"][0] for entry in finite.values())
+    winners = [name for name, entry in finite.items() if entry["tau"][0] == best_tau]
+    names = " and ".join(_SCORE_NAMES.get(name, name) for name in winners)
+    others = [f"{_SCORE_NAMES.get(name, name)} {_tau(entry)}" for name, entry in ranking.items() if name not in winners]
+    winner = finite[winners[0]]
+    seeds = winner["seeds"]
+    lines = [
+        f"**Best ranking of the layers:** {names}, Kendall's τ {_tau(winner)} with the SVM's accuracy "
+        f"({'mean ± std over ' + str(seeds) + ' seeds' if seeds > 1 else 'one seed'})"
+        + (f", against {', '.join(others)}." if others else "."),
+        f"**Would it have picked the winner?** The layer {names} ranks first was the best layer in "
+        f"{winner['picked_best']} of {seeds} seed{'s' if seeds > 1 else ''}; taking it would have cost "
+        f"{reports.points(winner['regret'], sign=False)} of accuracy on average"
+        + (" (a score that agrees with the order of the weak layers can still miss the top one)."
+           if winner["picked_best"] < seeds and best_tau > 0 else "."),
+    ]
+    ceiling = _ceiling_layers(result)
+    if "hscore" in ranking and ceiling:
+        classes, images = len(result.metadata["class_names"]), result.metadata["sizes"]["train_per_seed"]
+        widths = {entry["layer"]: entry["features"] for entry in result.metadata["by_layer"]}
+        why = (f"each has at least as many features as there are training images ({images:,}), so the classes "
+               "separate perfectly on them" if all(widths[layer] >= images - 1 for layer in ceiling) else
+               "the class means differ in directions in which the training images barely vary within a class")
+        lines.append(
+            f"**H-score's ceiling:** on {len(ceiling)} of {len(result.metadata['by_layer'])} layers "
+            f"({', '.join(f'`{layer}`' for layer in ceiling)}) H-score reached its maximum, classes − 1 = "
+            f"{classes - 1}: {why}, and the score cannot tell those layers apart.")
+    return reports.bullets(lines)
+
+
+def source_scores(result):
+    """LEEP and NCE of the source network's predictions on the target: one number per network, or why none."""
+    found = _transferability(result)
+    if not found:
+        return reports.Report(_NO_SCORES)
+    source = found["source_scores"]
+    if not source.get("available"):
+        return reports.Report(f"**LEEP and NCE:** not computed: {source['reason']}.")
+    values = ", ".join(
+        f"{_SCORE_NAMES[name]} {reports.mean_std([entry[name] for entry in source['per_seed']], 3, False)}"
+        for name in ("leep", "nce"))
+    return reports.Report(
+        f"**LEEP and NCE** read the source network's softmax output (`{source['layer']}`, "
+        f"{source['source_classes']} source classes) on the target's training images: {values}. They score the "
+        "source network as a whole, one number for all its layers, so they cannot rank the layers of one network; "
+        "they compare source networks.")
+
+
+def tllib_table(result):
+    """TLlib's published correlations of each score with the fine-tuned accuracy of 10 ImageNet models (Pearson /
+    weighted Kendall τ), and ours (Kendall τ over this network's layers, mean over seeds)."""
+    found = _transferability(result)
+    if not found:
+        return reports.Report(_NO_SCORES)
+    paper = found["paper"]
+    names = ("hscore", "leep", "logme", "nce")
+    lines = [[f"{dataset} (TLlib)", *(" / ".join(f"{value:.2f}" for value in values[name]) for name in names)]
+             for dataset, values in paper["scores"].items()]
+    ours = found["ranking"]["summary"]
+    lines.append(["**ours**: the layers of one network (Kendall τ)",
+                  *(_tau(ours[name]) if name in ours else "–" for name in names)])
+    return reports.table(lines, headers=["candidates", *(_SCORE_NAMES[name] for name in names)])
+
+
 def summary(result):
-    """What the command line prints after the results table: the lessons and the conclusion (no figures)."""
-    return reports.Report.join("## Lessons", lessons(result), "## Conclusion", conclusion(result))
+    """What the command line prints after the results table: the lessons, the conclusion and the scores' verdict."""
+    parts = ["## Lessons", lessons(result), "## Conclusion", conclusion(result)]
+    if _transferability(result):
+        parts += ["## Choosing the layer before training", score_verdict(result)]
+    return reports.Report.join(*parts)
 
 
-__all__ = ["classifier_gap", "conclusion", "findings", "layer_table", "lessons", "paper_table", "setup",
-           "shape_checks", "source_network", "summary"]
+__all__ = ["classifier_gap", "conclusion", "findings", "layer_table", "lessons", "paper_table", "score_ranking",
+           "score_table", "score_verdict", "setup", "shape_checks", "source_network", "source_scores", "summary",
+           "tllib_table"]
