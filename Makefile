@@ -8,21 +8,23 @@ export PYTHONUNBUFFERED := 1
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export MPLBACKEND ?= Agg
 
-.PHONY: demo test unit unit-tf unit-jax notebooks-smoke browser notebooks site bench data install lab doctor gpu clean help
+.PHONY: demo test unit unit-tf unit-jax test-keras-oldest notebooks-smoke browser notebooks site bench data install lab doctor gpu clean help
 
 help:
 	@echo "make demo   - set up, fetch offline data, run the flagship experiment (quick profile)"
 	@echo "make test   - the whole test suite: unit tests on TensorFlow and JAX, every notebook (smoke)"
+	@echo "make test-keras-oldest - the copyable core files on the oldest supported Keras (part of make test)"
 	@echo "make bench  - the benchmarks, one JSON line each"
 	@echo "make lab    - JupyterLab on notebooks/"
 	@echo "make site   - an HTML book of the executed notebooks in build/notebooks/PROFILE (after make notebooks)"
 	@echo "make doctor - check this machine for the notebooks: versions, data, caches, time estimates"
 	@echo "make gpu    - swap tensorflow-cpu for TensorFlow with CUDA (Linux with an NVIDIA GPU)"
 
-$(STAMP): requirements.txt requirements/base.txt pyproject.toml
+$(STAMP): requirements.txt requirements/base.txt requirements/hub.txt requirements/hub-no-deps.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements.txt
+	$(PIP) install --quiet --no-deps -r requirements/hub-no-deps.txt
 	$(PIP) install --quiet --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 --env TF_CPP_MIN_LOG_LEVEL 2 >/dev/null
 	touch $(STAMP)
@@ -47,6 +49,25 @@ unit-tf: data
 unit-jax: data
 	KERAS_BACKEND=jax $(PYTEST) --dist loadscope -m "multibackend and not notebook" tests
 
+# The copyable core files on the oldest Keras the README supports (pyproject.toml: keras>=$(KERAS_OLDEST)): that Keras
+# alone, without its dependencies, in a folder put first on PYTHONPATH, so this venv's TensorFlow, JAX and NumPy are
+# reused; the copy-alone tests and the core files' docstring examples on JAX and TensorFlow. KT_EXPECT_KERAS makes
+# every test check that it really runs on that version.
+KERAS_OLDEST     := 3.10.0
+KERAS_OLDEST_DIR := $(CURDIR)/build/keras-$(KERAS_OLDEST)
+OLDEST_TESTS     := tests/test_copy_alone.py tests/test_docstring_examples.py
+
+$(KERAS_OLDEST_DIR)/.installed: $(STAMP)
+	rm -rf $(KERAS_OLDEST_DIR)
+	$(PIP) install --quiet --no-deps --target $(KERAS_OLDEST_DIR) keras==$(KERAS_OLDEST)
+	touch $@
+
+OLDEST_ENV       := KT_EXPECT_KERAS=$(KERAS_OLDEST) PYTHONPATH=$(KERAS_OLDEST_DIR)
+
+test-keras-oldest: $(KERAS_OLDEST_DIR)/.installed
+	$(OLDEST_ENV) KERAS_BACKEND=jax $(PYTEST) --dist load -m multibackend $(OLDEST_TESTS)
+	$(OLDEST_ENV) KERAS_BACKEND=tensorflow $(PYTEST) --dist load -m multibackend $(OLDEST_TESTS)
+
 # The smoke notebook run is kept in SMOKE_RUN (executed copies, results, data), so that the browser test opens the
 # notebooks in JupyterLab and loads their results instead of training again.
 SMOKE_RUN := $(CURDIR)/build/test-smoke
@@ -62,7 +83,7 @@ browser: data
 
 unit: unit-tf unit-jax
 
-test: doctor unit-tf unit-jax notebooks-smoke browser
+test: doctor unit-tf unit-jax test-keras-oldest notebooks-smoke browser
 
 notebooks: data
 	$(PY) -m keras_transfer notebooks --profile $(or $(PROFILE),quick) --results $(or $(RESULTS),auto) $(if $(LIVE),--live,)

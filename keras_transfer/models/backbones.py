@@ -15,12 +15,19 @@ unfrozen base's BatchNormalization updates its statistics whatever `training` it
 layers have fixed names
 (`head_flatten`, `head_dense_1`, `head_dropout_1`, `head_dense_2`, `head_dropout_2`, `predictions`), so callbacks
 such as `keras_transfer.callbacks.ChainThaw` can be told which layers are new (`head_layers(model)`).
+
+The backbone can also come from keras-hub (`keras_hub_backbone`, or `backbone_from_config` with a preset name such
+as `"resnet_50_imagenet"`): its layers keep keras-hub's names, which `block_groups` groups by block. keras-hub is
+optional: it is imported only when such a backbone is asked for.
 """
 
+import difflib
 import os
 
 import keras
 import numpy as np
+
+from keras_transfer.doctor import HUB_FIX
 
 POOLINGS = ("flatten", "avg", "max")
 VGG19_WEIGHTS = ("imagenet", None)
@@ -273,24 +280,161 @@ def block_groups(model):
     return [*groups.values(), [layer.name for layer in head_layers(model)]]
 
 
+
+
+def _import_keras_hub(backbone):
+    try:
+        import keras_hub  # noqa: PLC0415 - optional: only keras-hub backbones need it
+    except ImportError as error:
+        raise ValueError(
+            f"`backbone` names neither 'vgg19' nor 'source', so it is read as a keras-hub preset or backbone class, "
+            f"but keras-hub is not installed ({error}); install it with `{HUB_FIX}`. "
+            f"Received: backbone={backbone!r}"
+        ) from error
+    return keras_hub
+
+
+def _keras_hub_class(keras_hub, name):
+    cls = getattr(keras_hub.models, name, None)
+    if isinstance(cls, type) and issubclass(cls, keras_hub.models.Backbone):
+        return cls
+    return None
+
+
+def keras_hub_backbone(backbone, *, weights=None, input_shape=(224, 224, 3), backbone_config=None):
+    """A keras-hub image backbone (ResNet, EfficientNet, ViT, ...), pretrained or with random weights.
+
+    keras-hub builds a backbone from a preset: a built-in name such as `"resnet_50_imagenet"` or
+    `"efficientnet_b0_ra_imagenet"`, a `kaggle://` or `hf://` handle, or a local preset directory (what
+    `Backbone.save_to_preset` writes). A built-in name or a handle downloads the preset's `config.json` even for
+    random weights (`load_weights=False`); keras-hub caches it, and offline a local preset directory works. A
+    backbone class name (`"ResNetBackbone"`) builds the class from `backbone_config`, with random weights and no
+    download. The backbone's layers keep keras-hub's names (`conv1_conv`, `stack0_block0_1_conv`, ...), which
+    `block_groups` groups by their prefix (`conv1`, `stack0`, ...), so `ChainThaw`, `GradualUnfreezing` and
+    `Discriminative` address them as they do VGG19's. The backbone expects the preset's own preprocessing
+    (`keras_hub.layers.ImageConverter.from_preset(backbone)`: ResNet's scales to [0, 1] and normalises with the
+    ImageNet mean and deviation), not VGG19's.
+
+    Args:
+        backbone: str. A keras-hub preset (built-in name, handle or directory) or a class of `keras_hub.models`
+            that is a `Backbone` (e.g. `"ResNetBackbone"`).
+        weights: `"imagenet"` (the preset's pretrained weights, whatever data they were trained on) or None
+            (random weights: `load_weights=False`). A class name takes None only.
+        input_shape: tuple of int. `(height, width, 3)`, given to keras-hub as `image_shape`.
+        backbone_config: dict or None. The constructor arguments of a backbone class (its `get_config()`); only
+            with a class name.
+
+    Returns:
+        The keras-hub `Backbone`, a functional `keras.Model` with one image input, for `build_classifier`.
+
+    Example:
+
+    ```python
+    backbone = keras_hub_backbone("ResNetBackbone", input_shape=(32, 32, 3), backbone_config={
+        "input_conv_filters": [64], "input_conv_kernel_sizes": [3], "stackwise_num_filters": [64, 16],
+        "stackwise_num_blocks": [1, 1], "stackwise_num_strides": [1, 2], "block_type": "basic_block"})
+    model = build_classifier(backbone, num_classes=3, pooling="avg")
+    block_groups(model)[:2]  # [['conv1_conv', 'conv1_bn'], ['stack0_block0_1_conv', ...]]
+    ```
+    """
+    if not isinstance(backbone, str) or not backbone:
+        raise ValueError(
+            f"`backbone` must be a keras-hub preset or backbone class name (a non-empty str). Received: "
+            f"backbone={backbone!r}"
+        )
+    if weights not in VGG19_WEIGHTS:
+        raise ValueError(
+            f"`weights` of a keras-hub backbone must be 'imagenet' (the preset's pretrained weights) or None "
+            f"(random). Received: weights={weights!r} for backbone={backbone!r}"
+        )
+    input_shape = tuple(input_shape)
+    if len(input_shape) != 3 or input_shape[2] != 3 or min(input_shape[:2]) < 32:
+        raise ValueError(
+            f"`input_shape` must be (height, width, 3) with height and width at least 32. "
+            f"Received: input_shape={input_shape!r}"
+        )
+    if backbone_config is not None and not isinstance(backbone_config, dict):
+        raise ValueError(f"`backbone_config` must be a dict or None. Received: backbone_config={backbone_config!r}")
+    keras_hub = _import_keras_hub(backbone)
+    cls = _keras_hub_class(keras_hub, backbone)
+    if cls is not None:
+        if weights is not None:
+            raise ValueError(
+                f"`backbone={backbone!r}` is a keras-hub class, which has no pretrained weights: pass weights=None "
+                f"for random weights, or a preset name for pretrained ones. Received: weights={weights!r}"
+            )
+        if backbone_config is None:
+            raise ValueError(
+                f"`backbone={backbone!r}` is a keras-hub class: pass its constructor arguments as `backbone_config` "
+                f"(a dict, e.g. from a preset's config.json). Received: backbone_config=None"
+            )
+        model = cls.from_config({**backbone_config, "image_shape": input_shape})
+    else:
+        if backbone_config is not None:
+            raise ValueError(
+                f"`backbone_config` goes with a keras-hub backbone class name; a preset brings its own config. "
+                f"Received: backbone={backbone!r}, backbone_config={backbone_config!r}"
+            )
+        local = os.path.isdir(backbone)
+        if not (local or "://" in backbone or backbone in keras_hub.models.Backbone.presets):
+            known = [name for name in dir(keras_hub.models) if _keras_hub_class(keras_hub, name)]
+            close = difflib.get_close_matches(backbone, [*keras_hub.models.Backbone.presets, *known], n=3)
+            raise ValueError(
+                "`backbone` must be 'vgg19', 'source', a keras-hub preset (a built-in name such as "
+                "'resnet_50_imagenet', a 'kaggle://' or 'hf://' handle, or a local preset directory) or a keras-hub "
+                f"backbone class such as 'ResNetBackbone'{f' (close: {close})' if close else ''}. "
+                f"Received: backbone={backbone!r}"
+            )
+        try:
+            model = keras_hub.models.Backbone.from_preset(
+                backbone, load_weights=weights is not None, image_shape=input_shape
+            )
+        except OSError as error:  # requests' ConnectionError and the like: the preset is fetched from the network
+            if local:
+                raise
+            raise RuntimeError(
+                f"keras-hub could not fetch the preset {backbone!r} ({type(error).__name__}); its config.json is "
+                "downloaded even for random weights. Connect once (keras-hub caches it), or save the preset with "
+                "`Backbone.save_to_preset(directory)` where there is a network and pass the directory."
+            ) from error
+    if len(model.inputs) != 1 or len(model.inputs[0].shape) != 4:
+        raise ValueError(
+            f"`backbone` must name a keras-hub image backbone (one image input); {backbone!r} builds a "
+            f"{type(model).__name__} with inputs {[tuple(x.shape) for x in model.inputs]}."
+        )
+    return model
+
+
 def backbone_from_config(config, *, pretrained=True, source=None):
     """The convolutional base an experiment's `config` names, pretrained or with random weights.
 
     Args:
         config: dict. `config["backbone"]` is `"vgg19"` (Keras's VGG19 with `config["weights"]`, at
-            `config["image_size"]`) or `"source"` (the project's own source network `source`, cut below its head).
+            `config["image_size"]`), `"source"` (the project's own source network `source`, cut below its head), or
+            a keras-hub preset or backbone class (`keras_hub_backbone`: e.g. `"resnet_50_imagenet"` with
+            `config["weights"]` `"imagenet"` or None, at `config["image_size"]`; a class such as
+            `"ResNetBackbone"` with its arguments in `config["backbone_config"]`).
         pretrained: bool. False gives the same architecture with random weights (Model 1's base).
         source: keras.Model or None. The pretrained source network, for `"source"`.
 
     Returns:
         A `keras.Model`, the base of `build_classifier` or of a box regressor.
     """
-    if config["backbone"] == "vgg19":
+    name = config["backbone"]
+    if name == "vgg19":
         return vgg19_backbone(config["weights"] if pretrained else None, (*config["image_size"], 3))
-    if config["backbone"] == "source":
+    if name == "source":
         if source is None:
             raise ValueError("`backbone='source'` needs the pretrained source network: pass `source=`.")
         from keras_transfer.models.source import source_backbone  # noqa: PLC0415
 
         return source_backbone(source, pretrained=pretrained)
-    raise ValueError(f"`backbone` must be 'vgg19' or 'source'. Received: backbone={config['backbone']!r}")
+    if not isinstance(name, str) or not name:
+        raise ValueError(
+            f"`backbone` must be 'vgg19', 'source', or a keras-hub preset or backbone class name. "
+            f"Received: backbone={name!r}"
+        )
+    return keras_hub_backbone(
+        name, weights=config.get("weights") if pretrained else None, input_shape=(*config["image_size"], 3),
+        backbone_config=config.get("backbone_config"),
+    )
