@@ -83,7 +83,8 @@ def test_smoke_grid_is_interrupted_then_resumes_without_retraining(tmp_path, mon
     assert result.metadata["runs_trained"] == len(grid) - len(first_session)
     assert result.metadata["runs_resumed"] == 2 + len(first_session)
     assert result.metadata["base_accuracy"]["B"] == [result.rows[0]["test_accuracy"]]
-    assert result.metadata["class_names"]["b"] == ["Pullover", "Coat", "Sandal", "Shirt", "Ankle boot"]
+    assert result.metadata["class_names"]["b"] == ["T-shirt/top", "Trouser", "Sandal", "Bag", "Ankle boot"]
+    assert result.metadata["input_shape"] == [32, 32, 3]  # items pasted on photos
     assert result.metadata["train_size"] == {"a": 150, "b": 50} and result.metadata["validation_size"] == {"b": 50}
     assert all(0.0 <= row["validation_accuracy"] <= 1.0 for row in result.rows)
     assert set(result.histories) == {"baseA-seed0", *(row["run_id"] for row in result.rows)}
@@ -129,11 +130,15 @@ def test_fingerprint_changes_with_training_settings_only():
     for key, value in {"n_values": (1,), "seeds": (0, 1), "families": ("AnB",), "resume": False}.items():
         assert transferability.run_fingerprint({**config, key: value}) == fingerprint, key
     changes = {"epochs_b": 3, "patience_b": 2, "learning_rate": 0.01, "train_per_class_b": 11,
-               "validation_per_class": 9, "split_seed": 0, "filters": (4, 8, 8, 8, 9)}
+               "validation_per_class": 9, "split_seed": 7, "filters": (4, 8, 8, 8, 9),
+               "min_epochs_b": 1, "image_size": 24, "crop_range": (1.0, 2.0)}
     for key, value in changes.items():
         assert transferability.run_fingerprint({**config, key: value}) != fingerprint, key
+    # the photo settings only count for the pasted data: the runs saved on plain Fashion-MNIST keep their fingerprint
+    plain = {**config, "dataset": "fashion_mnist"}
+    assert transferability.run_fingerprint({**plain, "image_size": 24}) == transferability.run_fingerprint(plain)
     # no early stopping: the fingerprint of the runs saved before `patience_b` existed, so they are reused
-    fixed = {**config, "patience_b": None}
+    fixed = {**config, "dataset": "fashion_mnist", "patience_b": None}
     before = [key for key in transferability.RUN_KEYS if key != "patience_b"]
     assert transferability.run_fingerprint(fixed) == config_fingerprint(fixed, before) != fingerprint
 
@@ -149,6 +154,8 @@ def test_fingerprint_changes_with_training_settings_only():
         ({"train_per_class_b": 0}, "Received: train_per_class_b=0"),
         ({"patience_b": 0}, "Received: patience_b=0"),
         ({"validation_per_class": None}, "Received: validation_per_class=None"),
+        ({"min_epochs_b": 2}, r"Received: min_epochs_b=2"),
+        ({"min_epochs_b": -1}, r"Received: min_epochs_b=-1"),
         ({"dataset": "imagenet"}, "Received: dataset='imagenet'"),
         ({"epoch": 3}, "Received: epoch=3"),
     ],
@@ -211,6 +218,39 @@ def test_early_stopping_keeps_the_weights_of_the_best_validation_epoch():
     with pytest.raises(ValueError, match="needs a validation set"):
         yosinski.train_network(model, (x, y), {"test": (x, y)}, epochs=1, batch_size=8, learning_rate=1e-3,
                                seed=0, patience=2)
+
+
+def test_early_stopping_watches_only_from_min_epochs_on():
+    rng = np.random.default_rng(1)
+    x, y = rng.integers(0, 255, (40, 12, 12, 1), dtype=np.uint8), rng.integers(0, 3, 40).astype("int32")
+    sets = {"validation": (x[:20], y[:20]), "test": (x[20:], y[20:])}
+    config = {**transferability.CONFIGS["smoke"], "dropout": 0.0}
+    model = yosinski.build_network(config, 3, (12, 12, 1), seed=0)
+    record = yosinski.train_network(model, (x[20:], y[20:]), sets, epochs=9, batch_size=8, learning_rate=3e-3,
+                                    seed=0, run_eagerly=True, patience=1, min_epochs=5)
+    val_accuracy = record["history"]["val_accuracy"]
+    assert record["epochs_trained"] >= 7  # watched from the sixth epoch on, then one epoch of patience
+    assert record["epochs"] == 5 + int(np.argmax(val_accuracy[5:])) + 1
+    assert record["validation_accuracy"] == pytest.approx(max(val_accuracy[5:]))
+    with pytest.raises(ValueError, match="Received: min_epochs=9"):
+        yosinski.train_network(model, (x, y), sets, epochs=9, batch_size=8, learning_rate=1e-3, seed=0, patience=1,
+                               min_epochs=9)
+
+
+def test_pasted_halves_hold_photos_of_disjoint_classes_with_exact_budgets():
+    config = transferability._check_config(dict(transferability.CONFIGS["smoke"]), None)
+    data = transferability.load_halves(config)
+    x_b, y_b = data["b"]["train"]
+    assert x_b.shape == (50, 32, 32, 3) and x_b.dtype == np.uint8 and y_b.dtype == np.int32
+    assert np.bincount(y_b).tolist() == [10] * 5
+    assert np.bincount(data["b"]["validation"][1]).tolist() == [10] * 5
+    assert np.bincount(data["b"]["test"][1]).tolist() == [20] * 5
+    assert len(data["a"]["train"][1]) == 150 and set(data["a"]["train"][1].tolist()) <= set(range(5))
+    assert not set(data["split"].classes_a) & set(data["split"].classes_b)
+    # a photo background: colour pixels (the items alone are gray on black)
+    assert (x_b[..., 0] != x_b[..., 1]).mean() > 0.3
+    again = transferability.load_halves(config)  # the data does not depend on the run's seed: the same every time
+    assert np.array_equal(again["b"]["train"][0], x_b) and np.array_equal(again["a"]["test"][0], data["a"]["test"][0])
 
 
 def test_the_live_settings_are_valid_and_smaller_than_the_profile():

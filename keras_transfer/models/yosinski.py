@@ -47,7 +47,7 @@ def init_seed(kind, seed):
 
 
 def train_network(model, train, evaluate_on, *, epochs, batch_size, learning_rate, seed, run_eagerly=False,
-                  patience=None, monitor="val_accuracy"):
+                  patience=None, monitor="val_accuracy", min_epochs=0):
     """Compiles `model` (Adam, sparse cross-entropy), fits it on `train` and evaluates it on each set of `evaluate_on`.
 
     With `patience`, training stops once `monitor` on `evaluate_on["validation"]` has not improved for `patience`
@@ -66,6 +66,10 @@ def train_network(model, train, evaluate_on, *, epochs, batch_size, learning_rat
         patience: int or None. Early stopping on the validation set (needs `evaluate_on["validation"]`); None
             trains for exactly `epochs`.
         monitor: str. `"val_accuracy"` (kept when highest) or `"val_loss"` (kept when lowest).
+        min_epochs: int. With `patience`, the epochs every network trains before the stopping rule starts to watch
+            (`EarlyStopping(start_from_epoch=...)`): a network trained from scratch on a hundred images can sit at
+            chance for a dozen epochs before it climbs, and a short patience would stop it there. Its best epoch is
+            chosen among the later ones. Must be below `epochs`.
 
     Returns:
         A dict `{"<name>_accuracy", "<name>_loss"` for each set, `"train_accuracy", "epochs", "epochs_trained",
@@ -89,9 +93,13 @@ def train_network(model, train, evaluate_on, *, epochs, batch_size, learning_rat
         if "validation" not in evaluate_on:
             raise ValueError("`patience` needs a validation set to stop on: `evaluate_on` must have a "
                              f"'validation' entry. Received: evaluate_on keys {sorted(evaluate_on)}")
+        if isinstance(min_epochs, bool) or not isinstance(min_epochs, int) or not 0 <= min_epochs < epochs:
+            raise ValueError(f"`min_epochs` must be an integer in [0, epochs). Received: min_epochs={min_epochs!r}, "
+                             f"epochs={epochs!r}")
         if monitor not in ("val_accuracy", "val_loss"):
             raise ValueError(f"`monitor` must be 'val_accuracy' or 'val_loss'. Received: monitor={monitor!r}")
-        callbacks = [keras.callbacks.EarlyStopping(monitor, patience=patience, restore_best_weights=True)]
+        callbacks = [keras.callbacks.EarlyStopping(monitor, patience=patience, restore_best_weights=True,
+                                                   start_from_epoch=min_epochs)]
         x_validation, y_validation = evaluate_on["validation"]
         validation = {"validation_data": (x_validation, y_validation), "validation_batch_size": len(y_validation)}
     history = model.fit(*train, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=callbacks,
@@ -99,8 +107,9 @@ def train_network(model, train, evaluate_on, *, epochs, batch_size, learning_rat
     trained = len(history["loss"])
     if patience is None:
         best = trained
-    else:  # the epoch EarlyStopping restored: the first best one
-        best = int(np.argmax(history[monitor]) if monitor == "val_accuracy" else np.argmin(history[monitor])) + 1
+    else:  # the epoch EarlyStopping restored: the first best one from `min_epochs` on
+        watched = history[monitor][min_epochs:]
+        best = min_epochs + int(np.argmax(watched) if monitor == "val_accuracy" else np.argmin(watched)) + 1
     record = {"train_accuracy": float(history["accuracy"][best - 1]), "epochs": best, "epochs_trained": trained}
     for name, (x, y) in evaluate_on.items():
         loss, accuracy = model.evaluate(x, y, batch_size=max(batch_size, 256), verbose=0)
