@@ -22,7 +22,9 @@ import keras
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-CORE_FOLDERS = ("keras_transfer/callbacks", "keras_transfer/layers", "keras_transfer/optimizers", "keras_transfer/schedules")
+CORE_FOLDERS = (
+    "keras_transfer/callbacks", "keras_transfer/layers", "keras_transfer/optimizers", "keras_transfer/schedules",
+)
 CORE_FILES = sorted(
     [path.relative_to(ROOT) for folder in CORE_FOLDERS for path in (ROOT / folder).glob("*.py")
      if path.name != "__init__.py"]
