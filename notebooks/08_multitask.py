@@ -18,7 +18,7 @@
 #
 # **Author:** keras-transfer contributors<br>
 # **Date created:** 2026-12-01<br>
-# **Last modified:** 2026-12-01<br>
+# **Last modified:** 2026-12-06<br>
 # **Description:** A class head and a box head share one convolutional base; does the task with many labels help
 # the task with few?
 #
@@ -37,12 +37,14 @@
 # - **multitask**: both heads on one base; the box loss on every image, the class loss on the labelled images only
 #   (a sample weight of 0 on the others).
 #
-# The `quick` profile runs offline on a CPU in a few minutes: objects pasted at random places on crops of colour
-# photos, so every box is exact and free (`keras_transfer.datasets.load_pasted_objects`), 32×32 pixels, five
-# classes, three seeds. The `full` profile is Oxford-IIIT Pet, breed and head box (downloaded). `smoke` runs the
-# same code in seconds: its numbers only show that everything runs. `RESULTS = "auto"` loads a saved run of the same settings (a
-# teacher's pre-run, say) instead of training; `LIVE = True` trains one seed at the smallest and the largest budget,
-# the smallest run that still shows the lesson, for a live demo.
+# The `quick` profile runs offline on a CPU in a few minutes: clothing items pasted at random places on crops of
+# colour photos, so every box is exact and free (`keras_transfer.datasets.load_pasted_objects`). The items are small
+# and the backgrounds busy, so that naming the item may start with finding it, which is what the box task teaches;
+# whether the class task uses it is what the run measures. The `full` profile is Oxford-IIIT Pet, breed and head box (downloaded). `smoke` runs the same code in
+# seconds: its numbers only show that everything runs. The settings cell below the training says what this run
+# used. `RESULTS = "auto"` loads a saved run of the same settings (a teacher's pre-run, say) instead of training;
+# `LIVE = True` trains one seed at the smallest and the largest budget, the smallest run that still shows the lesson,
+# for a live demo.
 #
 # This is the "Multitask Learning" slide ("The multi-layer structure makes NN suitable for multitask learning") of
 # the lecture *Transfer learning and domain adaptation* (Giró-i-Nieto and McGuinness, Deep Learning for Computer
@@ -85,14 +87,16 @@ report.data_summary(data, class_names)
 # %% [markdown]
 # ## The network: one base, two heads
 #
-# The base is a few blocks of two 3×3 convolutions and a max-pooling, flattened (not pooled: the box head needs
-# to know where things are). Each head is a dense layer and its output: a softmax over the classes, and four
-# sigmoid units for the box `[xmin, ymin, xmax, ymax]` relative to the image, trained with a Huber loss. The
-# single-task networks are the same network with one head.
+# The base is a few blocks of two 3×3 convolutions and a max-pooling. Each head is a dense layer and its output: a
+# softmax over the classes, and four sigmoid units for the box `[xmin, ymin, xmax, ymax]` relative to the image,
+# trained with a Huber loss. The box head reads the last feature map flattened (it needs to know *where* things
+# are); the class head reads it through a global pooling (`class_pooling`: what matters is *what* is there, wherever
+# it is). The single-task networks are the same network with one head.
 
 # %%
 model = multitask_models.build_multitask_network(images.shape[1:], len(class_names),
-                                                 filters=tuple(config["filters"]), head_units=config["head_units"])
+                                                 filters=tuple(config["filters"]), head_units=config["head_units"],
+                                                 class_pooling=config["class_pooling"])
 model.summary()
 
 # %% [markdown]
@@ -140,12 +144,9 @@ report.lessons(result)
 report.conclusion(result)
 
 # %% [markdown]
-# A multitask network is one functional Keras model with a dict of outputs, a loss per output and `loss_weights`
-# for the weighting; a task whose label is missing for an image gets a sample weight of 0 there. Whether the
-# sharing pays depends on whether the tasks need the same features: finding the object (the box) may be part of
-# naming it on a cluttered photo, so a task with many labels *can* lend features to one with few; whether it does
-# here is what the verdicts above say, judged against the spread over seeds. The weight of each loss is a setting
-# to choose on validation data (`BOX_WEIGHT` above).
+# How it is built: a multitask network is one functional Keras model with a dict of outputs, a loss per output and
+# `loss_weights` for the weighting; a task whose label is missing for an image gets a sample weight of 0 there. The
+# weight of each loss is a setting to choose on validation data (`BOX_WEIGHT` above), never on the test images.
 #
 # Reference: R. Caruana, *Multitask Learning*, Machine Learning 28, 1997.
 
@@ -160,5 +161,7 @@ report.conclusion(result)
 #    cell, or `kt.experiments.run("multitask", PROFILE, results=RESULTS, live=True, box_weight=1.0)`. What happens to
 #    the multitask network's box mean IoU and to its gain over class only? Why does the box task need a large weight
 #    here (look at the size of the box loss in `result.histories`)?
-# 2. **Where sharing pays.** Give the class head very few labels: `budgets=(2,)`. Is the gain of the multitask
-#    network larger or smaller than at 5 or 60 labels per class? Which task lends features to which?
+# 2. **Fewer labels still.** Give the class head 5 labels per class: `kt.experiments.run("multitask", PROFILE,
+#    results=RESULTS, live=True, budgets=(5,))`. How far above chance is class only now? Is the gain of the
+#    multitask network larger or smaller than at the profile's smallest budget, and what can a gain over a network
+#    that is near chance tell you?

@@ -25,11 +25,34 @@ def test_networks_have_the_heads_asked_for_and_share_one_base():
     assert shared.count_params() == single["class"].count_params() + single["box"].count_params() - base
 
 
+def test_global_pooling_reads_the_class_head_anywhere_and_leaves_the_box_head_flattened():
+    shared = multitask.build_multitask_network((16, 16, 3), 4, filters=(4, 8), head_units=8, class_pooling="max")
+    assert shared.get_layer("class_hidden").input.shape[-1] == 8  # the channels of the last block, pooled
+    assert shared.get_layer("box_hidden").input.shape[-1] == 4 * 4 * 8  # the flattened map
+    flat = multitask.build_multitask_network((16, 16, 3), 4, filters=(4, 8), head_units=8)
+    assert flat.get_layer("class_hidden").input.shape[-1] == 4 * 4 * 8
+    alone = multitask.build_multitask_network((16, 16, 3), 4, tasks=("class",), filters=(4, 8), head_units=8,
+                                              class_pooling="average")
+    assert "flatten" not in [layer.name for layer in alone.layers]
+    # a pooled class head sees the same features wherever the item sits: shifting the image by a whole pooling
+    # cell of the last block changes nothing while the item's receptive field stays inside the image
+    wide = multitask.build_multitask_network((32, 32, 3), 4, filters=(4, 8), head_units=8, class_pooling="max")
+    image = np.zeros((1, 32, 32, 3), "float32")
+    image[0, 8:12, 9:13] = np.random.default_rng(0).uniform(50, 255, (4, 4, 3))
+    shifted = np.roll(image, (8, 4), axis=(1, 2))
+    pooled = keras.Model(wide.input, wide.get_layer("class_pooling").output)
+    assert np.allclose(pooled.predict(image, verbose=0), pooled.predict(shifted, verbose=0), atol=1e-5)
+    flattened = keras.Model(wide.input, wide.get_layer("flatten").output)
+    assert not np.allclose(flattened.predict(image, verbose=0), flattened.predict(shifted, verbose=0), atol=1e-5)
+
+
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="tasks"):
         multitask.build_multitask_network((16, 16, 3), 4, tasks=("class", "segmentation"))
     with pytest.raises(ValueError, match="num_classes"):
         multitask.build_multitask_network((16, 16, 3), 1)
+    with pytest.raises(ValueError, match="class_pooling"):
+        multitask.build_multitask_network((16, 16, 3), 4, class_pooling="mean")
     model = multitask.build_multitask_network((16, 16, 3), 3, filters=(4,), head_units=4)
     with pytest.raises(ValueError, match="box_weight"):
         multitask.compile_multitask(model, box_weight=-1.0)

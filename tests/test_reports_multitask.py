@@ -24,7 +24,8 @@ def _rows(gains, budget=5, base=0.3, box=(0.6, 0.7)):
 
 def _result(rows, profile="quick"):
     return ExperimentResult("multitask", profile, rows, metadata={
-        "config": {"image_size": 32, "box_weight": 100.0}, "class_names": ["a", "b", "c", "d", "e"],
+        "config": {"image_size": 32, "box_weight": 100.0, "scale_range": [0.3, 0.6], "crop_range": [2.0, 5.0],
+                   "class_pooling": "max"}, "class_names": ["a", "b", "c", "d", "e"],
         "sizes": {"train": 1200, "validation": 500, "test": 1000}, "wall_time_s": 60.0, "cpu_time_s": 90.0})
 
 
@@ -67,6 +68,8 @@ def test_tables_render_percentages():
     assert "multitask" in results and "0.600 ± 0.000" in results and "1,200" in results
     assert "| 5 | 0.600 ± 0.000 | 0.700 ± 0.000 |" in report.box_table(result)
     assert "1,200 training images of 32×32 pixels" in report.settings(result)
+    assert "30%–60% of the image's side" in report.settings(result) and "2–5 times" in report.settings(result)
+    assert "a global max-pooling" in report.settings(result)
 
 
 def _lesson(text):
@@ -97,3 +100,38 @@ def test_summary_is_the_lesson_the_sharing_table_and_the_conclusion():
     assert text.index(report.lessons(result)) < text.index(report.sharing_table(result)) < text.index(
         report.conclusion(result))
     assert _lesson(text).verdict == "holds"
+
+
+def _near_chance_rows(gains, levels):
+    """Class only at `levels` per seed (around chance, 20% for five classes), multitask `gains` above it."""
+    rows = []
+    for seed, (gain, level) in enumerate(zip(gains, levels)):
+        rows += [{**row, "seed": seed} for row in _rows([gain], base=level)]
+    return rows
+
+
+def test_class_only_near_chance_is_said_and_fails_the_lesson():
+    rows = _near_chance_rows([0.10, 0.08, 0.12], [0.18, 0.24, 0.22])  # 21.3% ± 3.1% against 20%
+    found = report.above_chance(_result(rows), 5)
+    assert found["holds"] is False and round(found["margin"], 4) == round(0.64 / 3 - 0.2, 4)
+    text = report.conclusion(_result(rows))
+    assert "within its spread over seeds" in text and "near chance" in text
+    assert "beyond its spread over 3 seeds" in text  # the gain itself is beyond its spread ...
+    lesson = _lesson(report.lessons(_result(rows)))
+    assert lesson.verdict == "fails" and "near chance" in lesson.text  # ... but over guessing, it is not the lesson
+    well = report.conclusion(_result(_rows([0.10, 0.05, 0.02])))
+    assert "not a rescue from guessing" in well
+    assert report.above_chance(_result([]), 5)["holds"] is None
+    assert report.chance(_result([])) == 0.2
+
+
+def test_the_trend_of_the_gain_over_budgets_is_computed():
+    shrinking = _rows([0.10, 0.12, 0.08]) + [row for budget, gains in ((20, [0.05, 0.04, 0.06]), (60, [0.0, 0.01, -0.01]))
+                                             for row in _rows(gains, budget=budget) if row["network"] != "box_only"]
+    text = report.conclusion(_result(shrinking))
+    assert "The gain shrinks as the class labels grow (+10.0 points at 5, +5.0 points at 20, +0.0 points at 60)" in text
+    bumpy = _rows([0.02, 0.03, 0.01]) + [row for row in _rows([0.10, 0.09, 0.11], budget=20)
+                                         if row["network"] != "box_only"]
+    text = report.conclusion(_result(bumpy))
+    assert "does not shrink steadily" in text and "largest at 20 labels per class" in text
+    assert "shrinks" not in report.conclusion(_result(_rows([0.10, 0.05, 0.02])))

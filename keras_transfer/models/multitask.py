@@ -35,8 +35,13 @@ def _check_tasks(tasks):
     return tasks
 
 
+CLASS_POOLING = ("flatten", "average", "max")
+_GLOBAL_POOLING = {"average": lambda x: keras.layers.GlobalAveragePooling2D(name="class_pooling")(x),
+                   "max": lambda x: keras.layers.GlobalMaxPooling2D(name="class_pooling")(x)}
+
+
 def build_multitask_network(input_shape, num_classes, *, tasks=TASKS, filters=(32, 64, 96), head_units=128,
-                            dropout=0.2, name=None):
+                            dropout=0.2, class_pooling="flatten", name=None):
     """A small convolutional base with one head per task.
 
     Base: `rescaling` (pixels in [0, 255] to [0, 1]), then per entry of `filters` two 3x3 convolutions (ReLU)
@@ -50,6 +55,8 @@ def build_multitask_network(input_shape, num_classes, *, tasks=TASKS, filters=(3
         filters: tuple of int. Filters of each block.
         head_units: int. Units of each head's hidden layer.
         dropout: float. Dropout in each head, in [0, 1).
+        class_pooling: str. How the class head reads the base's last feature map: `"flatten"` (as the box head),
+            `"average"` or `"max"` (global pooling: where the item is no longer matters to the class head).
         name: str or None. The model's name (default `"multitask"` or `"<task>_only"`).
 
     Returns:
@@ -60,16 +67,22 @@ def build_multitask_network(input_shape, num_classes, *, tasks=TASKS, filters=(3
         raise ValueError(f"`num_classes` must be an int >= 2. Received: num_classes={num_classes!r}")
     if not 0 <= dropout < 1:
         raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
+    if class_pooling not in CLASS_POOLING:
+        raise ValueError(f"`class_pooling` must be one of {CLASS_POOLING}. Received: class_pooling={class_pooling!r}")
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = keras.layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
     for block, width in enumerate(filters, start=1):
         for index in (1, 2):
             x = keras.layers.Conv2D(width, 3, padding="same", activation="relu", name=f"block{block}_conv{index}")(x)
         x = keras.layers.MaxPooling2D(name=f"block{block}_pool")(x)
-    features = keras.layers.Flatten(name="flatten")(x)
+    # the box head reads the flattened map (it needs to know *where*); the class head reads it as `class_pooling` says
+    flat = keras.layers.Flatten(name="flatten")(x) if "box" in tasks or class_pooling == "flatten" else None
+    features = {"box": flat}
+    if "class" in tasks:
+        features["class"] = flat if class_pooling == "flatten" else _GLOBAL_POOLING[class_pooling](x)
     outputs = {}
     for task in tasks:
-        hidden = keras.layers.Dense(head_units, activation="relu", name=f"{task}_hidden")(features)
+        hidden = keras.layers.Dense(head_units, activation="relu", name=f"{task}_hidden")(features[task])
         hidden = keras.layers.Dropout(dropout, name=f"{task}_dropout")(hidden)
         if task == "class":
             outputs[task] = keras.layers.Dense(num_classes, activation="softmax", name="class")(hidden)

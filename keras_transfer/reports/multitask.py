@@ -55,6 +55,10 @@ def _values(rows, metric, **where):
     return [value for value in comparisons.values(rows, metric, **where) if value is not None]
 
 
+_POOLING = {"flatten": "the flattened feature map", "average": "a global average-pooling",
+            "max": "a global max-pooling"}
+
+
 def settings(result):
     """Where the result comes from and what it trained: provenance, images, budgets, box weight, seeds."""
     config = result.metadata.get("config", {})
@@ -71,6 +75,13 @@ def settings(result):
         f"{', '.join(str(budget) for budget in budgets(result.rows))} images per class, box loss weight "
         f"{config.get('box_weight', '–'):g}, seed{'s' if len(seeds) != 1 else ''} "
         f"{', '.join(str(seed) for seed in seeds)}.")
+    if config.get("scale_range") and config.get("crop_range"):
+        (small, large), (near, far) = config["scale_range"], config["crop_range"]
+        lines.append(f"Each item's longer side is {small:.0%}–{large:.0%} of the image's side; each background is a "
+                     f"photo crop of {near:g}–{far:g} times the image size, shrunk to it.")
+    if config.get("class_pooling"):
+        lines.append(f"The class head reads the base through {_POOLING[config['class_pooling']]}; the box head reads "
+                     "the flattened feature map.")
     if result.profile == "smoke":
         lines.append("The smoke profile is a test run at a tiny size: its numbers only show that the code runs.")
     return reports.Report("\n\n".join(lines))
@@ -139,6 +150,53 @@ def box_table(result):
     return reports.table(rows)
 
 
+def chance(result):
+    """The accuracy of guessing: 1 / the number of classes (None when the result does not name its classes)."""
+    classes = len(result.metadata.get("class_names", []))
+    return 1 / classes if classes else None
+
+
+def above_chance(result, budget):
+    """Whether the class-only network at `budget` labels per class is above chance by more than its spread over
+    seeds: `{"mean", "std", "chance", "margin", "holds"}` (`holds` None without classes or rows)."""
+    found = _values(result.rows, "test_accuracy", network="class_only", budget=int(budget))
+    level = chance(result)
+    if not found or level is None:
+        return {"mean": None, "std": None, "chance": level, "margin": None, "holds": None}
+    mean, std = base.mean_std(found)
+    return {"mean": mean, "std": std, "chance": level, "margin": mean - level, "holds": mean - std > level}
+
+
+def _chance_sentence(result, budget):
+    found = above_chance(result, budget)
+    if found["holds"] is None:
+        return ""
+    classes = round(1 / found["chance"])
+    head = (f"With {budget} labels per class, class only reaches {reports.percent(found['mean'])}, where chance is "
+            f"{reports.percent(found['chance'])} ({classes} classes): {reports.points(found['margin'])} against "
+            "chance")
+    if found["holds"]:
+        return f"{head}, more than its spread over seeds ({reports.points(found['std'], sign=False)}): the class " \
+               "task is learnable from these few labels, and the gain above is not a rescue from guessing."
+    return f"{head}, within its spread over seeds ({reports.points(found['std'], sign=False)}) of guessing: " \
+           "at this budget class only is near chance, so a gain here says little about sharing."
+
+
+def _trend_sentence(table):
+    """How the gain moves with the class budget (two budgets or more)."""
+    if len(table) < 2:
+        return ""
+    ordered = sorted(table.items(), key=lambda item: int(item[0]))
+    gains = [entry["mean"] for _, entry in ordered]
+    listed = ", ".join(f"{reports.points(entry['mean'])} at {budget}" for budget, entry in ordered)
+    if all(later < earlier for earlier, later in zip(gains, gains[1:])):
+        return f"The gain shrinks as the class labels grow ({listed}): the more labels the class task has, the " \
+               "less it borrows from the boxes."
+    largest = max(ordered, key=lambda item: item[1]["mean"])[0]
+    return f"The gain does not shrink steadily with the class labels ({listed}); it is largest at {largest} labels " \
+           "per class."
+
+
 def _gain_sentence(budget, entry, rows):
     alone = base.mean_std(_values(rows, "test_accuracy", network="class_only", budget=budget))[0]
     shared = base.mean_std(_values(rows, "test_accuracy", network="multitask", budget=budget))[0]
@@ -158,11 +216,12 @@ def lessons(result):
     """The notebook's lesson as a `**Lesson:**` line (see `keras_transfer.site`): at the smallest class budget, the
     multitask network beats the class-only network by more than the spread over seeds of the paired gain
     (`sharing`'s verdict `"helped"`); fails on `"hurt"` or `"no clear difference"`; not run with one seed (no
-    spread to judge by) or without a budget with both networks. A smoke result adds that its verdict means nothing."""
+    spread to judge by) or without a budget with both networks; fails too when class only is within its spread of
+    chance there (a gain over guessing is not the lesson). A smoke result adds that its verdict means nothing."""
     table = sharing(result.rows)
     claim = ("At the smallest class budget, sharing the base with the box task helps the class task: the multitask "
              "network's test accuracy beats the class-only network's by more than the spread over seeds of the gain, "
-             "paired by seed")
+             "paired by seed, where class only is above chance")
     if not table:
         line = reports.lesson(None, claim + ": no budget has both a class-only and a multitask network.")
     else:
@@ -177,9 +236,15 @@ def lessons(result):
         else:
             where = {"helped": "beyond the spread", "hurt": "below minus the spread: sharing hurt",
                      "no clear difference": "within the spread"}[entry["verdict"]]
-            line = reports.lesson(entry["verdict"] == "helped",
+            guessing = above_chance(result, smallest)
+            against = "" if guessing["holds"] is None else (
+                f" Class only is {reports.points(guessing['margin'])} against chance "
+                f"({reports.percent(guessing['chance'])}), "
+                + ("beyond its spread: a task it learns, not a guess." if guessing["holds"] else
+                   "within its spread: near chance, so the gain is not the lesson's evidence."))
+            line = reports.lesson(entry["verdict"] == "helped" and guessing["holds"] is not False,
                                   f"{measured} ± {reports.points(entry['std'], sign=False)} over {entry['seeds']} "
-                                  f"seeds, {where}.")
+                                  f"seeds, {where}.{against}")
     parts = [line]
     if result.profile == "smoke":
         parts.append("(smoke profile: a test run, its verdict means nothing)")
@@ -195,12 +260,8 @@ def conclusion(result):
         return reports.Report("No budget has both a class-only and a multitask network: nothing to conclude.")
     lines = [_gain_sentence(int(budget), entry, rows) for budget, entry in table.items()]
     smallest = min(int(budget) for budget in table)
-    classes = len(result.metadata.get("class_names", [])) or None
-    if classes:
-        alone = base.mean_std(_values(rows, "test_accuracy", network="class_only", budget=smallest))[0]
-        lines.append(f"With {smallest} labels per class, class only reaches {reports.percent(alone)}, where chance is "
-                     f"{reports.percent(1 / classes)} ({classes} classes): "
-                     f"{reports.points(alone - 1 / classes)} against chance.")
+    lines.append(_chance_sentence(result, smallest))
+    lines.append(_trend_sentence(table))
     box_alone = _values(rows, "test_mean_iou", network="box_only")
     box_shared = _values(rows, "test_mean_iou", network="multitask")
     if box_alone and box_shared:
@@ -228,5 +289,5 @@ def summary(result):
                                sharing_table(result), "## Conclusion", conclusion(result))
 
 
-__all__ = ["box_table", "conclusion", "data_summary", "lessons", "results_table", "settings", "sharing",
+__all__ = ["above_chance", "box_table", "chance", "conclusion", "data_summary", "lessons", "results_table", "settings", "sharing",
            "sharing_table", "summary"]
