@@ -44,14 +44,14 @@ class SolutionPage:
         name: str. The source's file name, e.g. `"02_full_network_embedding.py"`.
         status: str. `"ok"` or `"failed"`.
         seconds: float. Wall time of the execution and rendering.
-        page: str. The path of the Markdown page (written only when the run succeeded).
+        output: str. The path of the Markdown page (written only when the run succeeded).
         error: str or None. The error's type and message when it failed.
     """
 
     name: str
     status: str
     seconds: float
-    page: str
+    output: str
     error: str = None
 
 
@@ -179,18 +179,10 @@ def regenerate(profile=SHIPPED_PROFILE, *, only=None, output_dir=None, verbose=1
     for index, source in enumerate(sources, start=1):
         if verbose:
             print(f"[{index}/{len(sources)}] {source.name} ({profile}) ...", flush=True)
-        page = render(source, profile, output_dir=output_dir)
-        pages.append(page)
+        pages.append(render(source, profile, output_dir=output_dir))
         if verbose:
-            print(f"[{index}/{len(sources)}] {source.name}: {page.status} in {page.seconds:.1f} s"
-                  + (f" -- {page.error}" if page.error else ""), flush=True)
+            print(notebooks.format_summary(pages[-1:]).splitlines()[-1], flush=True)
     return pages
 
 
-def format_summary(pages):
-    """A Markdown table of rendered pages: source, status, seconds, page."""
-    lines = ["| answers | status | seconds | page |", "|---|---|---|---|"]
-    for page in pages:
-        status = page.status if not page.error else f"{page.status}: {page.error.splitlines()[0][:120]}"
-        lines.append(f"| {page.name} | {status} | {page.seconds:.1f} | {page.page} |")
-    return "\n".join(lines)
+format_summary = notebooks.format_summary  # a Markdown table: source, status, seconds, page

@@ -177,3 +177,64 @@ def test_summary_is_the_lesson_the_seed_table_and_the_conclusion():
     assert text.index(dann_reports.lessons(result)) < text.index(dann_reports.seed_table(result)) < text.index(
         dann_reports.conclusion(result))
     assert _lesson(text).verdict == "holds"
+
+
+# Worked answers to the exercises (notebooks/solutions/06_dann.py): one-seed live runs, synthetic here.
+
+def _live(values, models=experiment.MODELS, validation_shift=0.05, **config):
+    result = fake_result({0: values}, models=models, validation_shift=validation_shift)
+    result.metadata["config"].update(seeds=(0,), **config)
+    return result
+
+
+def test_reversal_off_answer_finds_source_only_again():
+    reference = _live((0.5, 0.65, 0.9))
+    off = _live((0.5, 0.5, 0.9), models=("source_only", "dann"), max_strength=0.0)
+    for row in off.rows:
+        row["domain_accuracy"] = 0.9  # without the reversal, DANN's domain classifier only watches
+    answer = dann_reports.reversal_off_answer(reference, off)
+    assert "| run | network | target validation | target test | source test | domain classifier |" in answer
+    assert "| max_strength=0 | DANN | 55.0% | 50.0% | 97.0% | 90.0% | – | – |" in answer  # no train on target
+    assert "| the notebook's | DANN | 70.0% | 65.0% | 97.0% | 70.0% | 38% | 38% |" in answer
+    assert ("**Without the reversal, DANN's target test accuracy equals source only's to the last digit** (50.0% "
+            "against 50.0%), and its domain classifier's accuracy equals source only's to the last digit (90.0% "
+            "against 90.0%): the same network.") in answer
+    assert "DANN is +15.0 points against source only" in answer and "ends -20.0 points against the observer" in answer
+    assert "comes from the reversed gradient" in answer
+    apart = _live((0.5, 0.55, 0.9), models=("source_only", "dann"), max_strength=0.0)
+    answer = dann_reports.reversal_off_answer(reference, apart)
+    assert "accuracy is 5.0 points above source only's** (55.0% against 50.0%)" in answer
+    assert "is 20.0 points below source only's (70.0% against 90.0%)." in answer
+    assert "comes from the reversed gradient" not in answer
+
+
+def test_learning_rate_answer_reads_the_gap_on_validation_and_test():
+    reference = _live((0.5, 0.7, 0.9), learning_rate=0.01)
+    faster = _live((0.55, 0.45, 0.95), learning_rate=0.03)
+    answer = dann_reports.learning_rate_answer(reference, faster)
+    assert "| μ0 = 0.03 | DANN | 50.0% | 45.0% |" in answer
+    assert "**On the validation images DANN closes -25% of the gap** at μ0 = 0.03, against 50% at μ0 = 0.01." \
+        in answer
+    assert "**On the test images DANN closes -25% of the gap**" in answer
+    assert "source only +5.0 points, DANN -25.0 points, train on target +5.0 points" in answer
+    assert "DANN is **not above** source only on the target test images (45.0% against 55.0%)" in answer
+    better = _live((0.5, 0.75, 0.9), learning_rate=0.03)
+    assert "DANN is above source only" in dann_reports.learning_rate_answer(reference, better)
+
+
+def test_unseen_photos_answer_compares_both_splits_of_the_photos():
+    reference = _live((0.5, 0.7, 0.9), photo_split="tiles")
+    unseen = _live((0.4, 0.5, 0.9), photo_split="photos", validation_shift=0.2)
+    answer = dann_reports.unseen_photos_answer(reference, unseen)
+    assert "| photo_split='photos' | DANN | 70.0% | 50.0% |" in answer
+    assert ("**On the test images DANN closes 20% of the gap** with photos of their own, against 50% with tiles of "
+            "the photos DANN trained on (-30 points).") in answer
+    # validation: (0.7 - 0.6) / (1.1 - 0.6) = 20% with photos; the same shift keeps 50% with tiles
+    assert "**On the validation images DANN closes 20% of the gap** with photos of their own, against 50%" in answer
+    assert "the validation and the test images are 0 points apart" in answer
+    no_validation = _live((0.4, 0.5, 0.9), photo_split="photos")
+    no_validation.metadata["gap_closed_validation"] = None
+    answer = dann_reports.unseen_photos_answer(reference, no_validation)
+    assert "**On the test images DANN closes 20% of the gap**" in answer and "validation images DANN" not in answer
+    flat = _live((0.5, 0.5, 0.5), photo_split="photos")
+    assert "One of the runs has no gap to measure." in dann_reports.unseen_photos_answer(reference, flat)

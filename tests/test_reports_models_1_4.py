@@ -204,3 +204,76 @@ def test_summary_starts_with_the_lessons():
     summary = report.summary(_result(CLEAR))
     assert summary.startswith("## Lessons\n\n**Lesson:** holds.") and summary.count("**Lesson:**") == 2
     assert summary.index("**Lesson:**") < summary.index("## The lecture's claims")
+
+
+# Worked answers to the exercises (notebooks/solutions/04_models_1_4.py): one-seed live runs, synthetic here.
+
+def _live(accuracies, **overrides):
+    """A one-seed live result of five target classes, from `{(labels per class, network): test accuracy}`."""
+    result = _result({("photos", n, name): [value] for (n, name), value in accuracies.items()}, seeds=(0,),
+                     labels_per_class=tuple(sorted({n for n, _ in accuracies})), **overrides)
+    result.metadata["class_names"] = ["a", "b", "c", "d", "e"]
+    return result
+
+
+def test_scratch_catch_up_answer_follows_the_gap_across_budgets():
+    closing = _live({(5, "scratch"): 0.22, (5, "frozen"): 0.60, (10, "scratch"): 0.45, (10, "frozen"): 0.70,
+                     (40, "scratch"): 0.78, (40, "frozen"): 0.82})
+    answer = report.scratch_catch_up_answer(closing)
+    assert isinstance(answer, reports.Report)
+    assert "**5 labels per class:** frozen 60.0%, scratch 22.0%: a gap of +38.0 points." in answer
+    assert "**From 5 to 40 labels per class the gap shrinks by 34.0 points**, at every step." in answer
+    assert "does not pass the frozen base at any budget up to 40" in answer
+    assert "within 5 points of chance (20.0%) at 5 labels per class" in answer
+    assert ("it fails where labels are few: with 5 labels per class the pretrained base is 38.0 points ahead of the "
+            "same network from random weights, with 40 +4.0 points. One seed") in answer
+    passing = _live({(5, "scratch"): 0.30, (5, "frozen"): 0.40, (10, "scratch"): 0.45, (10, "frozen"): 0.60,
+                     (40, "scratch"): 0.85, (40, "frozen"): 0.82})
+    answer = report.scratch_catch_up_answer(passing)
+    assert "the gap shrinks by 13.0 points**; it is widest at 10 labels per class." in answer
+    assert "Scratch passes the frozen base at 40 labels per class." in answer
+    assert "the pretrained base is 10.0 points ahead" in answer and "chance" not in answer.split("myth")[0]
+    level = _live({(5, "scratch"): 0.40, (5, "frozen"): 0.40, (40, "scratch"): 0.85, (40, "frozen"): 0.82})
+    assert "this seed does not refute it: with 5 labels per class scratch is level with or above frozen" \
+        in report.scratch_catch_up_answer(level)
+    lone = _live({(5, "scratch"): 0.3, (5, "frozen"): 0.6})
+    assert "fewer than two budgets" in report.scratch_catch_up_answer(lone)
+
+
+def test_large_rate_answer_reads_a_collapse_against_the_notebooks_rates():
+    reference = _live({(5, "frozen"): 0.6, (40, "frozen"): 0.81, (40, "fine_tuned"): 0.83})
+    collapsed = _live({(40, "frozen"): 0.81, (40, "fine_tuned"): 0.19}, fine_tune_learning_rates=(1e-2,),
+                      fine_tune_decay=None)
+    answer = report.large_rate_answer(reference, collapsed)
+    assert "**No: at 0.01 the fine-tuned model ends 62.0 points below the frozen base** (19.0% against 81.0%" in answer
+    assert "That is chance level (20.0% for 5 classes)" in answer
+    assert "(0.0003 at the head, each block below / 2.6, chosen on validation)" in answer
+    assert "reaches 83.0%: the large rate ends 64.0 points below it." in answer
+    survived = _live({(40, "frozen"): 0.81, (40, "fine_tuned"): 0.84}, fine_tune_learning_rates=(1e-2,))
+    answer = report.large_rate_answer(reference, survived)
+    assert answer.startswith("- **Yes: at 0.01 the fine-tuned model ends 3.0 points above") and "chance" not in answer
+    assert "not both" in report.large_rate_answer(reference, _live({(40, "frozen"): 0.8}))
+
+
+def test_one_rate_answer_compares_gains_on_validation_and_test():
+    reference = _live({(40, "frozen"): 0.80, (40, "fine_tuned"): 0.84})  # validation = test + 5 points
+    plain = _live({(40, "frozen"): 0.80, (40, "fine_tuned"): 0.81}, fine_tune_decay=None,
+                  fine_tune_learning_rates=(1e-4, 3e-4))
+    answer = report.one_rate_answer(reference, plain)
+    assert "| one rate for every layer | 0.0003 (of 0.0001 and 0.0003) | 86.0% | 81.0% | +1.0 points | +1.0 points |" \
+        in answer
+    assert "| the notebook's rates | 0.0003 (of 0.0003 and 0.001), / 2.6 per block below | 89.0% | 84.0% |" in answer
+    assert "the gain over the frozen base shrinks by 3.0 points with one rate for every layer" in answer
+    assert "The validation images prefer the notebook's rates; the test images agree." in answer
+    flipped = _live({(40, "frozen"): 0.80, (40, "fine_tuned"): 0.79})
+    flipped.rows[-1]["validation_accuracy"] = 0.95  # best on validation, worst on test
+    answer = report.one_rate_answer(flipped, plain)
+    assert "The validation images prefer the notebook's rates; the test images prefer one rate for every layer" \
+        in answer
+    level = _live({(40, "frozen"): 0.80, (40, "fine_tuned"): 0.80})
+    level.rows[-1]["validation_accuracy"] = 0.86  # the same validation gain as `plain`, a lower test gain
+    answer = report.one_rate_answer(level, plain)
+    assert "the gain over the frozen base stays level with one rate for every layer" in answer
+    assert ("The validation images cannot tell the two apart (the same gain); the test images prefer one rate for "
+            "every layer: a choice made on one seed's validation images") in answer
+    assert "has not both models" in report.one_rate_answer(reference, _live({(40, "frozen"): 0.8}))

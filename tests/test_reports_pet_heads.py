@@ -155,3 +155,55 @@ def test_summary_is_the_lessons_the_table_and_the_conclusion():
     assert text.index(report.lessons(result)) < text.index(report.by_train_size(result)) < text.index(
         report.conclusion(result))
     assert len(_lessons(text)) == 2  # once each
+
+
+# Worked answers to the exercises (notebooks/solutions/05_pet_heads.py): one-seed live runs, synthetic here.
+
+def test_adapted_answer_says_which_end_model_2_is_closer_to():
+    result = _result({("frozen", 2000): 0.62, ("adapted", 2000): 0.76, ("all_layers", 2000): 0.80,
+                      ("scratch", 2000): 0.77, ("frozen", 100): 0.55, ("adapted", 100): 0.58,
+                      ("all_layers", 100): 0.68, ("scratch", 100): 0.65}, seeds=(0,))
+    answer = report.adapted_answer(result)
+    assert isinstance(answer, Report)
+    assert ("**2,000 training images: closer to the network trained in every layer.** Model 2 reaches 0.760, "
+            "0.140 above Model 1 (0.620) and 0.040 below every layer (0.800): frozen < adapted < all layers. "
+            "Against scratch (0.770) it is -0.010: not above.") in answer
+    assert "**100 training images: closer to Model 1 (frozen).**" in answer and "0.030 above Model 1" in answer
+    assert "Against scratch (0.650) it is -0.070: not above." in answer and "One seed" in answer
+    missing = _result({("frozen", 2000): 0.62, ("all_layers", 2000): 0.8}, seeds=(0,))
+    assert "has not Models 1 and 2" in report.adapted_answer(missing)
+
+
+def test_short_training_answer_compares_the_gap_with_the_full_schedule():
+    reference = _result({("frozen", 2000): 0.62, ("all_layers", 2000): 0.80, ("scratch", 2000): 0.76,
+                         ("frozen", 100): 0.55, ("all_layers", 100): 0.68, ("scratch", 100): 0.65}, seeds=(0,))
+    reference.metadata["config"]["max_epochs"] = 15
+    short = _result({("frozen", 2000): 0.56, ("all_layers", 2000): 0.62, ("scratch", 2000): 0.50,
+                     ("frozen", 100): 0.53, ("all_layers", 100): 0.56, ("scratch", 100): 0.34}, seeds=(0,))
+    short.metadata["config"]["max_epochs"] = 3
+    answer = report.short_training_answer(reference, short)
+    assert ("**100 training images:** pretrained minus random weights is +0.220 after at most 3 epochs against "
+            "+0.030 after at most 15: cut short, the gap grows by 0.190.") in answer
+    assert "+0.120 after at most 3 epochs against +0.040 after at most 15: cut short, the gap grows by 0.080" in answer
+    assert "even Model 1, a frozen base with a new head, is above the whole network from random weights (0.530 " \
+           "against 0.340)" in answer
+    assert "After one epoch on the whole training split (validation IoU, the notebook's run): 0.400 from " \
+           "pretrained weights against 0.380" in answer
+    shrinking = _result({("all_layers", 2000): 0.78, ("scratch", 2000): 0.76}, seeds=(0,))
+    assert "the gap shrinks by 0.020" in report.short_training_answer(reference, shrinking)
+
+
+def test_loss_answer_says_whom_giou_helps():
+    both = _result({("frozen", 2000): 0.62, ("all_layers", 2000): 0.80}, seeds=(0,),
+                   losses={("frozen", "mse"): 0.60, ("all_layers", "mse"): 0.78})
+    both.metadata["config"]["loss_comparison_models"] = ["frozen", "all_layers"]
+    answer = report.loss_answer(both)
+    assert "**Model 1 (frozen):** GIoU 0.620, MSE 0.600 test mean IoU (+0.020); boxes with IoU ≥ 0.5 62.0% against " \
+           "60.0%." in answer
+    assert "**GIoU gives the better boxes for every network compared.**" in answer
+    one = _result({("frozen", 2000): 0.62, ("all_layers", 2000): 0.80}, seeds=(0,),
+                  losses={("frozen", "mse"): 0.65, ("all_layers", "mse"): 0.78})
+    one.metadata["config"]["loss_comparison_models"] = ["frozen", "all_layers"]
+    assert "**GIoU gives the better boxes only for all layers (pretrained).**" in report.loss_answer(one)
+    none = _result({("frozen", 2000): 0.62}, seeds=(0,))
+    assert "No network ran with both MSE and GIoU" in report.loss_answer(none)

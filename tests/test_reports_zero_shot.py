@@ -99,3 +99,49 @@ def test_attributes_describes_the_table():
     assert "differ in 2 attributes" in report.attributes(other) and "|" not in report.attributes(other)
     with pytest.raises(ValueError, match="do not separate"):
         report.attributes(attributes.AttributeTable(("a", "b"), ("x",), np.ones((2, 1))))
+
+
+# Worked answers to the exercises (notebooks/solutions/07_zero_shot.py): live runs of two splits, synthetic here.
+
+def _run(rows, **config):
+    result = _result(rows)
+    result.metadata["config"].update(config)
+    return result
+
+
+def test_weaker_features_answer_pairs_the_splits_and_names_the_method_that_loses_more():
+    reference = _run(HOLDS, train_per_class=1000)
+    weak = _run([_row("dap", 0, 0.6, gzsl_seen=0.7), _row("eszsl", 0, 0.82), _row("dap", 1, 0.52, gzsl_seen=0.7),
+                 _row("eszsl", 1, 0.6)], train_per_class=100)
+    answer = report.weaker_features_answer(reference, weak)
+    assert "| 100 per seen class | direct attribute prediction | 56.0% ± 5.7% | 33.3% | 1.7 |" in answer
+    assert ("**direct attribute prediction** with 100 instead of 1,000 images per seen class: zero-shot -9.0 points "
+            "(per split: -10.0, -8.0), beyond the spread over the splits; generalized: seen -10.0 points (per split: "
+            "-10.0, -10.0), beyond the spread over the splits;") in answer
+    assert "**ESZSL** with 100 instead of 1,000 images per seen class: zero-shot -1.5 points (per split: +2.0, " \
+           "-5.0);" in answer
+    assert "**direct attribute prediction loses the most zero-shot accuracy** (-9.0 points on average, beyond the " \
+           "spread over the splits)." in answer
+    noisy = _run([_row("dap", 0, 0.72), _row("eszsl", 0, 0.82), _row("dap", 1, 0.5), _row("eszsl", 1, 0.6)],
+                 train_per_class=100)
+    assert "**direct attribute prediction loses the most zero-shot accuracy** (-4.0 points on average, within the " \
+           "spread over the splits: " \
+           "the methods cannot be ranked on this run)." in report.weaker_features_answer(reference, noisy)
+    better = _run([_row(method, split, value + 0.05) for method, split, value in
+                   (("dap", 0, 0.7), ("eszsl", 0, 0.8), ("dap", 1, 0.6), ("eszsl", 1, 0.65))], train_per_class=100)
+    assert "**No method loses zero-shot accuracy on average.**" in report.weaker_features_answer(reference, better)
+    other_classes = _run([{**row, "unseen_classes": "Coat, Sandal, Bag"} for row in HOLDS], train_per_class=100)
+    assert "share no split with the same unseen classes" in report.weaker_features_answer(reference, other_classes)
+
+
+def test_more_unseen_answer_compares_the_ratio_to_chance():
+    reference = _run(HOLDS, num_unseen=3)
+    four = _run([{**_row(method, split, value), "chance": 0.25} for method, split, value in
+                 (("dap", 0, 0.55), ("eszsl", 0, 0.6), ("dap", 1, 0.2), ("eszsl", 1, 0.5))], num_unseen=4)
+    answer = report.more_unseen_answer(reference, four)
+    assert "| 4 unseen | ESZSL | 55.0% ± 7.1% | 25.0% | 2.2 |" in answer
+    assert ("**direct attribute prediction:** 1.5 times chance with 4 unseen classes (37.5% against 25.0%), **not** "
+            "above chance on every split; with 3: 1.9 times chance. The harmonic mean moves by +0.0 points") in answer
+    assert "**ESZSL:** 2.2 times chance with 4 unseen classes (55.0% against 25.0%), above chance on every split; " \
+           "with 3: 2.2 times chance." in answer
+    assert "not pairs" in answer

@@ -99,6 +99,6 @@ def test_every_source_renders_under_smoke(source, smoke_environment):
     tmp_path = smoke_environment
     result = solutions.render(source, "smoke", output_dir=tmp_path / "pages", work_dir=tmp_path / "work")
     assert result.status == "ok", result.error
-    text = pathlib.Path(result.page).read_text(encoding="utf-8")
+    text = pathlib.Path(result.output).read_text(encoding="utf-8")
     assert "--profile smoke" in text.splitlines()[2]
     assert "Traceback" not in text and "%|" not in text  # no error, no progress bar on the page

@@ -252,5 +252,127 @@ def summary(result):
                                seed_table(result), "## Conclusion", conclusion(result))
 
 
-__all__ = ["MODELS", "conclusion", "data_sizes", "domain_classifier", "gap_sentences", "lesson_holds", "lessons",
-           "paper_comparison", "paper_table", "seed_table", "seeds", "settings", "summary"]
+__all__ = ["MODELS", "conclusion", "data_sizes", "domain_classifier", "gap_sentences", "learning_rate_answer",
+           "lesson_holds", "lessons", "paper_comparison", "paper_table", "reversal_off_answer", "runs_table",
+           "seed_table", "seeds", "settings", "summary", "unseen_photos_answer"]
+
+
+# Worked answers to the notebook's exercises (`notebooks/solutions/06_dann.py`): each compares an exercise's live run
+# (one seed, `other`) with the notebook's own settings run live (`reference`).
+
+_ONE_SEED = ("One seed of an adversarial game moves a lot from seed to seed: run the profile's seeds (`live=False`) "
+             "and read the gap closed per seed before trusting a difference of a few points.")
+_COLUMNS = (("target_validation_accuracy", "target validation"), ("target_accuracy", "target test"),
+            ("source_accuracy", "source test"), ("domain_accuracy", "domain classifier"))
+
+
+def _first_seed(result, model, key="target_accuracy"):
+    seed = result.metadata["config"]["seeds"][0]
+    return next((row.get(key) for row in result.rows if row["model"] == model and row["seed"] == seed), None)
+
+
+def _gap_cell(result, which):
+    gap = result.metadata.get(which) or {}
+    return reports.percent(gap.get("mean"), 0) if gap.get("mean") is not None else "–"
+
+
+def runs_table(runs):
+    """One row per run (`{title: result}`) and network: target validation and test, source test and domain
+    classifier accuracy (first seed), then the gap DANN closes on validation and test."""
+    rows = []
+    for title, result in runs.items():
+        for model in MODELS:
+            if _first_seed(result, model) is None:
+                continue
+            rows.append([title, _titles(result)[model],
+                         *(reports.percent(_first_seed(result, model, key)) for key, _ in _COLUMNS),
+                         *((_gap_cell(result, "gap_closed_validation"), _gap_cell(result, "gap_closed"))
+                           if model == "dann" else ("", ""))])
+    return reports.table(rows, headers=("run", "network", *(title for _, title in _COLUMNS), "gap closed (validation)",
+                                        "gap closed (test)"))
+
+
+def _level(difference, up, down):
+    """`"equals source only's to the last digit"` or `"is 5.0 points above source only's"`."""
+    return ("equals source only's to the last digit" if abs(difference) < 0.0005
+            else f"is {reports.points(abs(difference), sign=False)} {up if difference > 0 else down} source only's")
+
+
+def reversal_off_answer(reference, off):
+    """Exercise 1: DANN with the reversal switched off (`off`) against source only, and where DANN's gain in the
+    notebook's own run (`reference`) comes from."""
+    table = runs_table({"the notebook's": reference, f"max_strength={off.metadata['config']['max_strength']:g}": off})
+    pairs = {}
+    for title, run in (("off", off), ("reference", reference)):
+        pairs[title] = {key: (_first_seed(run, "dann", key), _first_seed(run, "source_only", key))
+                        for key in ("target_accuracy", "domain_accuracy")}
+    if any(None in pair for values in pairs.values() for pair in values.values()):
+        return reports.Report.join(table, "One of the runs lacks DANN or source only: nothing to compare.")
+    off_target = pairs["off"]["target_accuracy"][0] - pairs["off"]["target_accuracy"][1]
+    off_domain = pairs["off"]["domain_accuracy"][0] - pairs["off"]["domain_accuracy"][1]
+    same = abs(off_target) < 0.0005 and abs(off_domain) < 0.0005
+    lines = [f"**Without the reversal, DANN's target test accuracy {_level(off_target, 'above', 'below')}** "
+             f"({reports.percent(pairs['off']['target_accuracy'][0])} against "
+             f"{reports.percent(pairs['off']['target_accuracy'][1])}), and its domain classifier's accuracy "
+             f"{_level(off_domain, 'above', 'below')} "
+             f"({reports.percent(pairs['off']['domain_accuracy'][0])} against "
+             f"{reports.percent(pairs['off']['domain_accuracy'][1])})"
+             + (": the same network." if same else ".")]
+    gain = pairs["reference"]["target_accuracy"][0] - pairs["reference"]["target_accuracy"][1]
+    fooled = pairs["reference"]["domain_accuracy"][0] - pairs["reference"]["domain_accuracy"][1]
+    lines.append(f"**With the reversal (the notebook's run)** DANN is {reports.points(gain)} against source only on "
+                 f"the target test images, and its domain classifier ends {reports.points(fooled)} against the "
+                 "observer of source only"
+                 + (": the features became harder to tell apart by domain." if fooled < 0 else "."))
+    if same:
+        lines.append("So the whole difference between DANN and source only in the notebook's run comes from the "
+                     "reversed gradient: the same architecture, data, batches and optimizer give nothing without it.")
+    return reports.Report.join(table, reports.bullets(lines))
+
+
+def learning_rate_answer(reference, other):
+    """Exercise 2: the gap DANN closes on the validation and the test images at `other`'s learning rate against the
+    notebook's, and how each network's target accuracy moves."""
+    rates = [f"μ0 = {run.metadata['config']['learning_rate']:g}" for run in (reference, other)]
+    table = runs_table(dict(zip(rates, (reference, other))))
+    lines = []
+    for which, images in (("gap_closed_validation", "validation"), ("gap_closed", "test")):
+        before, after = ((run.metadata.get(which) or {}).get("mean") for run in (reference, other))
+        if before is not None and after is not None:
+            lines.append(f"**On the {images} images DANN closes {reports.percent(after, 0)} of the gap** at "
+                         f"{rates[1]}, against {reports.percent(before, 0)} at {rates[0]}.")
+    moves = []
+    for model in MODELS:
+        before, after = _first_seed(reference, model), _first_seed(other, model)
+        if before is not None and after is not None:
+            moves.append(f"{_titles(reference)[model]} {reports.points(after - before)}")
+    if moves:
+        lines.append(f"Target test accuracy at {rates[1]} against {rates[0]}: {', '.join(moves)}.")
+    adapted, source_only = _first_seed(other, "dann"), _first_seed(other, "source_only")
+    if adapted is not None and source_only is not None:
+        lines.append(f"At {rates[1]} DANN is {'above' if adapted > source_only else '**not above**'} source only on "
+                     f"the target test images ({reports.percent(adapted)} against {reports.percent(source_only)}).")
+    return reports.Report.join(table, reports.bullets([*lines, _ONE_SEED]))
+
+
+def unseen_photos_answer(reference, other):
+    """Exercise 3: the gap DANN closes when each split has photos of its own (`other`) against tiles of the same
+    photos (`reference`), on the validation and the test images."""
+    splits = [run.metadata["config"]["photo_split"] for run in (reference, other)]
+    table = runs_table({f"photo_split={split!r}": run for split, run in zip(splits, (reference, other))})
+    gaps = {split: {images: (run.metadata.get(which) or {}).get("mean")
+                    for which, images in (("gap_closed", "test"), ("gap_closed_validation", "validation"))}
+            for split, run in zip(splits, (reference, other))}
+    new, old = gaps[splits[1]], gaps[splits[0]]
+    lines = [f"**On the {images} images DANN closes {reports.percent(new[images], 0)} of the gap** with photos of "
+             f"their own, against {reports.percent(old[images], 0)} with tiles of the photos DANN trained on "
+             f"({reports.points(new[images] - old[images], 0)})." for images in ("test", "validation")
+             if new[images] is not None and old[images] is not None]
+    if not lines:
+        return reports.Report.join(table, "One of the runs has no gap to measure.")
+    if None not in new.values():
+        lines.append(f"With photos of their own, the validation and the test images are "
+                     f"{reports.points(abs(new['validation'] - new['test']), 0, sign=False)} apart: each split's "
+                     "photos are a domain of their own.")
+    lines.append(_ONE_SEED)
+    return reports.Report.join(table, reports.bullets(lines))

@@ -306,5 +306,145 @@ def summary(result):
                                fine_tuning_on_validation(result), "## The strategy table", strategy_table(result),
                                "## Conclusion", conclusion(result))
 
-__all__ = ["about", "claims", "conclusion", "fine_tuning_on_validation", "lessons", "parameter_table", "results_table",
-           "setup", "strategy_table", "summary"]
+__all__ = ["about", "claims", "conclusion", "fine_tuning_on_validation", "large_rate_answer", "lessons",
+           "one_rate_answer", "parameter_table", "results_table", "scratch_catch_up_answer", "setup", "strategy_table",
+           "summary"]
+
+
+# Worked answers to the notebook's exercises (`notebooks/solutions/04_models_1_4.py`): each reads an exercise's live
+# run (one seed), and where the exercise asks for a comparison, the notebook's own settings run live (`reference`).
+
+
+def _first_seed(result, network, per_class, key="test_accuracy"):
+    """`key` of `network` at `per_class` labels per class, first seed, main source; None when it did not run."""
+    seed, domain = result.metadata["seeds"][0], result.metadata["config"]["source_domain"]
+    return next((row.get(key) for row in result.rows if row["network"] == network and row["seed"] == seed
+                 and row["labels_per_class"] == per_class and row["source"] == domain), None)
+
+
+def _chance(result):
+    classes = result.metadata.get("class_names") or ()
+    return 1 / len(classes) if classes else None
+
+
+def _moves(difference, up="grows", down="shrinks", level="stays level"):
+    """`"grows by 3.2 points"`: which way a difference of fractions moved, and by how much."""
+    if not reports.is_finite(difference):
+        return "cannot be compared"
+    if abs(difference) < 0.0005:
+        return level
+    return f"{up if difference > 0 else down} by {reports.points(abs(difference), sign=False)}"
+
+
+_ONE_SEED = ("One seed: a difference of a few points is within what another draw of the images and of the head "
+             "changes; the profile's three seeds (`live=False`) give the spread to judge it by.")
+
+
+def scratch_catch_up_answer(curve):
+    """Exercise 1: the gap between the frozen pretrained base and training from scratch at each budget of `curve`
+    (first seed), how it changes with the number of labels, and what that says about the myth."""
+    budgets = sorted({row["labels_per_class"] for row in curve.rows})
+    gaps = {n: _first_seed(curve, "frozen", n) - _first_seed(curve, "scratch", n) for n in budgets
+            if _first_seed(curve, "frozen", n) is not None and _first_seed(curve, "scratch", n) is not None}
+    if len(gaps) < 2:
+        return reports.Report("The run has scratch and frozen at fewer than two budgets: no trend to read.")
+    ordered = sorted(gaps)
+    chance = _chance(curve)
+    lines = [f"**{n} labels per class:** frozen {reports.percent(_first_seed(curve, 'frozen', n))}, scratch "
+             f"{reports.percent(_first_seed(curve, 'scratch', n))}: a gap of {reports.points(gaps[n])}."
+             for n in ordered]
+    fewest, most = ordered[0], ordered[-1]
+    shrinking = all(gaps[a] > gaps[b] for a, b in zip(ordered, ordered[1:]))
+    widest = max(gaps, key=gaps.get)
+    lines.append(f"**From {fewest} to {most} labels per class the gap {_moves(gaps[most] - gaps[fewest])}**"
+                 + (", at every step." if shrinking else f"; it is widest at {widest} labels per class."))
+    passed = [n for n in ordered if gaps[n] < 0]
+    lines.append("Scratch passes the frozen base at " + ", ".join(map(str, passed)) + " labels per class."
+                 if passed else f"Scratch does not pass the frozen base at any budget up to {most} labels per class.")
+    if chance is not None:
+        near = [n for n in ordered if _first_seed(curve, "scratch", n) < chance + 0.05]
+        if near:
+            lines.append(f"Scratch is within 5 points of chance ({reports.percent(chance)}) at "
+                         + ", ".join(map(str, near)) + " labels per class: it has barely learnt anything there.")
+    if gaps[fewest] > 0:
+        myth = (f"it fails where labels are few: with {fewest} labels per class the pretrained base is "
+                f"{reports.points(gaps[fewest], sign=False)} ahead of the same network from random weights, with "
+                f"{most} {reports.points(gaps[most])}")
+    else:
+        myth = f"this seed does not refute it: with {fewest} labels per class scratch is level with or above frozen"
+    lines.append(f"**The myth** ('no deep learning without a million labelled examples'): {myth}. {_ONE_SEED}")
+    return reports.bullets(lines)
+
+
+def large_rate_answer(reference, large):
+    """Exercise 2: whether Model 3 fine-tuned at `large`'s single large rate stays above the frozen base, against the
+    fine-tuned model of the notebook's own settings (`reference`), at the largest budget both ran."""
+    per_class = max(row["labels_per_class"] for row in large.rows)
+    frozen, tuned = (_first_seed(large, name, per_class) for name in ("frozen", "fine_tuned"))
+    if frozen is None or tuned is None:
+        return reports.Report("The run has not both the frozen and the fine-tuned model: nothing to compare.")
+    rate = _listing(f"{value:g}" for value in large.metadata["config"]["fine_tune_learning_rates"])
+    chance = _chance(large)
+    validation = [_first_seed(large, name, per_class, "validation_accuracy") for name in ("frozen", "fine_tuned")]
+    stays = tuned - frozen
+    lines = [f"**{'Yes' if stays > 0 else 'No'}: at {rate} the fine-tuned model ends "
+             f"{reports.points(abs(stays), sign=False)} {'above' if stays > 0 else 'below'} the frozen base** "
+             f"({reports.percent(tuned)} against {reports.percent(frozen)} on the test images; "
+             f"{reports.percent(validation[1])} against {reports.percent(validation[0])} on the validation images)."]
+    if chance is not None and tuned < chance + 0.05:
+        lines.append(f"That is chance level ({reports.percent(chance)} for {len(large.metadata['class_names'])} "
+                     "classes): nothing of the pretrained features survived the second stage.")
+    before = _first_seed(reference, "fine_tuned", per_class)
+    if before is not None:
+        chosen = _first_seed(reference, "fine_tuned", per_class, "learning_rate")
+        decay = reference.metadata["config"].get("fine_tune_decay")
+        how = f"{chosen:g} at the head, each block below / {decay:g}" if decay and chosen else (
+            f"{chosen:g}" if chosen else "the profile's rates")
+        lines.append(f"With the notebook's own rates ({how}, chosen on validation) the same seed's fine-tuned model "
+                     f"reaches {reports.percent(before)}: the large rate ends "
+                     f"{reports.points(abs(tuned - before), sign=False)} {'below' if tuned < before else 'above'} it.")
+    return reports.bullets(lines)
+
+
+def one_rate_answer(reference, plain):
+    """Exercise 3: one rate for every layer (`plain`) against the notebook's discriminative rates (`reference`): the
+    rate each chose on validation, and how far above the frozen base fine-tuning ends, on validation and test."""
+    per_class = max(row["labels_per_class"] for row in plain.rows)
+    runs = {"one rate for every layer": plain, "the notebook's rates": reference}
+    rows, gains = [], {}
+    for title, run in runs.items():
+        values = {(name, key): _first_seed(run, name, per_class, key) for name in ("frozen", "fine_tuned")
+                  for key in ("validation_accuracy", "test_accuracy")}
+        if None in values.values():
+            return reports.Report(f"The run with {title} has not both models at {per_class} labels per class.")
+        decay = run.metadata["config"].get("fine_tune_decay")
+        rate = _first_seed(run, "fine_tuned", per_class, "learning_rate")
+        candidates = _listing(f"{value:g}" for value in run.metadata["config"]["fine_tune_learning_rates"])
+        gains[title] = {key: values["fine_tuned", key] - values["frozen", key]
+                        for key in ("validation_accuracy", "test_accuracy")}
+        rows.append([title, f"{rate:g} (of {candidates})" + (f", / {decay:g} per block below" if decay else ""),
+                     reports.percent(values["fine_tuned", "validation_accuracy"]),
+                     reports.percent(values["fine_tuned", "test_accuracy"]),
+                     reports.points(gains[title]["validation_accuracy"]),
+                     reports.points(gains[title]["test_accuracy"])])
+    table = reports.table(rows, headers=("Model 3's second stage", "rate chosen on validation",
+                                         "validation accuracy", "test accuracy", "gain over frozen (validation)",
+                                         "gain over frozen (test)"))
+    one, own = gains["one rate for every layer"], gains["the notebook's rates"]
+    def preferred(key):  # None when the two gains are level
+        return None if abs(one[key] - own[key]) < 0.0005 else max(gains, key=lambda title: gains[title][key])
+
+    by_validation, by_test = preferred("validation_accuracy"), preferred("test_accuracy")
+    moved = {key: _moves(one[key] - own[key]) for key in one}
+    lines = [f"**On the validation images** the gain over the frozen base {moved['validation_accuracy']} "
+             f"with one rate for every layer ({reports.points(one['validation_accuracy'])} against "
+             f"{reports.points(own['validation_accuracy'])} with the notebook's rates).",
+             f"**On the test images** it {moved['test_accuracy']} "
+             f"({reports.points(one['test_accuracy'])} against {reports.points(own['test_accuracy'])}).",
+             (f"The validation images prefer {by_validation}; the test images " if by_validation
+              else "The validation images cannot tell the two apart (the same gain); the test images ")
+             + ("agree." if by_validation == by_test else (f"prefer {by_test}" if by_test else "cannot either")
+                + ": a choice made on one seed's validation images need not hold on the test images, which is why "
+                "it is made over several seeds."),
+             _ONE_SEED]
+    return reports.Report.join(table, reports.bullets(lines))

@@ -283,5 +283,108 @@ def summary(result):
                        "## Conclusion", conclusion(result))
 
 
-__all__ = ["by_train_size", "conclusion", "first_epoch", "lessons", "loss_comparison", "parameters", "run_summary",
-           "settings", "summary", "whole_split"]
+__all__ = ["adapted_answer", "by_train_size", "conclusion", "first_epoch", "lessons", "loss_answer", "loss_comparison",
+           "parameters", "run_summary", "settings", "short_training_answer", "summary", "whole_split"]
+
+
+# Worked answers to the notebook's exercises (`notebooks/solutions/05_pet_heads.py`): each reads an exercise's live
+# run (one seed), and where the exercise asks for a comparison, the notebook's own settings run live (`reference`).
+
+_ONE_SEED = ("One seed has no spread to judge a small move by: the profile's three seeds (`live=False`) measure how "
+             "far the mean IoU moves from seed to seed; read a trend into a move only beyond that.")
+
+
+def _first(result, network, size, metric="mean_iou", loss=None):
+    """`metric` of the first seed's run of `network` on `size` images with `loss` (default the main loss), or None."""
+    seed, loss = result.metadata["seeds"][0], loss or result.metadata["config"]["main_loss"]
+    return next((row[metric] for row in result.rows if row["network"] == network and row["train_size"] == size
+                 and row["loss"] == loss and row["seed"] == seed), None)
+
+
+def _iou_moves(difference, up="grows", down="shrinks"):
+    if not reports.is_finite(difference):
+        return "cannot be compared"
+    return "stays level" if abs(difference) < 0.0005 else f"{up if difference > 0 else down} by {abs(difference):.3f}"
+
+
+def adapted_answer(result):
+    """Exercise 1: where Model 2 (the upper block re-trained) lands at each training-set size, between Model 1
+    (frozen) and the network trained in every layer, and against scratch."""
+    lines = []
+    for size in _sizes(result):
+        iou = {name: _first(result, name, size) for name in ("frozen", "adapted", "all_layers", "scratch")}
+        if None in (iou["frozen"], iou["adapted"], iou["all_layers"]):
+            continue
+        below, above = iou["adapted"] - iou["frozen"], iou["all_layers"] - iou["adapted"]
+        closer = "the network trained in every layer" if above < below else "Model 1 (frozen)"
+        order = ("frozen < adapted < all layers" if iou["frozen"] < iou["adapted"] < iou["all_layers"]
+                 else "not in the order frozen < adapted < all layers")
+        side = lambda difference: "above" if difference >= 0 else "below"  # noqa: E731
+        line = (f"**{size:,} training images: closer to {closer}.** Model 2 reaches {iou['adapted']:.3f}, "
+                f"{abs(below):.3f} {side(below)} Model 1 ({iou['frozen']:.3f}) and {abs(above):.3f} {side(-above)} "
+                f"every layer ({iou['all_layers']:.3f}): {order}.")
+        if iou["scratch"] is not None:
+            versus = iou["adapted"] - iou["scratch"]
+            line += (f" Against scratch ({iou['scratch']:.3f}) it is {versus:+.3f}: "
+                     + ("above." if versus > 0 else "not above."))
+        lines.append(line)
+    if not lines:
+        return Report("The run has not Models 1 and 2 and the all-layers network on one training-set size.")
+    return reports.bullets([*lines, _ONE_SEED])
+
+
+def short_training_answer(reference, short):
+    """Exercise 2: the gap between pretrained and random weights (all layers minus scratch) after `short`'s few
+    epochs against the notebook's own run (`reference`), per training-set size, and what it says about the start."""
+    epochs = [run.metadata["config"].get("max_epochs") for run in (reference, short)]
+    lines = []
+    for size in _sizes(short):
+        gaps = []
+        for run in (reference, short):
+            tuned, scratch = _first(run, "all_layers", size), _first(run, "scratch", size)
+            gaps.append(None if tuned is None or scratch is None else tuned - scratch)
+        if None in gaps:
+            continue
+        lines.append(f"**{size:,} training images:** pretrained minus random weights is {gaps[1]:+.3f} after at most "
+                     f"{epochs[1]} epochs against {gaps[0]:+.3f} after at most {epochs[0]}: cut short, the gap "
+                     f"{_iou_moves(gaps[1] - gaps[0])}.")
+        frozen, scratch = _first(short, "frozen", size), _first(short, "scratch", size)
+        if frozen is not None and scratch is not None and frozen > scratch:
+            lines.append(f"With {size:,} images and {epochs[1]} epochs even Model 1, a frozen base with a new head, "
+                         f"is above the whole network from random weights ({frozen:.3f} against {scratch:.3f}).")
+    whole = max(_sizes(reference))
+    start = {name: _first(reference, name, whole, "first_val_iou") for name in ("all_layers", "scratch")}
+    if None not in start.values():
+        lines.append(f"After one epoch on the whole training split (validation IoU, the notebook's run): "
+                     f"{start['all_layers']:.3f} from pretrained weights against {start['scratch']:.3f} from random "
+                     "ones: the start the short run stops near.")
+    if not lines:
+        return Report("The runs have not both all layers and scratch on one training-set size.")
+    return reports.bullets([*lines, _ONE_SEED])
+
+
+def loss_answer(result):
+    """Exercise 3: per network trained with several losses on the whole training split, the test mean IoU and the
+    share of boxes found with each, and whether the overlap loss (GIoU) helps it against MSE."""
+    size = max(_sizes(result))
+    lines = []
+    helped = {}
+    for name in result.metadata["config"]["loss_comparison_models"]:
+        iou = {loss: _first(result, name, size, loss=loss) for loss in ("mse", "giou")}
+        found = {loss: _first(result, name, size, "iou_at_0_5", loss=loss) for loss in ("mse", "giou")}
+        if None in iou.values():
+            continue
+        helped[name] = iou["giou"] - iou["mse"]
+        lines.append(f"**{_label(result, name)}:** GIoU {iou['giou']:.3f}, MSE {iou['mse']:.3f} test mean IoU "
+                     f"({helped[name]:+.3f}); boxes with IoU ≥ 0.5 {reports.percent(found['giou'])} against "
+                     f"{reports.percent(found['mse'])}.")
+    if not helped:
+        return Report("No network ran with both MSE and GIoU in this run.")
+    better = [_label(result, name) for name, gain in helped.items() if gain >= 0.0005]
+    if len(better) == len(helped):
+        verdict = "GIoU gives the better boxes for every network compared."
+    elif better:
+        verdict = f"GIoU gives the better boxes only for {', '.join(better)}."
+    else:
+        verdict = "GIoU gives the better boxes for no network compared here."
+    return reports.bullets([*lines, f"**{verdict}** {_ONE_SEED}"])

@@ -215,5 +215,104 @@ def summary(result):
                                "## Conclusion: the generalized setting", generalized(result))
 
 
-__all__ = ["above_chance", "attributes", "generalized", "lessons", "paper", "results_table", "settings",
-           "splits_table", "summary"]
+__all__ = ["above_chance", "attributes", "comparison_table", "generalized", "lessons", "more_unseen_answer", "paper",
+           "results_table", "settings", "splits_table", "summary", "weaker_features_answer"]
+
+
+# Worked answers to the notebook's exercises (`notebooks/solutions/07_zero_shot.py`): each compares an exercise's live
+# run (`other`) with the notebook's own settings run live (`reference`), method by method over the splits.
+
+_METRICS = {"unseen_accuracy": "zero-shot", "gzsl_seen_accuracy": "generalized: seen",
+            "harmonic_mean": "harmonic mean H"}
+
+
+def _paired(reference, other, method, metric):
+    """`{(split, seed): other's value - reference's}` for the splits and seeds both runs have with the same unseen
+    classes."""
+    before = {(row["split"], row["seed"]): row for row in reference.rows if row["model"] == method}
+    return {key: row[metric] - before[key][metric] for key in before
+            for row in other.rows if row["model"] == method and (row["split"], row["seed"]) == key
+            and row["unseen_classes"] == before[key]["unseen_classes"]}
+
+
+def _change(differences):
+    """`"-1.2 points (per split: +3.0, -5.4)"` and whether the mean change is beyond the spread over the splits."""
+    values = list(differences.values())
+    mean = statistics.fmean(values)
+    spread = statistics.stdev(values) if len(values) > 1 else None
+    per = ", ".join(f"{100 * value:+.1f}" for value in values)
+    beyond = spread is not None and abs(mean) > spread
+    return f"{reports.points(mean)} (per split: {per})", mean, beyond
+
+
+def comparison_table(runs):
+    """One row per run (`{title: result}`) and method: zero-shot accuracy with chance and the ratio to it, then the
+    generalized setting's seen accuracy and harmonic mean (mean ± std over the splits)."""
+    rows = []
+    for title, result in runs.items():
+        for method, found in _by_method(result).items():
+            rows.append([title, _title(method), reports.mean_std([row["unseen_accuracy"] for row in found]),
+                         reports.percent(_mean(found, "chance")),
+                         reports.number(_mean(found, "unseen_accuracy") / _mean(found, "chance"), 1),
+                         reports.mean_std([row["gzsl_seen_accuracy"] for row in found]),
+                         reports.mean_std([row["harmonic_mean"] for row in found])])
+    return reports.table(rows, headers=("run", "method", "zero-shot", "chance", "× chance", "generalized: seen",
+                                        "harmonic mean H"))
+
+
+def weaker_features_answer(reference, other):
+    """Exercise 1: how each method's zero-shot accuracy, generalized seen accuracy and harmonic mean move with
+    `other`'s feature network against the notebook's, paired split by split, and which method suffers more."""
+    sizes = [run.metadata["config"]["train_per_class"] for run in (reference, other)]
+    table = comparison_table({f"{size:,} per seen class": run for size, run in zip(sizes, (reference, other))})
+    lines, falls, beyond_spread = [], {}, {}
+    for method in _by_method(other):
+        changes = {metric: _paired(reference, other, method, metric) for metric in _METRICS}
+        if not changes["unseen_accuracy"]:
+            continue
+        parts = []
+        for metric, name in _METRICS.items():
+            text, mean, beyond = _change(changes[metric])
+            parts.append(f"{name} {text}" + (", beyond the spread over the splits" if beyond else ""))
+            if metric == "unseen_accuracy":
+                falls[method], beyond_spread[method] = mean, beyond
+        lines.append(f"**{_title(method)}** with {sizes[1]:,} instead of {sizes[0]:,} images per seen class: "
+                     + "; ".join(parts) + ".")
+    if not falls:
+        return reports.Report.join(table, "The two runs share no split with the same unseen classes: nothing to "
+                                          "pair.")
+    worst = min(falls, key=falls.get)
+    lines.append(f"**{_title(worst)} loses the most zero-shot accuracy** ({reports.points(falls[worst])} on average"
+                 + (", beyond the spread over the splits)." if beyond_spread[worst] else
+                    ", within the spread over the splits)." if len(falls) == 1 else
+                    ", within the spread over the splits: the methods cannot be ranked on this run).")
+                 if falls[worst] < 0 else "**No method loses zero-shot accuracy on average.**")
+    lines.append("A change within the spread of the per-split changes is not a difference this run can claim: two "
+                 "splits and one seed are a small sample; the profile's five splits (`live=False`) tell more.")
+    return reports.Report.join(table, reports.bullets(lines))
+
+
+def more_unseen_answer(reference, other):
+    """Exercise 2: each method's ratio to chance and harmonic mean with `other`'s unseen classes against the
+    notebook's, and whether it stays above chance on every split."""
+    counts = [run.metadata["config"]["num_unseen"] for run in (reference, other)]
+    table = comparison_table({f"{count} unseen": run for count, run in zip(counts, (reference, other))})
+    before = _by_method(reference)
+    lines = []
+    for method, found in _by_method(other).items():
+        ratio = _mean(found, "unseen_accuracy") / _mean(found, "chance")
+        every = all(row["unseen_accuracy"] > row["chance"] for row in found)
+        line = (f"**{_title(method)}:** {ratio:.1f} times chance with {counts[1]} unseen classes "
+                f"({reports.percent(_mean(found, 'unseen_accuracy'))} against {reports.percent(_mean(found, 'chance'))}"
+                f"), {'above' if every else '**not** above'} chance on every split")
+        if method in before:
+            old = before[method]
+            old_ratio = _mean(old, "unseen_accuracy") / _mean(old, "chance")
+            harmonic = _mean(found, "harmonic_mean") - _mean(old, "harmonic_mean")
+            line += (f"; with {counts[0]}: {old_ratio:.1f} times chance. The harmonic mean moves by "
+                     f"{reports.points(harmonic)} ({reports.percent(_mean(found, 'harmonic_mean'))} against "
+                     f"{reports.percent(_mean(old, 'harmonic_mean'))})")
+        lines.append(line + ".")
+    lines.append("The splits of the two runs hide other classes, so the comparison is of means over different "
+                 "splits, not pairs: a move smaller than the spread over the splits says nothing.")
+    return reports.Report.join(table, reports.bullets(lines))
