@@ -35,7 +35,8 @@
 # - **class only**: the class head, trained on the images whose class is labelled (a budget of a few per class);
 # - **box only**: the box head, trained on every training image's box;
 # - **multitask**: both heads on one base; the box loss on every image, the class loss on the labelled images only
-#   (a sample weight of 0 on the others).
+#   (a sample weight of 0 on the others). A quarter of every epoch is drawn from the labelled images, so that the
+#   few labels reach the class head in every batch (`labelled_share`, chosen on validation images).
 #
 # The `quick` profile runs offline on a CPU in a few minutes: clothing items pasted at random places on crops of
 # colour photos, so every box is exact and free (`keras_transfer.datasets.load_pasted_objects`). The items are small

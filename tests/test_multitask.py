@@ -135,3 +135,21 @@ def test_live_settings_keep_the_smallest_and_largest_budget():
         assert set(budgets) <= set(experiment.CONFIGS[profile]["budgets"]), profile
     live, quick = experiment.LIVE["quick"]["budgets"], experiment.CONFIGS["quick"]["budgets"]
     assert (min(live), max(live)) == (min(quick), max(quick)) and len(live) < len(quick)
+
+
+def test_epoch_order_gives_each_epoch_its_share_of_labelled_images():
+    from keras_transfer.experiments.multitask import epoch_order
+
+    labelled = np.zeros(100, bool)
+    labelled[[3, 17, 42, 80]] = True
+    order = epoch_order(labelled, epochs=3, epoch_size=64, labelled_share=0.5, seed=0)
+    assert order.shape == (192,) and order.min() >= 0 and order.max() < 100
+    for epoch in order.reshape(3, 64):
+        assert labelled[epoch].sum() >= 32  # the labelled half, plus any the draw from all images adds
+        assert set(np.flatnonzero(labelled)) <= set(epoch)  # each labelled image in every epoch
+        assert len(set(epoch[~labelled[epoch]])) == len(epoch[~labelled[epoch]])  # the rest at most once each
+    assert not np.array_equal(order[:64], order[64:128])  # a new order every epoch
+    np.testing.assert_array_equal(order, epoch_order(labelled, 3, 64, 0.5, seed=0))
+    for share in (0, 1, 1.5):
+        with pytest.raises(ValueError, match="labelled_share"):
+            epoch_order(labelled, 3, 64, share, seed=0)

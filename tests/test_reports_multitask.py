@@ -135,3 +135,21 @@ def test_the_trend_of_the_gain_over_budgets_is_computed():
     text = report.conclusion(_result(bumpy))
     assert "does not shrink steadily" in text and "largest at 20 labels per class" in text
     assert "shrinks" not in report.conclusion(_result(_rows([0.10, 0.05, 0.02])))
+
+
+def test_worked_answers_compare_an_exercise_with_the_reference():
+    reference = _result(_rows([0.20], budget=20) + _rows([-0.03], budget=180, base=0.85))
+    light = _result(_rows([0.05], budget=20, box=(0.4, 0.7)) + _rows([-0.01], budget=180, base=0.85, box=(0.45, 0.7)))
+    light.metadata["config"] = {**light.metadata["config"], "box_weight": 1.0}
+    text = report.light_box_answer(reference, light)
+    assert "**20 labels per class:** the multitask network's box IoU 0.400 with box weight 1, against 0.600 with 100" \
+        in text
+    assert "its gain over class only +5.0 points, against +20.0 points" in text and "(it is)." in text
+    moved = _result(_rows([0.05], budget=20, base=0.4))
+    assert "**it is not**" in report.light_box_answer(reference, moved)
+
+    five = _result(_rows([0.30], budget=5, base=0.24))
+    text = report.fewer_labels_answer(reference, five)
+    assert "**Class only at 5 labels per class:** 24.0%, +4.0 points against chance (20.0%)" in text
+    assert "+30.0 points at 5 labels per class, against +20.0 points at 20: larger with fewer labels." in text
+    assert "nothing to compare" in report.light_box_answer(reference, _result(_rows([0.1], budget=60)))

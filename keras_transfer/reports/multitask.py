@@ -289,5 +289,58 @@ def summary(result):
                                sharing_table(result), "## Conclusion", conclusion(result))
 
 
-__all__ = ["above_chance", "box_table", "chance", "conclusion", "data_summary", "lessons", "results_table", "settings", "sharing",
-           "sharing_table", "summary"]
+# Worked answers to the notebook's exercises (`notebooks/solutions/08_multitask.py`): each compares an exercise's
+# live run (`other`) with the notebook's settings run live (`reference`), budget by budget where both have it.
+
+
+def _gain(result, budget):
+    return sharing(result.rows).get(str(budget), {}).get("mean")
+
+
+def _mean(result, metric, **where):
+    found = _values(result.rows, metric, **where)
+    return base.mean_std(found)[0] if found else None
+
+
+def light_box_answer(reference, other):
+    """Exercise 1: a lighter box loss. The multitask network's box IoU and its gain over class only, per budget."""
+    weights = [run.metadata["config"]["box_weight"] for run in (reference, other)]
+    lines = []
+    for budget in budgets(other.rows):
+        ious = [_mean(run, "test_mean_iou", network="multitask", budget=budget) for run in (reference, other)]
+        gains = [_gain(run, budget) for run in (reference, other)]
+        if None in ious or None in gains:
+            continue
+        lines.append(f"**{budget} labels per class:** the multitask network's box IoU {reports.number(ious[1])} with "
+                     f"box weight {weights[1]:g}, against {reports.number(ious[0])} with {weights[0]:g}; its gain "
+                     f"over class only {reports.points(gains[1])}, against {reports.points(gains[0])}.")
+    if not lines:
+        return reports.Report("The two runs share no class budget: nothing to compare.")
+    lines.append("Class only has no box loss: its accuracy is the same in both runs "
+                 + ("(it is)." if all(_mean(reference, "test_accuracy", network="class_only", budget=budget)
+                                      == _mean(other, "test_accuracy", network="class_only", budget=budget)
+                                      for budget in budgets(other.rows)) else "(**it is not**: something else changed)."))
+    return reports.bullets(lines)
+
+
+def fewer_labels_answer(reference, other):
+    """Exercise 2: fewer labels still. Class only against chance at `other`'s budget, and the gain there against the
+    reference's smallest budget."""
+    budget, smallest = min(budgets(other.rows)), min(budgets(reference.rows))
+    found = above_chance(other, budget)
+    gains = _gain(reference, smallest), _gain(other, budget)
+    if found["mean"] is None or None in gains:
+        return reports.Report("One of the two runs has no class-only and multitask network: nothing to compare.")
+    return reports.bullets([
+        f"**Class only at {budget} labels per class:** {reports.percent(found['mean'])}, "
+        f"{reports.points(found['margin'])} against chance ({reports.percent(found['chance'])}).",
+        f"**The gain of sharing** is {reports.points(gains[1])} at {budget} labels per class, against "
+        f"{reports.points(gains[0])} at {smallest}: "
+        + ("larger with fewer labels." if gains[1] > gains[0] else "not larger with fewer labels."),
+        "One seed each: these are directions, not verdicts. A gain over a network near chance says the boxes taught "
+        "the base something the few labels could not, not how much sharing helps a task that is learnable alone.",
+    ])
+
+
+__all__ = ["above_chance", "box_table", "chance", "conclusion", "data_summary", "fewer_labels_answer", "lessons",
+           "light_box_answer", "results_table", "settings", "sharing", "sharing_table", "summary"]
