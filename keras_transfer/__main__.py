@@ -168,20 +168,28 @@ def _report_summary(name, result):
     return str(report.summary(result)) if hasattr(report, "summary") else ""
 
 
-def _notebooks(arguments):
+def _summarised(call):
+    """Runs `call()` (a list of `notebooks.NotebookRun`), prints their table; exit status 0 ok, 1 a run failed, 2 bad
+    arguments."""
     from keras_transfer import notebooks
 
     try:
-        runs = notebooks.run_notebooks(
-            arguments.profile, only=arguments.only, output_dir=arguments.output,
-            parameters={"RESULTS": arguments.results, "LIVE": arguments.live},
-        )
+        runs = call()
     except (ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print()
     print(notebooks.format_summary(runs))
     return 0 if all(run.status == "ok" for run in runs) else 1
+
+
+def _notebooks(arguments):
+    from keras_transfer import notebooks
+
+    return _summarised(lambda: notebooks.run_notebooks(
+        arguments.profile, only=arguments.only, output_dir=arguments.output,
+        parameters={"RESULTS": arguments.results, "LIVE": arguments.live},
+    ))
 
 
 def _site(arguments):
@@ -199,14 +207,8 @@ def _site(arguments):
 def _solutions(arguments):
     from keras_transfer import solutions
 
-    try:
-        pages = solutions.regenerate(arguments.profile, only=arguments.only, output_dir=arguments.output)
-    except (ValueError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print()
-    print(solutions.format_summary(pages))
-    return 0 if all(page.status == "ok" for page in pages) else 1
+    return _summarised(lambda: solutions.regenerate(arguments.profile, only=arguments.only,
+                                                    output_dir=arguments.output))
 
 
 def main(argv=None):

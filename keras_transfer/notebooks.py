@@ -131,7 +131,7 @@ def default_output_dir(profile):
 
 
 def execute_notebook(path, profile="smoke", *, output_dir=None, parameters=None, kernel_name=KERNEL_NAME, timeout=None,
-                     progress_bar=False):
+                     progress_bar=False, bars=None):
     """Runs one notebook with papermill under `profile` and returns a `NotebookRun` (it does not raise on failure).
 
     The kernel starts in the notebook's folder and inherits this process's environment (`KT_DATA_DIR`,
@@ -149,6 +149,8 @@ def execute_notebook(path, profile="smoke", *, output_dir=None, parameters=None,
         kernel_name: str. The Jupyter kernel (`python3`, the one `make install` registers for the venv).
         timeout: float or None. Per-cell time limit in seconds.
         progress_bar: bool. Papermill's per-cell progress bar.
+        bars: str or None. The kernel's own progress bars, `"text"` or `"off"` (default: `"off"` if `KT_PROGRESS=off`
+            is set, else `"text"`).
     """
     import papermill
 
@@ -156,6 +158,10 @@ def execute_notebook(path, profile="smoke", *, output_dir=None, parameters=None,
     path = pathlib.Path(path)
     if not path.is_file():
         raise ValueError(f"No notebook at {path}: expected an .ipynb file.")
+    if bars is None:
+        bars = "off" if os.environ.get("KT_PROGRESS", "").strip().lower() == "off" else "text"
+    elif bars not in ("text", "off"):
+        raise ValueError(f"`bars` must be 'text', 'off' or None. Received: bars={bars!r}")
     output_dir = pathlib.Path(output_dir) if output_dir is not None else default_output_dir(profile)
     output_dir.mkdir(parents=True, exist_ok=True)
     output = output_dir / path.name
@@ -164,7 +170,6 @@ def execute_notebook(path, profile="smoke", *, output_dir=None, parameters=None,
     error = None
     try:
         results = os.environ.get("KT_RESULTS_DIR") or str(repository_root() / "results")
-        bars = "off" if os.environ.get("KT_PROGRESS", "").strip().lower() == "off" else "text"
         logs = os.environ.get("TF_CPP_MIN_LOG_LEVEL") or "2"
         with _environment(MPLBACKEND=INLINE_BACKEND, KT_RESULTS_DIR=results, KT_PROGRESS=bars,
                           TF_CPP_MIN_LOG_LEVEL=logs):

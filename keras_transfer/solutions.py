@@ -20,7 +20,6 @@ print(solutions.format_summary(pages))
 ```
 """
 
-import dataclasses
 import datetime
 import os
 import pathlib
@@ -34,25 +33,6 @@ from keras_transfer import profiles
 SHIPPED_PROFILE = "quick"
 SOURCE_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+\.py$")
 _PARAMETER_TAGS = {"parameters", "injected-parameters"}
-
-
-@dataclasses.dataclass
-class SolutionPage:
-    """One rendered page of worked answers.
-
-    Args:
-        name: str. The source's file name, e.g. `"02_full_network_embedding.py"`.
-        status: str. `"ok"` or `"failed"`.
-        seconds: float. Wall time of the execution and rendering.
-        output: str. The path of the Markdown page (written only when the run succeeded).
-        error: str or None. The error's type and message when it failed.
-    """
-
-    name: str
-    status: str
-    seconds: float
-    output: str
-    error: str = None
 
 
 def solutions_dir():
@@ -129,7 +109,8 @@ def to_markdown(executed, profile, files_name):
 
 
 def render(source, profile=SHIPPED_PROFILE, *, output_dir=None, work_dir=None):
-    """Executes one answer source under `profile` and writes its Markdown page; returns a `SolutionPage`.
+    """Executes one answer source under `profile` and writes its Markdown page; returns a `notebooks.NotebookRun`
+    whose `output` is the page.
 
     A failed run leaves the page that was there untouched (the new page is written only when the run succeeded).
     """
@@ -149,15 +130,8 @@ def render(source, profile=SHIPPED_PROFILE, *, output_dir=None, work_dir=None):
     notebook = jupytext.read(str(source))
     notebook.metadata["kernelspec"] = {"name": notebooks.KERNEL_NAME, "display_name": "Python 3", "language": "python"}
     jupytext.write(notebook, str(notebook_path))
-    saved = os.environ.get("KT_PROGRESS")
-    os.environ["KT_PROGRESS"] = "off"  # a page shows results, not the bars that led to them
-    try:
-        run = notebooks.execute_notebook(notebook_path, profile, output_dir=work_dir / "executed")
-    finally:
-        if saved is None:
-            os.environ.pop("KT_PROGRESS", None)
-        else:
-            os.environ["KT_PROGRESS"] = saved
+    # a page shows results, not the bars that led to them
+    run = notebooks.execute_notebook(notebook_path, profile, output_dir=work_dir / "executed", bars="off")
     page = output_dir / source.with_suffix(".md").name
     if run.status == "ok":
         files_name = f"{source.stem}_files"
@@ -169,11 +143,12 @@ def render(source, profile=SHIPPED_PROFILE, *, output_dir=None, work_dir=None):
         partial.write_text(body, encoding="utf-8")
         partial.replace(page)
     seconds = round(time.perf_counter() - start, 1)
-    return SolutionPage(source.name, run.status, seconds, str(page), run.error)
+    return notebooks.NotebookRun(source.name, run.status, seconds, str(page), run.error)
 
 
 def regenerate(profile=SHIPPED_PROFILE, *, only=None, output_dir=None, verbose=1):
-    """Renders every answer source (or those matching `only`) under `profile`; returns a list of `SolutionPage`."""
+    """Renders every answer source (or those matching `only`) under `profile`; returns a list of
+    `notebooks.NotebookRun`, one per page."""
     sources = find_sources(only)
     pages = []
     for index, source in enumerate(sources, start=1):

@@ -102,3 +102,12 @@ def test_every_source_renders_under_smoke(source, smoke_environment):
     text = pathlib.Path(result.output).read_text(encoding="utf-8")
     assert "--profile smoke" in text.splitlines()[2]
     assert "Traceback" not in text and "%|" not in text  # no error, no progress bar on the page
+
+
+def test_the_page_runs_ask_the_kernel_for_no_progress_bars(tmp_path):
+    from keras_transfer import notebooks
+
+    notebook = tmp_path / "x.ipynb"
+    nbformat.write(_notebook(nbformat.v4.new_code_cell("1")), str(notebook))
+    with pytest.raises(ValueError, match="`bars` must be 'text', 'off' or None. Received: bars='widget'"):
+        notebooks.execute_notebook(notebook, "smoke", output_dir=tmp_path / "out", bars="widget")

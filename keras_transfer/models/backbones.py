@@ -33,6 +33,17 @@ POOLINGS = ("flatten", "avg", "max")
 VGG19_WEIGHTS = ("imagenet", None)
 
 
+
+def _check_input_shape(input_shape):
+    """`input_shape` as a tuple, checked: (height, width, 3) with height and width at least 32."""
+    input_shape = tuple(input_shape)
+    if len(input_shape) != 3 or input_shape[2] != 3 or min(input_shape[:2]) < 32:
+        raise ValueError(
+            f"`input_shape` must be (height, width, 3) with height and width at least 32. "
+            f"Received: input_shape={input_shape!r}"
+        )
+    return input_shape
+
 def _check_positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
@@ -137,12 +148,7 @@ def vgg19_backbone(weights=None, input_shape=(224, 224, 3)):
                 f"`weights` names no file: expected 'imagenet', None or the path of a VGG19 (include_top=False) "
                 f"weights file. Received: weights={weights!r}"
             )
-    input_shape = tuple(input_shape)
-    if len(input_shape) != 3 or input_shape[2] != 3 or min(input_shape[:2]) < 32:
-        raise ValueError(
-            f"`input_shape` must be (height, width, 3) with height and width at least 32. "
-            f"Received: input_shape={input_shape!r}"
-        )
+    input_shape = _check_input_shape(input_shape)
     return keras.applications.VGG19(include_top=False, weights=weights, input_shape=input_shape)
 
 
@@ -347,12 +353,7 @@ def keras_hub_backbone(backbone, *, weights=None, input_shape=(224, 224, 3), bac
             f"`weights` of a keras-hub backbone must be 'imagenet' (the preset's pretrained weights) or None "
             f"(random). Received: weights={weights!r} for backbone={backbone!r}"
         )
-    input_shape = tuple(input_shape)
-    if len(input_shape) != 3 or input_shape[2] != 3 or min(input_shape[:2]) < 32:
-        raise ValueError(
-            f"`input_shape` must be (height, width, 3) with height and width at least 32. "
-            f"Received: input_shape={input_shape!r}"
-        )
+    input_shape = _check_input_shape(input_shape)
     if backbone_config is not None and not isinstance(backbone_config, dict):
         raise ValueError(f"`backbone_config` must be a dict or None. Received: backbone_config={backbone_config!r}")
     keras_hub = _import_keras_hub(backbone)
