@@ -1,4 +1,5 @@
-"""The command line: `python -m keras_transfer {run,notebooks,solutions,site,list,doctor}` (also installed as `keras-transfer`).
+"""The command line: `python -m keras_transfer {run,notebooks,solutions,site,list,doctor}` (also installed as
+`keras-transfer`).
 
 ```bash
 python -m keras_transfer list
@@ -35,7 +36,8 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m keras_transfer", description="keras-transfer: run experiments and notebooks."
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,notebooks,solutions,site,list,doctor}")
+    commands = parser.add_subparsers(dest="command", required=True,
+                                     metavar="{run,notebooks,solutions,site,list,doctor}")
 
     run = commands.add_parser("run", help="run an experiment and print its results table")
     run.add_argument("name", help="the experiment's name (see `list`)")
