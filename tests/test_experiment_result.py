@@ -26,3 +26,16 @@ def test_markdown_survives_a_json_round_trip(tmp_path):
     loaded = ExperimentResult.load(result.save(tmp_path))
     assert loaded.to_markdown() == result.to_markdown()
     assert loaded.to_markdown(metrics=["test_accuracy"], digits=2).splitlines()[2] == "| a | 2 | 0.75 ± 0.35 |"
+
+
+def test_rows_group_by_several_columns_and_the_result_names_its_own_grouping(tmp_path):
+    rows = [{"source": source, "model": "fc7", "seed": seed, "test_accuracy": accuracy}
+            for source, seed, accuracy in [("matched", 0, 0.9), ("matched", 1, 0.8), ("mismatched", 0, 0.5)]]
+    result = ExperimentResult(name="demo", profile="smoke", rows=rows)
+    # grouped by model alone, the two sources' runs are mixed into one line
+    assert result.to_markdown(metrics=["test_accuracy"]).splitlines()[2] == "| fc7 | 3 | 0.7333 ± 0.2082 |"
+    result.metadata["table_by"] = ["source", "model"]
+    lines = ExperimentResult.load(result.save(tmp_path)).to_markdown(metrics=["test_accuracy"]).splitlines()
+    assert lines[0] == "| source | model | runs | test_accuracy |"
+    assert lines[2:] == ["| matched | fc7 | 2 | 0.8500 ± 0.0707 |", "| mismatched | fc7 | 1 | 0.5000 |"]
+    assert [entry["source"] for entry in result.summary()] == ["matched", "mismatched"]

@@ -206,6 +206,11 @@ def test_fne_smoke_run(shared_data_dir, tmp_path):
     assert "| **ours** (smoke profile) |" in fne_report.mismatched_source_table(result)
     assert "**Lesson:**" in fne_report.source_lesson(result)
     assert ExperimentResult.load(tmp_path / "fne").metadata["gains"] == pytest.approx(gains)
+    # the printed table keeps each source's runs apart: one seed, so one run per line
+    table = result.to_markdown().splitlines()
+    assert table[0].startswith("| source | model | runs |")
+    assert "| mismatched | fc2 + SVM | 1 |" in result.to_markdown()
+    assert {line.split(" | ")[2] for line in table[2:]} == {"1"}
 
 
 def test_bad_settings_are_refused_before_any_work():

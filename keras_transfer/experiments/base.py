@@ -27,6 +27,8 @@ class ExperimentResult:
         histories: dict. `"<model>/seed<seed>"` -> `{"loss": [...], "val_loss": [...], ...}` (per epoch), plus
             any per-run markers the plots need (e.g. `"chain_thaw_steps"`).
         metadata: dict. Anything else worth keeping: config, data sizes, backend, the papers' numbers.
+            `metadata["table_by"]`, a column or a list of columns, is what `summary`, `to_markdown` and `table`
+            group the rows by when not told (default `"model"`), e.g. `["source", "model"]`.
     """
 
     name: str
@@ -35,15 +37,20 @@ class ExperimentResult:
     histories: dict = dataclasses.field(default_factory=dict)
     metadata: dict = dataclasses.field(default_factory=dict)
 
-    def summary(self, by="model", metrics=None):
-        """Mean and standard deviation of each metric over seeds, one dict per value of `by`, in first-seen order."""
-        metrics = metrics or _numeric_columns(self.rows, exclude={by, "seed"})
+    def summary(self, by=None, metrics=None):
+        """Mean and standard deviation of each metric over seeds, one dict per value of `by`, in first-seen order.
+
+        `by` is a column or a list of columns (default: `metadata["table_by"]`, else `"model"`); each dict holds
+        those columns, `runs` and `<metric>`, `<metric>_std` per metric.
+        """
+        keys = self._group_keys(by)
+        metrics = metrics or _numeric_columns(self.rows, exclude={*keys, "seed"})
         groups = {}
         for row in self.rows:
-            groups.setdefault(row[by], []).append(row)
+            groups.setdefault(tuple(row[key] for key in keys), []).append(row)
         table = []
-        for key, rows in groups.items():
-            entry = {by: key, "runs": len(rows)}
+        for values_by, rows in groups.items():
+            entry = {**dict(zip(keys, values_by)), "runs": len(rows)}
             for metric in metrics:
                 values = [row[metric] for row in rows if _is_number(row.get(metric))]
                 if not values:
@@ -53,7 +60,11 @@ class ExperimentResult:
             table.append(entry)
         return table
 
-    def to_markdown(self, by="model", metrics=None, digits=4, percent=False, percent_digits=1):
+    def _group_keys(self, by):
+        by = self.metadata.get("table_by", "model") if by is None else by
+        return (by,) if isinstance(by, str) else tuple(by)
+
+    def to_markdown(self, by=None, metrics=None, digits=4, percent=False, percent_digits=1):
         """The summary as a Markdown table with `mean ± std` cells.
 
         Metrics get `digits` decimals, except counts (every value an `int`, e.g. epochs or parameters), which are
@@ -61,8 +72,9 @@ class ExperimentResult:
         which get one decimal. With `percent=True`, metrics whose name holds `accuracy` or `fraction` read as
         percentages with `percent_digits` decimals.
         """
-        table = self.summary(by=by, metrics=metrics)
-        metrics = metrics or _numeric_columns(self.rows, exclude={by, "seed"})
+        keys = self._group_keys(by)
+        table = self.summary(by=keys, metrics=metrics)
+        metrics = metrics or _numeric_columns(self.rows, exclude={*keys, "seed"})
         metrics = [metric for metric in metrics if any(metric in entry for entry in table)]
         # counts: columns whose every value is an int (epochs, parameters, steps); times (`*_s`) never are
         counts = {
@@ -70,10 +82,10 @@ class ExperimentResult:
             if not metric.endswith("_s")
             and all(isinstance(row[metric], int) for row in self.rows if _is_number(row.get(metric)))
         }
-        header = [by, "runs", *metrics]
+        header = [*keys, "runs", *metrics]
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for entry in table:
-            cells = [str(entry[by]), str(entry["runs"])]
+            cells = [*(str(entry[key]) for key in keys), str(entry["runs"])]
             for metric in metrics:
                 if metric not in entry:
                     cells.append("")
@@ -94,7 +106,7 @@ class ExperimentResult:
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
-    def table(self, by="model", metrics=None, digits=1):
+    def table(self, by=None, metrics=None, digits=1):
         """The summary as a `reports.Report` for a notebook: accuracies as percent, `mean ± std` over seeds.
 
         A metric whose name holds `accuracy` (or `fraction`) reads as a percentage with `digits` decimals; the others

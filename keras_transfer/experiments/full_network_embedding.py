@@ -230,6 +230,8 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         "source_comparison": (compare_sources(rows, baseline_titles[-1] if baseline_titles else None)
                               if len(sources) > 1 else None),
         "source_seconds": round(source_seconds, 2),
+        # the printed table: one line per source and method (a mismatched source's rows are not the matched one's)
+        "table_by": ["source", "model"] if len(sources) > 1 else "model",
     }
     return result
 
