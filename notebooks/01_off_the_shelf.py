@@ -230,7 +230,7 @@ report.conclusion(result)
 #
 # Each exercise is one call with a changed setting in live mode (`live=True`: one seed), well under a minute on a
 # laptop once the source network is on disk (if the result above was loaded, not trained, the first exercise may
-# train it first: about a minute more in `quick`). The `output_dir` keeps your run apart from the notebook's saved result, which a
+# train it first: a few minutes more in `quick`). The `output_dir` keeps your run apart from the notebook's saved result, which a
 # later `RESULTS = "auto"` run still loads. Worked answers: `notebooks/solutions/01_off_the_shelf.md`.
 #
 # 1. **Fewer images.** Run
@@ -239,7 +239,7 @@ report.conclusion(result)
 #    best now, and how far does each layer's SVM accuracy fall? Which layers lose the most?
 # 2. **Retrieval from the first layer.** Pass `retrieval_layer="block1_conv1"` (smoke/quick network; for `full`,
 #    `"block1_conv1"` too) and draw `feature_plots.plot_retrieval(off_the_shelf.retrieval_examples(...))`. What do
-#    the neighbours share with the query when the features are edges and blobs: its class, or its brightness and
-#    outline?
+#    the neighbours share with the query when the features are edges and blobs: its class, or its colours and
+#    its background?
 # 3. **Regularisation.** Pass `svm_c=0.01, softmax_c=0.01` (100 times stronger regularisation). Does the gap
 #    between the SVM and the softmax at the top layer change, and does the best layer move?

@@ -134,11 +134,10 @@ report.paper_table(result)
 # the rest), so that the source task is *far* from the target's, as it usually is when we borrow a network. Both
 # methods lose accuracy, the last layer much more: the embedding's gain grows, to 17.5 points on cats-dogs.
 #
-# Our target (half B, items centred on black) matches the source above (half A on black). The quick and smoke
-# profiles also fit the last hidden layer and the full embedding on a *mismatched* source: the same small VGG
-# trained on half A's items pasted on photos (`mismatched_source_domain`). The last line is that run, mean ± std
-# over seeds, beside our gain on the matched source; the lesson in the conclusion compares the two gains paired by
-# seed.
+# Where the profile has a second source network at hand (quick and smoke: the same small VGG, trained on the same
+# classes but on other images, `mismatched_source_domain`), the experiment also fits the last hidden layer and the
+# full embedding on it. The last line is that run, mean ± std over seeds, beside our gain on the matched source; the
+# line under the table names both sources, and the lesson in the conclusion compares the two gains paired by seed.
 
 # %%
 report.mismatched_source_table(result)
@@ -179,7 +178,7 @@ report.conclusion(result)
 #
 # Each exercise is one call with a changed setting in live mode (`live=True`: one seed), well under a minute on a
 # laptop once the source network is on disk (if the result above was loaded, not trained, the first exercise may
-# train it first: about a minute more in `quick`). The `output_dir` keeps your run apart from the notebook's saved result, which a
+# train it first: a few minutes more in `quick`). The `output_dir` keeps your run apart from the notebook's saved result, which a
 # later `RESULTS = "auto"` run still loads. Worked answers: `notebooks/solutions/02_full_network_embedding.md`.
 #
 # 1. **Other thresholds.** Run

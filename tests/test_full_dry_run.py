@@ -59,7 +59,7 @@ def pet_folder(tmp_path_factory):
 @pytest.fixture
 def random_vgg19(monkeypatch):
     """`full`'s source network, Keras's VGG19 with its top, with random weights instead of ImageNet's."""
-    def load_source_model(source_model=None, *, source_profile="quick", seed=0, verbose=0):
+    def load_source_model(source_model=None, *, source_profile="quick", seed=0, domain="black", verbose=0):
         assert source_model is None and source_profile == "full"
         keras.utils.set_random_seed(seed)
         return keras.applications.VGG19(weights=None)

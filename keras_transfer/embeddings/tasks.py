@@ -4,13 +4,15 @@ labelled target task (training sets per seed, a test set, a retrieval gallery) a
 Shared by `experiments/off_the_shelf.py` and `experiments/full_network_embedding.py`, whose configs hold the keys in
 `TASK_KEYS`. What differs between profiles is data, not code paths:
 
-- `dataset`: `"fashion_mnist_half_b"` (the classes of half B of `split_classes(10, split_seed)`, the five the quick
-  source network never saw) or `"oxford17"` (one official split of Oxford-17 flowers); see `TARGET_TASKS`.
+- `dataset`: `"pasted_half_b"` (the classes of half B of `split_classes(10, split_seed)`, the five the quick
+  source network never saw, pasted on crops of scikit-learn's photos as notebook 04's target), `"fashion_mnist_half_b"`
+  (the same classes centred on black) or `"oxford17"` (one official split of Oxford-17 flowers); see `TARGET_TASKS`.
 - `preprocess`: how display images become network inputs: `"source_network"` (`models.to_source_input`, the
   project's small VGG), `"vgg19"` (`keras.applications.vgg19.preprocess_input`) or None (float32 pixels); see
   `PREPROCESSING`.
-- `source_model` / `source_profile` / `source_seed`: a saved `.keras` file, else
-  `models.pretrained_source_network(source_profile, seed=source_seed)`.
+- `source_model` / `source_profile` / `source_seed` / `source_domain`: a saved `.keras` file, else
+  `models.pretrained_source_network(source_profile, seed=source_seed, domain=source_domain)` (`source_domain`:
+  the items the small VGG was trained on, `"photos"` or `"black"`; ignored by `full`).
 """
 
 import os
@@ -20,7 +22,7 @@ import numpy as np
 
 TASK_KEYS = (
     "source_model", "source_profile", "source_seed", "layers", "dataset", "preprocess", "split_seed", "split_id",
-    "path", "train_per_class", "test_per_class", "gallery_per_class",
+    "path", "train_per_class", "test_per_class", "gallery_per_class", "source_domain", "scale_range", "crop_range",
 )
 
 
@@ -89,7 +91,40 @@ def _oxford17(config, seeds, image_size, verbose):
     }
 
 
-TARGET_TASKS = {"fashion_mnist_half_b": _fashion_mnist_half_b, "oxford17": _oxford17}
+def _pasted_half_b(config, seeds, image_size, verbose):
+    """Half B's items pasted on crops of scikit-learn's photos (`datasets.load_pasted_objects`, the target of notebook
+    04): a pool of pasted training items, from which each seed draws `train_per_class` per class; a fixed gallery of
+    the pool's last `gallery_per_class` per class (never drawn for training); `test_per_class` per class test items
+    (None: 5,000) pasted on photo strips no training image touches. Images `(N, H, W, 3)` uint8."""
+    from keras_transfer import datasets
+
+    train_per_class, gallery_per_class = config["train_per_class"], config["gallery_per_class"]
+    if train_per_class is None or gallery_per_class is None:
+        raise ValueError("`train_per_class` and `gallery_per_class` must be positive integers for pasted_half_b (the "
+                         f"images are pasted for the run). Received: train_per_class={train_per_class!r}, "
+                         f"gallery_per_class={gallery_per_class!r}")
+    classes = 5
+    # the items are drawn at random, not per class: twice what each class needs keeps every class above it
+    pool_size = 2 * classes * (train_per_class + gallery_per_class)
+    test_size = classes * config["test_per_class"] if config["test_per_class"] is not None else 5000
+    pasted = datasets.load_pasted_objects(
+        pool_size, 1, test_size, image_size=tuple(image_size), half="b", split_seed=config["split_seed"], seed=0,
+        scale_range=tuple(config["scale_range"]), crop_range=tuple(config["crop_range"]))
+    images, labels = pasted.train.images, pasted.train.labels.astype("int32")
+    gallery_mask = np.zeros(len(labels), bool)
+    for label in range(classes):
+        gallery_mask[np.flatnonzero(labels == label)[-gallery_per_class:]] = True
+    pool = images[~gallery_mask], labels[~gallery_mask]
+    train = {seed: datasets.take_per_class(*pool, train_per_class, seed=seed) for seed in seeds}
+    return {
+        "train": {seed: (x, y.astype("int32")) for seed, (x, y) in train.items()},
+        "test": (pasted.test.images, pasted.test.labels.astype("int32")),
+        "gallery": (images[gallery_mask], labels[gallery_mask]),
+        "class_names": tuple(pasted.class_names),
+    }
+
+
+TARGET_TASKS = {"pasted_half_b": _pasted_half_b, "fashion_mnist_half_b": _fashion_mnist_half_b, "oxford17": _oxford17}
 
 
 def _source_network_inputs(images):
@@ -119,6 +154,9 @@ def check_task_config(config):
             raise ValueError(f"`{key}` must be None (all) or a positive integer. Received: {key}={value!r}")
     if config["dataset"] not in TARGET_TASKS:
         raise ValueError(f"`dataset` must be one of {sorted(TARGET_TASKS)}. Received: dataset={config['dataset']!r}")
+    if config["source_domain"] not in (None, "black", "photos"):
+        raise ValueError("`source_domain` must be None, 'black' or 'photos' (the items the small VGG was trained on). "
+                         f"Received: source_domain={config['source_domain']!r}")
     if config["preprocess"] not in PREPROCESSING:
         raise ValueError(
             f"`preprocess` must be one of {list(PREPROCESSING)}. Received: preprocess={config['preprocess']!r}"
@@ -163,9 +201,8 @@ def prepare_task(config, seeds, *, verbose=1):
 
     check_task_config(config)
     start = time.perf_counter()
-    model = load_source_model(
-        config["source_model"], source_profile=config["source_profile"], seed=config["source_seed"], verbose=verbose
-    )
+    model = load_source_model(config["source_model"], source_profile=config["source_profile"],
+                              seed=config["source_seed"], domain=config["source_domain"] or "black", verbose=verbose)
     source_seconds = time.perf_counter() - start
     layers = list(config["layers"]) if config["layers"] is not None else default_layers(model)
     data = load_target_task(config, seeds, image_size=input_image_size(model), verbose=verbose)
@@ -177,8 +214,9 @@ def prepare_task(config, seeds, *, verbose=1):
     return {"model": model, "layers": layers, "data": data, "inputs": inputs, "source_seconds": source_seconds}
 
 
-def describe_source(config, domain="black"):
-    """The source network `config` names (trained on items of `domain`, quick and smoke), as a phrase."""
+def describe_source(config, domain=None):
+    """The source network `config` names (trained on items of `domain`, default `config["source_domain"]`, quick and
+    smoke), as a phrase."""
     from keras_transfer import datasets
     from keras_transfer import models
 
@@ -186,7 +224,7 @@ def describe_source(config, domain="black"):
         return f"the network saved at {os.fspath(config['source_model'])}"
     if config["source_profile"] == "full":
         return "Keras's VGG19 pretrained on ImageNet"
-    settings = models.source_config(config["source_profile"], domain)
+    settings = models.source_config(config["source_profile"], domain or config["source_domain"] or "black")
     split = datasets.split_classes(10, seed=settings["split_seed"])
     names = split.names(datasets.FASHION_MNIST_CLASSES, settings["half"])
     where = "centred on black" if settings["domain"] == "black" else "pasted on photos"
@@ -204,6 +242,10 @@ def describe_task(config):
         names = datasets.split_classes(10, seed=config["split_seed"]).names(datasets.FASHION_MNIST_CLASSES, "b")
         target = (f"half B of Fashion-MNIST ({', '.join(names)}: classes the source never saw), {per_class} training "
                   f"images per class drawn per seed, items centred on black")
+    elif config["dataset"] == "pasted_half_b":
+        names = datasets.split_classes(10, seed=config["split_seed"]).names(datasets.FASHION_MNIST_CLASSES, "b")
+        target = (f"half B of Fashion-MNIST ({', '.join(names)}: classes the source never saw) pasted on crops of "
+                  f"other photos, {per_class} training images per class drawn per seed")
     else:
         drawn = "the official training split" if per_class is None else f"{per_class} training images per class"
         target = f"Oxford-17 flowers (17 classes, official split {config['split_id']}), {drawn}"

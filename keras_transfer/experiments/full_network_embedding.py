@@ -11,12 +11,12 @@ scikit-learn `Pipeline(FullNetworkEmbedding(...), LinearSVC())` trained on the s
 - `FNE: + discretisation`: the full embedding (the paper's method).
 
 The source network, target task and profiles are the off-the-shelf experiment's (`experiments/off_the_shelf.py`):
-`quick` transfers the project's small VGG (half A of Fashion-MNIST, items on black) to half B (items on black too: a
+`quick` transfers the project's small VGG (half A of Fashion-MNIST pasted on photos) to half B pasted on other photos (a
 matched source) with 30 training images per class and three seeds, `smoke` is the same at a tiny size, `full` is
 ImageNet VGG19 on Oxford-17 flowers (a GPU).
 
 The lecture's "most frequent real-world scenario" is a source far from the target. Where `mismatched_source_domain`
-names one (quick and smoke: `"photos"`, the same network trained on half A's items pasted on photos), the last
+names one (quick and smoke: `"black"`, the same network trained on half A's items centred on black), the last
 hidden layer and the full embedding are also fitted on that network's features, per seed, and the embedding's gain
 over the last layer is compared between the two sources, paired by seed.
 """
@@ -48,7 +48,7 @@ CONFIGS = {
         "methods": ("baseline", "pooling", "standardisation", "discretisation"),
         # A second source network far from the target (`pretrained_source_network(..., domain=...)`), on which the
         # last hidden layer and the full embedding are fitted too; None: none (full: no second network exists).
-        "mismatched_source_domain": {"smoke": "photos", "quick": "photos", "full": None}[profile],
+        "mismatched_source_domain": {"smoke": "black", "quick": "black", "full": None}[profile],
     }
     for profile, config in off_the_shelf.CONFIGS.items()
 }
@@ -116,9 +116,9 @@ def _check_mismatched_source(config):
                          "not the full profile): pass mismatched_source_domain=None. Received: "
                          f"mismatched_source_domain={domain!r}, source_model={config['source_model']!r}, "
                          f"source_profile={config['source_profile']!r}")
-    if domain not in models.SOURCE_DOMAINS or domain == "black":
-        raise ValueError(f"`mismatched_source_domain` must be None or one of {models.SOURCE_DOMAINS[1:]} (the matched "
-                         f"source is on black). Received: mismatched_source_domain={domain!r}")
+    if domain not in models.SOURCE_DOMAINS or domain == config["source_domain"]:
+        raise ValueError(f"`mismatched_source_domain` must be None or one of {models.SOURCE_DOMAINS} other than the "
+                         f"matched source's ({config['source_domain']!r}). Received: mismatched_source_domain={domain!r}")
 
 
 def _methods(model, config, layers):

@@ -191,14 +191,18 @@ def conclusion(result):
                      + paper + ".")
     full = next((row for row in result.rows if row["step"] == "discretisation" and _matched(row)), None)
     one_layer = [entry["test_accuracy"] for entry in metadata["by_method"] if entry["model"].endswith(" + SVM")]
-    if metadata.get("config", {}).get("dataset") == "fashion_mnist_half_b" and full is not None and one_layer:
+    if metadata.get("config", {}).get("dataset") in _STAND_INS and full is not None and one_layer:
         paper_fc7 = [fc7 for fc7, _ in metadata["paper"]["fc7_to_fne"].values()]
-        lines.append(
-            f"**The stand-in's scale:** our embedding has {full['features']:,} features from "
-            f"{len(full['layers'])} layers (VGG16's has 12,416), and a single hidden layer already reaches "
-            f"{reports.percent(max(one_layer))} on our {len(metadata['class_names'])} classes (the paper's fc7 "
-            f"baselines: {_paper_percent(min(paper_fc7))} to {_paper_percent(max(paper_fc7))})."
-        )
+        best_layer = max(one_layer)
+        level = (f"a single hidden layer already reaches {reports.percent(best_layer)} on our "
+                 f"{len(metadata['class_names'])} classes, above the paper's fc7 baselines "
+                 f"({_paper_percent(min(paper_fc7))} to {_paper_percent(max(paper_fc7))})"
+                 if best_layer > max(paper_fc7) / 100 else
+                 f"our best single hidden layer ({reports.percent(best_layer)} on {len(metadata['class_names'])} "
+                 f"classes) is within the range of the paper's fc7 baselines ({_paper_percent(min(paper_fc7))} to "
+                 f"{_paper_percent(max(paper_fc7))})")
+        lines.append(f"**The stand-in's scale:** our embedding has {full['features']:,} features from "
+                     f"{len(full['layers'])} layers (VGG16's has 12,416), and {level}.")
     if not several:
         lines.append("**One seed:** these differences have no spread over seeds beside them, and another draw of "
                      "the training images could move them; run the profile's seeds (`LIVE = False`) to see by how "
@@ -206,6 +210,7 @@ def conclusion(result):
     return reports.bullets(lines)
 
 
+_STAND_INS = ("pasted_half_b", "fashion_mnist_half_b")  # the quick and smoke targets (the project's small VGG)
 LAST_LAYER_CLAIM = "the full embedding beats the last hidden layer"  # how the run's verdict on the lesson begins
 
 

@@ -138,9 +138,10 @@ def findings(result):
            f": more than {tolerance or 'the tolerance'}, the top layers are too specific to the source task "
            "(Yosinski et al.'s specificity, 2014; notebook 03)."),
     ]
-    stand_in = metadata.get("config", {}).get("dataset") == "fashion_mnist_half_b"
+    dataset = metadata.get("config", {}).get("dataset")
+    stand_in = dataset in ("pasted_half_b", "fashion_mnist_half_b")
     paper_first = metadata["paper"]["svm"].get("1", metadata["paper"]["svm"].get(1))
-    if stand_in and paper_first is not None and found["first_svm_accuracy"] > paper_first[0] / 100:
+    if dataset == "fashion_mnist_half_b" and paper_first is not None and found["first_svm_accuracy"] > paper_first[0] / 100:
         lines.append(
             f"**Why layer 1 is so strong here:** our {len(metadata['class_names'])} classes are centred grey items "
             "that differ in outline and brightness, so even the first layer's pooled channels separate them "
@@ -189,6 +190,17 @@ def _svm(result, layer):
     return reports.mean_std([row["svm_accuracy"] for row in _rows_of(result, layer)])
 
 
+def _margin(result, higher, lower):
+    """`, 10.1 points apart, more than the seeds' spread (1.9)`: two layers' mean SVM accuracies against the larger of
+    their standard deviations over seeds (nothing for one seed)."""
+    if len(result.metadata["seeds"]) < 2:
+        return ""
+    gap = higher["svm_accuracy"] - lower["svm_accuracy"]
+    spread = max(higher["svm_accuracy_std"], lower["svm_accuracy_std"])
+    return (f", {reports.points(gap, sign=False)} apart, "
+            + ("more than" if gap > spread else "**within**") + f" the seeds' spread ({100 * spread:.1f})")
+
+
 def _shape_sentence(result, name):
     """The sentence of the lesson of one shape check `name`, with this run's numbers."""
     metadata = result.metadata
@@ -199,9 +211,10 @@ def _shape_sentence(result, name):
         others = [entry for entry in by_layer if entry["layer"] != first]
         if not others:
             return f"Layer 1 is the weakest layer (Zeiler & Fergus's curve): `{first}` is the only layer tapped."
-        weakest = min(others, key=lambda entry: entry["svm_accuracy"])["layer"]
+        weakest = min(others, key=lambda entry: entry["svm_accuracy"])
         return (f"Layer 1 is the weakest layer, as in Zeiler & Fergus's table: `{first}` {_svm(result, first)} with "
-                f"the SVM, against {_svm(result, weakest)} for the weakest of the others (`{weakest}`).")
+                f"the SVM, against {_svm(result, weakest['layer'])} for the weakest of the others "
+                f"(`{weakest['layer']}`){_margin(result, weakest, by_layer[0])}.")
     if name.startswith("the best layer is in the upper half"):
         return (f"The best layer is in the upper half of the network, as in Zeiler & Fergus's table: `{best}` (depth "
                 f"{found['best_depth']} of {len(by_layer)}), {_svm(result, best)} with the SVM.")
