@@ -243,3 +243,7 @@ report.conclusion(result)
 #    its background?
 # 3. **Regularisation.** Pass `svm_c=0.01, softmax_c=0.01` (100 times stronger regularisation). Does the gap
 #    between the SVM and the softmax at the top layer change, and does the best layer move?
+# 4. **Rank the layers before training.** In the run of exercise 1, read `report.score_table(...)` before
+#    `report.layer_table(...)`: which layer would LogME have you take with 5 images per class, and H-score? Then
+#    display `report.score_verdict(...)`: did the ranking survive the smaller training set, and would its choice
+#    have been the best layer?

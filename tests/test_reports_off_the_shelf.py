@@ -123,6 +123,9 @@ def test_lessons_one_per_shape_check_holds_fails_or_not_run():
     assert [lesson.verdict for lesson in held] == ["holds"] * 3
     assert held[0].text.startswith("Layer 1 is the weakest layer") and "`conv1` 30.5% ± 0.7% with the SVM" in (
         held[0].text) and "60.5% ± 0.7% for the weakest of the others (`conv2`)" in held[0].text
+    assert "(`conv2`), 30.0 points apart, more than the seeds' spread (0.7)." in held[0].text
+    close = _lessons(report.lessons(_result((0.595, 0.60, 0.90), (0.3, 0.6, 0.9))))[0].text
+    assert close.endswith("0.5 points apart, **within** the seeds' spread (0.7).")
     assert held[1].text.endswith("`fc` 90.5% ± 0.7% with the SVM, itself the best layer.")
     assert "(within 2 points): `fc` 90.5% ± 0.7% with the softmax against 90.5% ± 0.7% with the SVM" in held[2].text
     failed = _lessons(report.lessons(_result((0.80, 0.70, 0.60), (0.8, 0.7, 0.9), seeds=(0,),
@@ -241,3 +244,34 @@ def test_a_result_saved_before_the_scores_says_so_and_the_summary_adds_the_verdi
     summary = report.summary(scored)
     assert summary.index("## Conclusion") < summary.index("## Choosing the layer before training") < summary.index(
         "**Best ranking of the layers:** LogME")
+
+
+def test_exercise_answers_compare_two_runs_from_their_numbers():
+    import numpy as np
+
+    reference = _result((0.30, 0.60, 0.90), (0.3, 0.6, 0.9))
+    fewer = _result((0.20, 0.40, 0.85), (0.2, 0.4, 0.8))
+    fewer.metadata["sizes"]["train_per_seed"] = 20
+    text = str(report.less_data_answer(reference, fewer))
+    assert "**The best layer** with 20 training images is `fc` (85.5%), the same as 120 (90.5%)." in text
+    assert "between -20.0 points (`conv2`) and -5.0 points (`fc`)" in text
+    assert "above the middle of the network move by -12.5 points on average, those below it by -10.0" in text
+    assert "Retrieval precision does not depend on the training set" in text
+    fewer.metadata["retrieval"][0]["precision@1"] = 0.1
+    assert "**Retrieval precision differs between the runs**" in str(report.less_data_answer(reference, fewer))
+
+    def grid(layer, hits_of_class):  # 2 queries of classes 0 and 1, 4 hits each
+        labels = np.array([[0] * hits_of_class + [2] * (4 - hits_of_class), [1] * hits_of_class + [3] * (4 - hits_of_class)])
+        return {"layer": layer, "query_labels": np.array([0, 1]), "neighbor_labels": labels, "class_names": "abcd"}
+
+    text = str(report.retrieval_answer(grid("fc", 3), grid("conv1", 1)))
+    assert "**`fc`:** 75.0% of the 8 hits" in text and "**`conv1`:** 25.0% of the 8 hits" in text
+    assert "less often of the query's class" in text
+    assert "as often of the query's class" in str(report.retrieval_answer(grid("fc", 1), grid("conv1", 1)))
+
+    reference.metadata["config"]["svm_c"], strong = 1.0, _result((0.30, 0.70, 0.80), (0.3, 0.6, 0.9))
+    strong.metadata["config"]["svm_c"] = 0.01
+    text = str(report.regularisation_answer(reference, strong))
+    assert "the softmax minus the SVM is +10.0 points with C = 0.01, against +0.0 points with C = 1." in text
+    assert "**The best layer** is `fc` with C = 0.01, as with C = 1." in text
+    assert "moves between -10.0 points and +10.0 points" in text

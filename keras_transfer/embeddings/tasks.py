@@ -22,7 +22,7 @@ import numpy as np
 
 TASK_KEYS = (
     "source_model", "source_profile", "source_seed", "layers", "dataset", "preprocess", "split_seed", "split_id",
-    "path", "train_per_class", "test_per_class", "gallery_per_class", "source_domain", "scale_range", "crop_range",
+    "path", "train_per_class", "test_per_class", "gallery_per_class", "source_domain", "scale_range", "crop_range", "pool_size",
 )
 
 
@@ -93,8 +93,9 @@ def _oxford17(config, seeds, image_size, verbose):
 
 def _pasted_half_b(config, seeds, image_size, verbose):
     """Half B's items pasted on crops of scikit-learn's photos (`datasets.load_pasted_objects`, the target of notebook
-    04): a pool of pasted training items, from which each seed draws `train_per_class` per class; a fixed gallery of
-    the pool's last `gallery_per_class` per class (never drawn for training); `test_per_class` per class test items
+    04): a pool of `pool_size` pasted training items (the same whatever the training set's size), from which each
+    seed draws `train_per_class` per class; a fixed gallery of the pool's last `gallery_per_class` per class (never
+    drawn for training); `test_per_class` per class test items
     (None: 5,000) pasted on photo strips no training image touches. Images `(N, H, W, 3)` uint8."""
     from keras_transfer import datasets
 
@@ -103,13 +104,15 @@ def _pasted_half_b(config, seeds, image_size, verbose):
         raise ValueError("`train_per_class` and `gallery_per_class` must be positive integers for pasted_half_b (the "
                          f"images are pasted for the run). Received: train_per_class={train_per_class!r}, "
                          f"gallery_per_class={gallery_per_class!r}")
-    classes = 5
-    # the items are drawn at random, not per class: twice what each class needs keeps every class above it
-    pool_size = 2 * classes * (train_per_class + gallery_per_class)
+    classes, pool_size = 5, config["pool_size"]
     test_size = classes * config["test_per_class"] if config["test_per_class"] is not None else 5000
     pasted = datasets.load_pasted_objects(
         pool_size, 1, test_size, image_size=tuple(image_size), half="b", split_seed=config["split_seed"], seed=0,
         scale_range=tuple(config["scale_range"]), crop_range=tuple(config["crop_range"]))
+    fewest = int(np.bincount(pasted.train.labels, minlength=classes).min())
+    if fewest < train_per_class + gallery_per_class:
+        raise ValueError(f"`pool_size={pool_size}` pastes {fewest} items of some class, fewer than train_per_class + "
+                         f"gallery_per_class = {train_per_class + gallery_per_class}: pass a larger pool_size.")
     images, labels = pasted.train.images, pasted.train.labels.astype("int32")
     gallery_mask = np.zeros(len(labels), bool)
     for label in range(classes):

@@ -52,19 +52,19 @@ _COMMON = {
 # trained on half A's items pasted on photos (the matched source). `dataset="fashion_mnist_half_b"`,
 # `preprocess="source_network"`, `source_domain="black"`: both on black instead.
 _PASTED = {"dataset": "pasted_half_b", "preprocess": None, "source_domain": "photos", "scale_range": (0.5, 1.0),
-           "crop_range": (1.0, 4.0)}
+           "crop_range": (1.0, 4.0)}  # pool_size: the pasted training items the seeds draw from and the gallery's
 
 CONFIGS = {
     "smoke": {**_COMMON, **_PASTED, "source_profile": "smoke", "seeds": (0,), "train_per_class": 10,
-              "test_per_class": 20, "gallery_per_class": 20, "ks": (1, 5), "retrieval_queries": 5,
+              "test_per_class": 20, "gallery_per_class": 20, "pool_size": 300, "ks": (1, 5), "retrieval_queries": 5,
               "retrieval_hits": 5},
     "quick": {**_COMMON, **_PASTED, "source_profile": "quick", "seeds": (0, 1, 2), "train_per_class": 30,
-              "test_per_class": None, "gallery_per_class": 100, "ks": (1, 5, 10), "retrieval_queries": 5,
-              "retrieval_hits": 8},
+              "test_per_class": None, "gallery_per_class": 100, "pool_size": 1300, "ks": (1, 5, 10),
+              "retrieval_queries": 5, "retrieval_hits": 8},
     "full": {**_COMMON, "dataset": "oxford17", "preprocess": "vgg19", "source_profile": "full", "seeds": (0,),
              "train_per_class": None, "test_per_class": None, "gallery_per_class": None, "ks": (1, 5, 10),
              "retrieval_queries": 6, "retrieval_hits": 8, "batch_size": 32, "source_domain": None, "scale_range": None,
-             "crop_range": None},
+             "crop_range": None, "pool_size": None},
 }
 
 # Live mode (`kt.experiments.run(..., live=True)`): the first seed only, nothing else smaller. The curve needs every

@@ -382,6 +382,85 @@ def summary(result):
     return reports.Report.join(*parts)
 
 
-__all__ = ["classifier_gap", "conclusion", "findings", "layer_table", "lessons", "paper_table", "score_ranking",
-           "score_table", "score_verdict", "setup", "shape_checks", "source_network", "source_scores", "summary",
-           "tllib_table"]
+def _by_layer(result, key="svm_accuracy"):
+    return {entry["layer"]: entry[key] for entry in result.metadata["by_layer"]}
+
+
+def less_data_answer(reference, other):
+    """Exercise 1: the best layer with `other`'s training set against `reference`'s, and how far each layer's SVM
+    accuracy moved (means over each run's seeds)."""
+    sizes = [run.metadata["sizes"]["train_per_seed"] for run in (reference, other)]
+    before, after = _by_layer(reference), _by_layer(other)
+    best = [run.metadata["findings"]["best_layer"] for run in (reference, other)]
+    moves = {layer: after[layer] - before[layer] for layer in after if layer in before}
+    if not moves:
+        return reports.Report("The two runs share no tapped layer: nothing to compare.")
+    most, least = min(moves, key=moves.get), max(moves, key=moves.get)
+    return reports.bullets([
+        f"**The best layer** with {sizes[1]:,} training images is `{best[1]}` ({reports.percent(after[best[1]])}), "
+        + ("the same as" if best[0] == best[1] else "against `" + best[0] + "` with") + f" {sizes[0]:,} "
+        f"({reports.percent(before[best[0]])}).",
+        f"**Every layer's SVM accuracy moves** between {reports.points(moves[most])} (`{most}`) and "
+        f"{reports.points(moves[least])} (`{least}`).",
+        f"**Depth:** the layers above the middle of the network move by {_mean_points(moves, reference, upper=True)} "
+        f"on average, those below it by {_mean_points(moves, reference, upper=False)}.",
+        "Retrieval precision does not depend on the training set: the gallery is the same and retrieval trains "
+        "nothing." if _precision(reference) == _precision(other) else
+        "**Retrieval precision differs between the runs**, so something besides the training set changed too.",
+    ])
+
+
+def _mean_points(moves, result, upper):
+    depths = {entry["layer"]: entry["depth"] for entry in result.metadata["by_layer"]}
+    middle = max(depths.values()) / 2
+    chosen = [move for layer, move in moves.items() if (depths[layer] > middle) == upper]
+    return reports.points(sum(chosen) / len(chosen)) if chosen else "–"
+
+
+def _precision(result):
+    return [{key: value for key, value in entry.items() if key.startswith("precision@")}
+            for entry in result.metadata.get("retrieval", [])]
+
+
+def retrieval_answer(reference_examples, other_examples):
+    """Exercise 2: in each retrieval grid (`experiments.off_the_shelf.retrieval_examples`), the share of hits of the
+    query's class, and of hits of the same class as their query's nearest neighbour."""
+    lines = []
+    for examples in (reference_examples, other_examples):
+        same = examples["neighbor_labels"] == examples["query_labels"][:, None]
+        lines.append(f"**`{examples['layer']}`:** {reports.percent(float(same.mean()))} of the "
+                     f"{same.size} hits share their query's class (chance: "
+                     f"{reports.percent(1 / len(examples['class_names']))}).")
+    shares = [float((examples["neighbor_labels"] == examples["query_labels"][:, None]).mean())
+              for examples in (reference_examples, other_examples)]
+    lines.append("The first layer's neighbours are " + (
+        "less often of the query's class: what they share with it is what edges and colour blobs see, the "
+        "colours and the texture of the photo around the item, not the item."
+        if shares[1] < shares[0] else
+        "as often of the query's class as the top layer's in this grid: a few queries are a small sample, so "
+        "compare the precision@k of both layers in `report.layer_table(...)`."))
+    return reports.bullets(lines)
+
+
+def regularisation_answer(reference, other):
+    """Exercise 3: the softmax−SVM gap at the top layer and the best layer with `other`'s regularisation against
+    `reference`'s."""
+    runs = (reference, other)
+    gaps = [run.metadata["findings"]["top_softmax_minus_svm"] for run in runs]
+    best = [run.metadata["findings"]["best_layer"] for run in runs]
+    c = [run.metadata["config"]["svm_c"] for run in runs]
+    top = reference.metadata["findings"]["top_layer"]
+    return reports.bullets([
+        f"**At the top layer** (`{top}`) the softmax minus the SVM is {reports.points(gaps[1])} with C = {c[1]:g}, "
+        f"against {reports.points(gaps[0])} with C = {c[0]:g}.",
+        f"**The best layer** is `{best[1]}` with C = {c[1]:g}"
+        + (", as with C = " if best[0] == best[1] else ", against `" + best[0] + "` with C = ") + f"{c[0]:g}.",
+        f"**Every layer's SVM accuracy** moves between "
+        f"{reports.points(min(_by_layer(other)[k] - v for k, v in _by_layer(reference).items()))} and "
+        f"{reports.points(max(_by_layer(other)[k] - v for k, v in _by_layer(reference).items()))}.",
+    ])
+
+
+__all__ = ["classifier_gap", "conclusion", "findings", "layer_table", "less_data_answer", "lessons", "paper_table",
+           "regularisation_answer", "retrieval_answer", "score_ranking", "score_table", "score_verdict", "setup",
+           "shape_checks", "source_network", "source_scores", "summary", "tllib_table"]
