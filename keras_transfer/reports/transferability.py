@@ -391,6 +391,74 @@ def summary(result):
     return reports.Report.join("## Lessons", lessons(result), "## Conclusion", conclusion(result))
 
 
+def _differences(result, family):
+    """`{n: mean points of family minus base B}` of a run (paired by seed), in the run's n order."""
+    return {entry["n"]: entry["mean"] for entry in _comparison(result).get(family, {}).get("differences", [])}
+
+
+def _points_by_n(differences):
+    return "; ".join(f"n={n}: {reports.points(mean)}" for n, mean in differences.items()) or "no network"
+
+
+def more_data_answer(reference, more):
+    """Exercise 1: base B and the copied networks' gaps to it with `more`'s target set against `reference`'s."""
+    runs = (reference, more)
+    sizes = [run.metadata["config"]["train_per_class_b"] for run in runs]
+    base = [sum(_base_b(run)) / len(_base_b(run)) for run in runs]
+    lines = [f"**Base B** reaches {reports.percent(base[1])} with {sizes[1]} images per class against "
+             f"{reports.percent(base[0])} with {sizes[0]}: {reports.points(base[1] - base[0])}."]
+    for family, what in (("AnB", "frozen"), ("AnB+", "fine-tuned")):
+        gaps = [_differences(run, family) for run in runs]
+        shared = [n for n in gaps[1] if n in gaps[0]]
+        if not shared:
+            continue
+        lines.append(f"**{family}** ({what} copies of base A) minus base B, with {sizes[1]} per class: "
+                     f"{_points_by_n({n: gaps[1][n] for n in shared})}; with {sizes[0]}: "
+                     f"{_points_by_n({n: gaps[0][n] for n in shared})}.")
+    lines.append("One seed each: a move of a few points at one n is within what another training changes. The "
+                 "lecture's advice reads as a trend: the more target labels, the less a frozen copy can give that "
+                 "training on them does not.")
+    return reports.bullets(lines)
+
+
+def selffer_answer(result):
+    """Exercise 2: BnB and BnB+ against base B at each n, and what BnB+ above base B would say."""
+    lines = []
+    for family in ("BnB", "BnB+"):
+        gaps = _differences(result, family)
+        if gaps:
+            lines.append(f"**{family}** minus base B: {_points_by_n(gaps)}.")
+    entry = _comparison(result).get("BnB")
+    if entry is not None:
+        lines.append("**A dip in the middle:** " + (
+            "yes, " if entry["agrees"] else "no, ") + entry["ours"] + "."
+            + ("" if entry["agrees"] or not no_dip_reason(entry, result) else " " + no_dip_reason(entry, result)))
+    above = [n for n, mean in _differences(result, "BnB+").items() if mean > 0]
+    if above:
+        lines.append(f"**BnB+ above base B** at n = {_listed(above)}: a network that starts from base B's own layers "
+                     "and trains again ends higher than base B, so base B is one training on "
+                     f"{_train_images(result)} images, not the best a network can do on them, and part of any copied network's gain over it is a second "
+                     "training's.")
+    return reports.bullets(lines)
+
+
+def seeds_answer(one, several):
+    """Exercise 3: which of the paper's patterns the one-seed run and the several-seed run say hold."""
+    first, second = _comparison(one), _comparison(several)
+    verdict = {True: "holds", False: "fails", None: "not measurable"}
+    lines, kept = [], []
+    for family in FAMILIES:
+        if family in first and family in second:
+            same = first[family]["agrees"] == second[family]["agrees"]
+            kept += [family] if same else []
+            lines.append(f"**{family}:** {verdict[first[family]['agrees']]} with one seed, "
+                         f"{verdict[second[family]['agrees']]} with {_seeds(len({row['seed'] for row in several.rows}))}"
+                         + ("." if same else ": the verdict changed."))
+    lines.append(f"{len(kept)} of {len(lines)} verdicts survive. With one seed a difference has no spread beside it, "
+                 "so any gain above half a point counts; with several, it must exceed its spread over seeds.")
+    return reports.bullets(lines)
+
+
 __all__ = ["accuracy_table", "comparison_table", "conclusion", "departures", "describe_training", "discussion",
-           "layer_table", "lessons", "no_dip_reason", "patterns", "precision", "setup", "steepest_step", "summary", "target_data",
-           "why"]
+           "layer_table", "lessons", "more_data_answer", "no_dip_reason", "patterns", "precision", "seeds_answer",
+           "selffer_answer", "setup", "steepest_step", "summary", "target_data", "why"]
