@@ -13,6 +13,8 @@ better transfer:
 - `hscore(features, labels)`: H-score (Bao et al., 2019), `tr(cov(f)^-1 cov(E[f | y]))`.
 - `rank_correlation(scores, accuracies)`: Kendall's tau-b between the scores of several candidates and the
   accuracies measured after training them: how well a score ranked them.
+- `recommend(labels_per_class, similar)`: the lectures' fine-tuning strategy table (similar or different source
+  data x small or large target set) as a function: which way to transfer, and why.
 
 The scores are computed in float64 NumPy after `keras.ops.convert_to_numpy`: they are statistics of a cached
 array, not part of a model, and float64 gives the same value on every backend (JAX computes in float32 unless x64
@@ -47,7 +49,51 @@ import warnings
 import keras
 import numpy as np
 
-__all__ = ["hscore", "leep", "logme", "logme_evidence", "nce", "rank_correlation"]
+__all__ = ["STRATEGY", "hscore", "leep", "logme", "logme_evidence", "nce", "rank_correlation", "recommend"]
+
+# The lectures' fine-tuning strategy table: (source data, target set) -> the ways to transfer it recommends, first the
+# one to try first ("frozen": the pretrained base as a feature extractor, a new head trained; "fine_tuned" and
+# "chain_thaw": the pretrained layers trained too, all at once or one at a time; "scratch": no transfer).
+STRATEGY = {
+    ("similar", "small"): {"models": ("frozen",), "rule": "keep the pretrained features, train a new head"},
+    ("similar", "large"): {"models": ("fine_tuned", "chain_thaw"), "rule": "fine-tune the pretrained layers"},
+    ("different", "small"): {"models": ("frozen",), "rule": "the hard case: a new head on (earlier) frozen features"},
+    ("different", "large"): {"models": ("fine_tuned", "chain_thaw", "scratch"),
+                             "rule": "fine-tune everything, or train from scratch"},
+}
+
+
+def recommend(labels_per_class, similar, *, large_from=20):
+    """The lectures' strategy table as a function: how to transfer a source network to a target set.
+
+    The table has two inputs. Whether the source data is similar to the target's is a judgement the scores of this
+    module can make: of several candidate sources, the one a score ranks first is the most similar to the target
+    as far as its features can tell (pass `similar=score_of_this_source >= best_score_of_the_others`). Whether the
+    target set is small or large, the lectures leave as "small" and "large": `large_from` labels per class is the
+    line drawn here, an assumption to check on your own data (notebook 04 checks it on its strategy table).
+
+    Args:
+        labels_per_class: int. Labelled target images per class.
+        similar: bool. Whether the source data is similar to the target's.
+        large_from: int. The labels per class from which a target set counts as large.
+
+    Returns:
+        A dict: `data` ("similar" or "different"), `target` ("small" or "large"), `models` (the ways to transfer
+        the table recommends, the first to try first) and `rule` (the table's words).
+
+    Example:
+
+    ```python
+    print(recommend(5, similar=True)["models"], recommend(40, similar=False)["models"])
+    # ('frozen',) ('fine_tuned', 'chain_thaw', 'scratch')
+    ```
+    """
+    _check_integer(labels_per_class, "labels_per_class", 1)
+    _check_integer(large_from, "large_from", 1)
+    if not isinstance(similar, (bool, np.bool_)):
+        raise ValueError(f"`similar` must be True or False. Received: similar={similar!r}")
+    key = ("similar" if similar else "different", "large" if labels_per_class >= large_from else "small")
+    return {"data": key[0], "target": key[1], **STRATEGY[key]}
 
 
 # -- LogME -----------------------------------------------------------------------------------------------------------

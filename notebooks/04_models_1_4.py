@@ -208,6 +208,39 @@ plt.show()
 report.strategy_table(result)
 
 # %% [markdown]
+# ## Choosing before training
+#
+# The table above was filled by training every model from both sources. Two tools answer part of it before
+# training anything (`keras_transfer.selection`, `keras_transfer.callbacks.LearningRateFinder`).
+#
+# **Which source?** Transferability scores read one forward pass of each source network over a budget's training
+# images: LogME (You et al., 2021) how well a Bayesian linear model explains the labels from the backbone's
+# features, LEEP (Nguyen et al., 2020) and NCE (Tran et al., 2019) how well the source classifier's own predictions
+# do. Each source's scores, beside what Models 2 and 3 reached from it:
+
+# %%
+report.source_score_table(result)
+
+# %%
+report.source_score_verdict(result)
+
+# %% [markdown]
+# **Which strategy?** `selection.recommend(labels_per_class, similar)` is the lectures' table as a function. Taking
+# as "similar" the source a score ranks first at each budget (what a user knows before training), its advice for
+# each cell of the table above, beside the winner measured there:
+
+# %%
+report.recommendation_table(result)
+
+# %% [markdown]
+# **Which learning rate?** ULMFiT starts from a learning-rate range test (Smith, 2017): one short fit at an
+# exponentially rising rate, read off the loss curve. The experiment ran it where Model 3's fine-tuning starts and
+# recorded its suggestions beside the rate Model 3 chose on validation (the medians over seeds):
+
+# %%
+report.finder_table(result)
+
+# %% [markdown]
 # ## Conclusion
 #
 # What this run says, computed from its results:

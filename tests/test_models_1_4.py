@@ -9,6 +9,7 @@ import pytest
 
 from keras_transfer import models
 from keras_transfer import optimizers as kt_optimizers
+from keras_transfer import selection
 from keras_transfer.experiments import ExperimentResult
 from keras_transfer.experiments import comparisons
 from keras_transfer.experiments import models_1_4
@@ -79,6 +80,27 @@ def test_smoke_profile_end_to_end(data_dir, tmp_path, capsys):
     loaded = ExperimentResult.load(tmp_path / "out")
     assert loaded.rows == result.rows and loaded.metadata["strategy"] == meta["strategy"]
     assert f"| chain_thaw/n{n} | 1 |" in result.to_markdown()
+
+    # Choosing before training: each source scored on each compared budget's images, beside what it gave Models 2
+    # and 3; the scores are those of the source network's features and predictions on exactly those images.
+    found = meta["transferability"]
+    assert [(row["labels_per_class"], row["source"]) for row in found["rows"]] == [
+        (per_class, source) for per_class in compared for source in ("photos", "black")]
+    row = found["rows"][0]
+    data = models_1_4.load_target_data("smoke", seed=0, labels_per_class=row["labels_per_class"])
+    source = models.pretrained_source_network("smoke", domain="photos", verbose=0)
+    features = models.source_backbone(source).predict(data.train[0], verbose=0).reshape(len(data.train[1]), -1)
+    assert row["logme"] == pytest.approx(selection.logme(features, data.train[1]), rel=1e-5)
+    assert row["frozen_accuracy"] == rows[f"frozen/n{row['labels_per_class']}"]["test_accuracy"]
+    picks = found["by_budget"][str(row["labels_per_class"])]["frozen"]["per_seed"][0]
+    better = max((r for r in found["rows"][:2]), key=lambda r: r["frozen_accuracy"])["source"]
+    assert picks["best"] == better and picks["logme"]["picked"] == max(found["rows"][:2], key=lambda r: r["logme"])["source"]
+    # selection.recommend on each strategy cell, the similar source being the one LogME prefers at that budget
+    advice = meta["recommendations"]
+    assert len(advice) == 4 and all(cell["agrees"] == (cell["winner"] in cell["models"]) for cell in advice)
+    # the learning-rate range test where Model 3's fine-tuning starts, beside the rate validation chose
+    fine = rows[f"fine_tuned/n{n}"]
+    assert 1e-6 <= fine["finder_valley"] <= 1.0 and 1e-6 <= fine["finder_steepest"] <= 1.0
 
 
 def test_budgets_are_nested_and_the_same_for_every_model(data_dir):

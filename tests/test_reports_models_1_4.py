@@ -277,3 +277,37 @@ def test_one_rate_answer_compares_gains_on_validation_and_test():
     assert ("The validation images cannot tell the two apart (the same gain); the test images prefer one rate for "
             "every layer: a choice made on one seed's validation images") in answer
     assert "has not both models" in report.one_rate_answer(reference, _live({(40, "frozen"): 0.8}))
+
+
+def test_choosing_before_training_reads_the_scores_the_recommendations_and_the_finder():
+    from keras_transfer.experiments import models_1_4 as recipe_module
+    from keras_transfer.experiments.base import ExperimentResult as Result
+
+    score_rows = [{"seed": seed, "labels_per_class": 5, "source": source, "logme": logme + 0.01 * seed,
+                   "leep": leep, "nce": -1.0, "frozen_accuracy": frozen + 0.01 * seed, "fine_tuned_accuracy": frozen}
+                  for seed in (0, 1)
+                  for source, logme, leep, frozen in (("photos", 0.5, -1.0, 0.6), ("black", 0.2, -0.5, 0.4))]
+    strategy = [{"source": "photos", "labels_per_class": 5, "winner": "frozen"},
+                {"source": "black", "labels_per_class": 5, "winner": "scratch"}]
+    rows = [{"model": f"fine_tuned/n5", "network": "fine_tuned", "source": "photos", "labels_per_class": 5,
+             "seed": seed, "test_accuracy": 0.6, "learning_rate": 3e-4, "finder_valley": valley,
+             "finder_steepest": 1e-3} for seed, valley in ((0, 1e-4), (1, 3e-4))]
+    result = Result("models-1-4", "quick", rows, {}, {
+        "seeds": [0, 1], "config": {"fine_tune_learning_rates": [3e-4, 1e-3]},
+        "transferability": recipe_module.source_selection(score_rows),
+        "recommendations": recipe_module.recommendations(strategy, score_rows)})
+    table = str(report.source_score_table(result))
+    assert "| 5/class | photos | 0.505 ± 0.007 | -1.000 ± 0.000 |" in table and "| 60.5% ± 0.7% |" in table
+    verdict = str(report.source_score_verdict(result))
+    # LogME prefers photos, which won both seeds; LEEP prefers black, which lost both
+    assert "LogME 2 of 2, LEEP 0 of 2" in verdict and "**Best score here:** LogME, right in 4 of 4 choices" in verdict
+    advice = str(report.recommendation_table(result))
+    assert "| photos | 5/class | similar (LogME) | frozen | frozen | yes |" in advice
+    assert "| black | 5/class | different (LogME) | frozen | scratch | **no** |" in advice
+    assert "agrees with the measured winner in 1 of 2 cells. Where it does not: black at 5/class" in advice
+    finder = str(report.finder_table(result))
+    assert "| photos | 5/class | 2.0e-04 | 1.0e-03 | 3e-04 | 2 |" in finder
+    assert "between 0.67 and 0.67 times the rate validation chose among 0.0003, 0.001" in finder
+    empty = Result("models-1-4", "quick", [], {}, {"seeds": [0]})
+    assert "scored no source" in str(report.source_score_table(empty))
+    assert "did not run the learning-rate finder" in str(report.finder_table(empty))

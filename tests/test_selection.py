@@ -296,3 +296,18 @@ def test_docstring_examples_print_what_they_say(item):
     with contextlib.redirect_stdout(output):
         exec(code, vars(selection).copy())  # noqa: S102 (the docstring's own example)
     assert output.getvalue().split() == " ".join(expected).split()
+
+
+def test_recommend_is_the_lectures_table_and_names_bad_arguments():
+    assert selection.recommend(5, True)["models"] == ("frozen",)
+    assert selection.recommend(40, True) == {"data": "similar", "target": "large", **selection.STRATEGY["similar", "large"]}
+    assert selection.recommend(40, False)["models"] == ("fine_tuned", "chain_thaw", "scratch")
+    assert selection.recommend(19, False)["target"] == "small" and selection.recommend(20, False)["target"] == "large"
+    assert selection.recommend(10, True, large_from=10)["target"] == "large"
+    assert selection.recommend(3, np.bool_(False))["data"] == "different"
+    with pytest.raises(ValueError, match="similar='yes'"):
+        selection.recommend(5, "yes")
+    with pytest.raises(ValueError, match="labels_per_class=0"):
+        selection.recommend(0, True)
+    with pytest.raises(ValueError, match="large_from=2.5"):
+        selection.recommend(5, True, large_from=2.5)

@@ -53,6 +53,7 @@ from keras_transfer import optimizers as kt_optimizers
 from keras_transfer import profiles
 from keras_transfer import progress
 from keras_transfer import schedules as kt_schedules
+from keras_transfer import selection
 from keras_transfer.experiments import base
 from keras_transfer.experiments import comparisons
 
@@ -100,6 +101,11 @@ _COMMON = {
     "chain_thaw_learning_rates": (1e-3, 1e-4),
     "ulmfit_max_learning_rate": 1e-3,
     "ulmfit_decay": 2.6,
+    # ULMFiT starts from a learning-rate range test: run on Model 3 where its fine-tuning starts, its suggestions
+    # are recorded beside the rate Model 3 chose on validation (it does not change that choice).
+    "find_learning_rate": True,
+    "finder_range": (1e-6, 1.0),
+    "finder_steps": 100,
     "sample_predictions": 16,
     "min_frozen_gain": 0.10,  # the lecture's claim at the smallest budget: frozen beats scratch by 10 points
 }
@@ -118,7 +124,7 @@ CONFIGS = {
         "labels_per_class": (2, 4), "reference_labels_per_class": 4, "compare_labels_per_class": (2, 4),
         "validation_per_class": 4, "train_pool": 60, "test_size": 40, "batch_size": 4, "max_epochs": 2,
         "patience": 1, "fine_tune_max_epochs": 2, "fine_tune_patience": 1, "chain_thaw_epochs_per_step": 1,
-        "chain_thaw_patience": 1, "ulmfit_epochs": 4,
+        "chain_thaw_patience": 1, "ulmfit_epochs": 4, "finder_steps": 20,
     },
     "quick": {  # with the "different data" source (compare_domain="black") for notebook 04's strategy table
         **_COMMON, **_PASTED, "source_profile": "quick", "seeds": (0, 1, 2),
@@ -249,6 +255,7 @@ def train_frozen(model, train, validation, config, verbose):
 def train_fine_tuned(model, train, validation, config, verbose):
     head = train_frozen(model, train, validation, config, verbose)
     kt_models.base_layer(model).trainable = True
+    start = model.get_weights()  # where fine-tuning starts: the range test starts there too, after the trials
     trials = kt_models.choose_on_validation(
         model, config["fine_tune_learning_rates"],
         lambda rate: _train_whole(model, train, validation, config, _fine_tune_optimizer(model, rate, config), verbose,
@@ -258,8 +265,11 @@ def train_fine_tuned(model, train, validation, config, verbose):
     history, best = trials["chosen_result"]
     merged = {key: head["history"].get(key, []) + values for key, values in history.items()}
     steps = [{"epoch": 0, "step": "new layers"}, {"epoch": len(head["history"]["loss"]), "step": "all layers"}]
+    # after the trials, so the random draws of Model 3's own training are those of a run without it
+    finder = find_learning_rate(model, start, train, config) if config["find_learning_rate"] else None
     return {"history": {**merged, "head_first_steps": steps}, "best_epoch": len(head["history"]["loss"]) + best,
-            "learning_rate": trials["chosen"], "validation_scores": trials["scores"]}
+            "learning_rate": trials["chosen"], "validation_scores": trials["scores"],
+            **({"finder": finder} if finder else {})}
 
 
 def train_chain_thaw(model, train, validation, config, verbose):
@@ -305,6 +315,20 @@ def train_ulmfit(model, train, validation, config, verbose):
     return {"history": {**history, "unfreezing_steps": log}, "best_epoch": stopper.best_epoch + 1}
 
 
+def find_learning_rate(model, weights, train, config):
+    """The learning-rate range test (`callbacks.LearningRateFinder`, ULMFiT's first step) on a copy of `model` with
+    `weights`: Adam from `finder_range[0]` to `finder_range[1]` over `finder_steps` batches of `train`. `model` is
+    left as it is. Returns `{"valley": rate, "steepest": rate}`."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(weights)
+    low, high = config["finder_range"]
+    copy.compile(optimizer=_adam(low, config), loss="sparse_categorical_crossentropy")
+    finder = kt_callbacks.LearningRateFinder(start_learning_rate=low, end_learning_rate=high,
+                                             steps=config["finder_steps"])
+    finder.find(copy, *train, batch_size=config["batch_size"], shuffle=True)
+    return {rule: float(finder.suggest(rule)) for rule in ("valley", "steepest")}
+
+
 def _best_validation(outcome, monitor):
     """`monitor` at the epoch whose weights were kept (what every choice of settings is made on), or None."""
     values, best = outcome["history"].get(monitor), outcome["best_epoch"]
@@ -312,13 +336,7 @@ def _best_validation(outcome, monitor):
 
 
 # The rule the lectures draw (CS231n's transfer-learning notes, the slides): the models it recommends per cell.
-LECTURE_STRATEGY = {
-    ("similar", "small"): {"models": ("frozen",), "rule": "keep the pretrained features, train a new head"},
-    ("similar", "large"): {"models": ("fine_tuned", "chain_thaw"), "rule": "fine-tune the pretrained layers"},
-    ("different", "small"): {"models": ("frozen",), "rule": "the hard case: a new head on (earlier) frozen features"},
-    ("different", "large"): {"models": ("fine_tuned", "chain_thaw", "scratch"),
-                             "rule": "fine-tune everything, or train from scratch"},
-}
+LECTURE_STRATEGY = selection.STRATEGY  # the lectures' table (selection.recommend reads it too)
 
 
 def lecture_checks(rows, config):
@@ -373,6 +391,86 @@ TRAINERS = {
 }
 
 
+# Transferability scores of each source network on a budget's training images, before any training
+# (keras_transfer.selection): LogME of the backbone's features, LEEP and NCE of the source classifier's predictions.
+# H-score is left out: the backbone has more features (1,024) than a budget has images, where it sits at its ceiling.
+SOURCE_SCORES = ("logme", "leep", "nce")
+SCORED_NETWORKS = ("frozen", "fine_tuned")  # the models trained from both sources, whose accuracy a score predicts
+
+
+def _score_sources(sources, data, rows, config, seed):
+    """One row per budget of `compare_labels_per_class` and source network: its scores on the budget's training
+    images and the test accuracy each of `SCORED_NETWORKS` reached from it (seed `seed`)."""
+    score_rows = []
+    for per_class in config["compare_labels_per_class"]:
+        x, y = budget_split(data, per_class, seed)
+        for domain, network in sources.items():
+            features = kt_models.source_backbone(network).predict(x, batch_size=256, verbose=0).reshape(len(x), -1)
+            predictions = network.predict(x, batch_size=256, verbose=0).astype("float64")
+            predictions /= predictions.sum(axis=1, keepdims=True)  # float32 rows: sum to 1 again in float64
+            measured = {row["network"]: row["test_accuracy"] for row in rows
+                        if row["seed"] == seed and row["source"] == domain and row["labels_per_class"] == per_class}
+            score_rows.append({
+                "seed": seed, "labels_per_class": int(per_class), "source": domain,
+                "logme": selection.logme(features, y), "leep": selection.leep(predictions, y),
+                "nce": selection.nce(predictions.argmax(axis=1), y),
+                **{f"{name}_accuracy": measured[name] for name in SCORED_NETWORKS if name in measured},
+            })
+    return score_rows
+
+
+def source_selection(score_rows):
+    """How well each score chose the source network, per budget and scored model (`off_the_shelf.score_correlations`
+    over the two sources: Kendall's tau is +1 or -1 per seed, and `picked_best` counts the seeds whose pick won).
+
+    Returns:
+        `{"scores", "networks", "rows", "by_budget": {budget: {network: correlations}}}`.
+    """
+    from keras_transfer.experiments import off_the_shelf  # noqa: PLC0415 - the shared ranking code
+
+    by_budget = {}
+    for per_class in sorted({row["labels_per_class"] for row in score_rows}):
+        budget_rows = [row for row in score_rows if row["labels_per_class"] == per_class]
+        by_budget[str(per_class)] = {
+            name: off_the_shelf.score_correlations(budget_rows, list(SOURCE_SCORES), f"{name}_accuracy", "source")
+            for name in SCORED_NETWORKS if all(f"{name}_accuracy" in row for row in budget_rows)}
+    return {"scores": list(SOURCE_SCORES), "networks": list(SCORED_NETWORKS), "rows": score_rows,
+            "by_budget": by_budget, "paper": base.jsonable(off_the_shelf.PAPER_TLLIB)}
+
+
+def recommendations(strategy, score_rows, score="logme"):
+    """`selection.recommend` on each cell of the measured strategy table, the source's similarity judged by `score`.
+
+    A source counts as similar at a budget when its mean `score` over seeds is the highest of the sources there:
+    what a user would decide before training. Each cell's recommendation is checked against its measured winner.
+
+    Returns:
+        A list of dicts, one per cell of `strategy`: `source`, `labels_per_class`, `score`, `scored_similar`, the
+        table's `data` and `target` for that judgement, `models` it recommends, `winner` (measured) and `agrees`.
+    """
+    if not strategy:
+        return []
+    means = {}
+    for row in score_rows:
+        means.setdefault((row["labels_per_class"], row["source"]), []).append(row[score])
+    cells = []
+    for cell in strategy:
+        per_class = cell["labels_per_class"]
+        at_budget = {source: float(np.mean(values)) for (n, source), values in means.items() if n == per_class}
+        if cell["source"] not in at_budget:
+            continue
+        similar = at_budget[cell["source"]] >= max(at_budget.values())
+        advice = selection.recommend(per_class, similar, large_from=RECOMMEND_LARGE_FROM)
+        cells.append({"source": cell["source"], "labels_per_class": per_class, "score": score,
+                      "scored_similar": bool(similar), "data": advice["data"], "target": advice["target"],
+                      "models": list(advice["models"]), "rule": advice["rule"], "winner": cell["winner"],
+                      "agrees": cell["winner"] in advice["models"]})
+    return cells
+
+
+RECOMMEND_LARGE_FROM = 20  # labels per class from which `selection.recommend` calls a target set large (5 small, 40 large)
+
+
 @base.recipe(NAME)
 def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides):
     """Trains every model at every label budget and seed under `profile`; returns an `ExperimentResult`.
@@ -397,7 +495,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         arms.append((config["compare_domain"], config["compare_labels_per_class"], config["compare_models"]))
     sources = {domain: kt_models.pretrained_source_network(config["source_profile"], domain=domain, verbose=verbose)
                for domain, _, _ in arms if config["backbone"] == "source"}
-    rows, histories, predictions = [], {}, {}
+    rows, histories, predictions, score_rows = [], {}, {}, []
     networks = len(seeds) * sum(len(budgets) * len(names) for _, budgets, names in arms)
     bar = progress.bar(networks, f"Models 1-4 ({profile})", verbose=verbose)
     for seed in seeds:
@@ -424,6 +522,8 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
                         "trainable_params": counts["trainable"], "frozen_params": counts["frozen"],
                         "validation_accuracy": _best_validation(outcome, config["monitor"]),
                         **({"learning_rate": outcome["learning_rate"]} if "learning_rate" in outcome else {}),
+                        **({f"finder_{rule}": rate for rule, rate in outcome["finder"].items()}
+                           if "finder" in outcome else {}),
                     })
                     histories[f"{key}/seed{seed}"] = outcome["history"]
                     predictions[f"{key}/seed{seed}"] = test["predictions"]
@@ -434,6 +534,8 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
                                   f"test accuracy {test['accuracy']:.4f}, {rows[-1]['epochs']} epochs, "
                                   f"{times['wall_time_s']:.1f} s ({times['cpu_time_s']:.1f} s CPU)")
                     keras.backend.clear_session(free_memory=False)  # no full gc.collect per model
+        if len(sources) > 1:
+            score_rows += _score_sources(sources, data, rows, config, seed)
     bar.close()
     metadata = {
         "config": base.jsonable(config), "seeds": list(seeds), "titles": {n: TITLES[n] for n in config["models"]},
@@ -443,4 +545,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
     }
     metadata["checks"] = lecture_checks(rows, config)
     metadata["strategy"] = strategy_table(rows, config)
+    if score_rows:
+        metadata["transferability"] = source_selection(score_rows)
+        metadata["recommendations"] = recommendations(metadata["strategy"], score_rows)
     return base.ExperimentResult(NAME, profile, rows, histories, metadata)

@@ -306,8 +306,111 @@ def summary(result):
                                fine_tuning_on_validation(result), "## The strategy table", strategy_table(result),
                                "## Conclusion", conclusion(result))
 
-__all__ = ["about", "claims", "conclusion", "fine_tuning_on_validation", "large_rate_answer", "lessons",
-           "one_rate_answer", "parameter_table", "results_table", "scratch_catch_up_answer", "setup", "strategy_table",
+# Choosing before training (issue: transferability scores, the learning-rate finder): read from the run's metadata.
+
+_SCORE_TITLES = {"logme": "LogME", "leep": "LEEP", "nce": "NCE"}
+
+
+def source_score_table(result):
+    """Each source network's transferability scores on each budget's training images (before training), beside the
+    test accuracy Models 2 and 3 reached from it: mean ± std over seeds."""
+    found = result.metadata.get("transferability")
+    if not found:
+        return reports.Report("This run scored no source networks (it has one source: `compare_domain=None`).")
+    groups = {}
+    for row in found["rows"]:
+        groups.setdefault((row["labels_per_class"], row["source"]), []).append(row)
+    lines = []
+    for (per_class, source), rows in groups.items():
+        lines.append([f"{per_class}/class", source,
+                      *(reports.mean_std([row[score] for row in rows], 3, as_percent=False) for score in found["scores"]),
+                      *(reports.mean_std([row[f"{name}_accuracy"] for row in rows]) for name in found["networks"])])
+    return reports.table(lines, headers=("labels", "source", *(_SCORE_TITLES[s] for s in found["scores"]),
+                                         *(f"{_label(name)}: test accuracy" for name in found["networks"])))
+
+
+def source_score_verdict(result):
+    """Per budget and trained model: how often each score's preferred source was the better one, and the best score."""
+    found = result.metadata.get("transferability")
+    if not found:
+        return reports.Report("")
+    lines, tally = [], {score: [0, 0] for score in found["scores"]}
+    for per_class, by_network in found["by_budget"].items():
+        for name, correlations in by_network.items():
+            parts = []
+            for score in found["scores"]:
+                summary = correlations["summary"][score]
+                tally[score][0] += summary["picked_best"]
+                tally[score][1] += summary["seeds"]
+                parts.append(f"{_SCORE_TITLES[score]} {summary['picked_best']} of {summary['seeds']}")
+            lines.append(f"**{per_class} labels per class, {_label(name)}:** the source a score ranks first was the "
+                         f"better one in " + ", ".join(parts) + " seeds.")
+    best = max(tally, key=lambda score: tally[score][0])
+    right, total = tally[best]
+    lines.append(f"**Best score here:** {_SCORE_TITLES[best]}, right in {right} of {total} choices"
+                 + (" (every one)." if right == total else ".")
+                 + " With two candidate sources a score can only be right or wrong: read this as how often it would "
+                 "have chosen the source to fine-tune, not as a correlation like TLlib's over 10 networks.")
+    return reports.bullets(lines)
+
+
+def recommendation_table(result):
+    """`selection.recommend` on each cell of the strategy table, the source's similarity judged by its LogME, beside
+    the measured winner."""
+    cells = result.metadata.get("recommendations")
+    if not cells:
+        return reports.Report("This run has no strategy table to check recommendations against.")
+    rows = [[f"{cell['source']}", f"{cell['labels_per_class']}/class",
+             f"{'similar' if cell['scored_similar'] else 'different'} ({_SCORE_TITLES.get(cell['score'], cell['score'])})",
+             ", ".join(cell["models"]), cell["winner"] or "–", "yes" if cell["agrees"] else "**no**"]
+            for cell in cells]
+    agree = sum(cell["agrees"] for cell in cells)
+    table = reports.table(rows, headers=("source", "target set", "source data, as scored", "recommended",
+                                         "measured winner", "agrees?"))
+    disagreements = [cell for cell in cells if not cell["agrees"]]
+    sentence = f"The recommendation agrees with the measured winner in {agree} of {len(cells)} cells." + (
+        "" if not disagreements else " Where it does not: " + "; ".join(
+            f"{cell['source']} at {cell['labels_per_class']}/class recommended {', '.join(cell['models'])}, "
+            f"{cell['winner']} won" for cell in disagreements) + ".")
+    return reports.Report.join(table, sentence)
+
+
+def finder_table(result):
+    """The learning-rate range test on Model 3 where its fine-tuning starts (valley and steepest suggestions) beside
+    the rate Model 3 chose on validation, per budget: the median over seeds."""
+    rows = [row for row in result.rows if row["network"] == "fine_tuned" and "finder_valley" in row]
+    if not rows:
+        return reports.Report("This run did not run the learning-rate finder (`find_learning_rate=False`).")
+    groups = {}
+    for row in rows:
+        groups.setdefault((row["source"], row["labels_per_class"]), []).append(row)
+    lines, ratios = [], []
+    for (source, per_class), group in groups.items():
+        valley = _median([row["finder_valley"] for row in group])
+        steepest = _median([row["finder_steepest"] for row in group])
+        chosen = _median([row["learning_rate"] for row in group])
+        ratios.append(valley / chosen)
+        lines.append([source, f"{per_class}/class", f"{valley:.1e}", f"{steepest:.1e}", f"{chosen:.0e}",
+                      f"{len(group)}"])
+    candidates = result.metadata["config"]["fine_tune_learning_rates"]
+    low, high = min(ratios), max(ratios)
+    return reports.Report.join(
+        reports.table(lines, headers=("source", "labels", "finder: valley", "finder: steepest",
+                                      "chosen on validation", "seeds")),
+        f"The valley suggestion lies between {low:.2g} and {high:.2g} times the rate validation chose among "
+        f"{', '.join(f'{rate:g}' for rate in candidates)}. The finder costs one short fit; validation costs one "
+        "fine-tuning per candidate rate, and only it sees images the network did not train on.")
+
+
+def _median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+__all__ = ["about", "claims", "conclusion", "fine_tuning_on_validation", "finder_table", "large_rate_answer",
+           "lessons", "one_rate_answer", "parameter_table", "recommendation_table", "results_table",
+           "scratch_catch_up_answer", "setup", "source_score_table", "source_score_verdict", "strategy_table",
            "summary"]
 
 
