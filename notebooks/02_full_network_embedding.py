@@ -178,7 +178,8 @@ report.conclusion(result)
 #
 # Each exercise is one call with a changed setting in live mode (`live=True`: one seed), well under a minute on a
 # laptop once the source network is on disk (if the result above was loaded, not trained, the first exercise may
-# train it first: a few minutes more in `quick`). The `output_dir` keeps your run apart from the notebook's saved result, which a
+# train it first: a few minutes more in `quick`). The `output_dir` keeps your run apart from the notebook's saved
+# result, which a
 # later `RESULTS = "auto"` run still loads. Worked answers: `notebooks/solutions/02_full_network_embedding.md`.
 #
 # 1. **Other thresholds.** Run

@@ -261,7 +261,8 @@ def test_exercise_answers_compare_two_runs_from_their_numbers():
     assert "**Retrieval precision differs between the runs**" in str(report.less_data_answer(reference, fewer))
 
     def grid(layer, hits_of_class):  # 2 queries of classes 0 and 1, 4 hits each
-        labels = np.array([[0] * hits_of_class + [2] * (4 - hits_of_class), [1] * hits_of_class + [3] * (4 - hits_of_class)])
+        misses = 4 - hits_of_class
+        labels = np.array([[0] * hits_of_class + [2] * misses, [1] * hits_of_class + [3] * misses])
         return {"layer": layer, "query_labels": np.array([0, 1]), "neighbor_labels": labels, "class_names": "abcd"}
 
     text = str(report.retrieval_answer(grid("fc", 3), grid("conv1", 1)))

@@ -300,7 +300,8 @@ def test_docstring_examples_print_what_they_say(item):
 
 def test_recommend_is_the_lectures_table_and_names_bad_arguments():
     assert selection.recommend(5, True)["models"] == ("frozen",)
-    assert selection.recommend(40, True) == {"data": "similar", "target": "large", **selection.STRATEGY["similar", "large"]}
+    expected = {"data": "similar", "target": "large", **selection.STRATEGY["similar", "large"]}
+    assert selection.recommend(40, True) == expected
     assert selection.recommend(40, False)["models"] == ("fine_tuned", "chain_thaw", "scratch")
     assert selection.recommend(19, False)["target"] == "small" and selection.recommend(20, False)["target"] == "large"
     assert selection.recommend(10, True, large_from=10)["target"] == "large"

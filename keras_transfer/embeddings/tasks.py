@@ -22,7 +22,8 @@ import numpy as np
 
 TASK_KEYS = (
     "source_model", "source_profile", "source_seed", "layers", "dataset", "preprocess", "split_seed", "split_id",
-    "path", "train_per_class", "test_per_class", "gallery_per_class", "source_domain", "scale_range", "crop_range", "pool_size",
+    "path", "train_per_class", "test_per_class", "gallery_per_class", "source_domain", "scale_range", "crop_range",
+    "pool_size",
 )
 
 
@@ -95,8 +96,8 @@ def _pasted_half_b(config, seeds, image_size, verbose):
     """Half B's items pasted on crops of scikit-learn's photos (`datasets.load_pasted_objects`, the target of notebook
     04): a pool of `pool_size` pasted training items (the same whatever the training set's size), from which each
     seed draws `train_per_class` per class; a fixed gallery of the pool's last `gallery_per_class` per class (never
-    drawn for training); `test_per_class` per class test items
-    (None: 5,000) pasted on photo strips no training image touches. Images `(N, H, W, 3)` uint8."""
+    drawn for training); `test_per_class` per class test items (None: 5,000) pasted on photo strips no training
+    image touches. Images `(N, H, W, 3)` uint8."""
     from keras_transfer import datasets
 
     train_per_class, gallery_per_class = config["train_per_class"], config["gallery_per_class"]

@@ -118,7 +118,8 @@ def _check_mismatched_source(config):
                          f"source_profile={config['source_profile']!r}")
     if domain not in models.SOURCE_DOMAINS or domain == config["source_domain"]:
         raise ValueError(f"`mismatched_source_domain` must be None or one of {models.SOURCE_DOMAINS} other than the "
-                         f"matched source's ({config['source_domain']!r}). Received: mismatched_source_domain={domain!r}")
+                         f"matched source's ({config['source_domain']!r}). Received: "
+                         f"mismatched_source_domain={domain!r}")
 
 
 def _methods(model, config, layers):

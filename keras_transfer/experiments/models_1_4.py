@@ -468,7 +468,8 @@ def recommendations(strategy, score_rows, score="logme"):
     return cells
 
 
-RECOMMEND_LARGE_FROM = 20  # labels per class from which `selection.recommend` calls a target set large (5 small, 40 large)
+# the labels per class from which `selection.recommend` calls a target set large (04's budgets: 5 small, 40 large)
+RECOMMEND_LARGE_FROM = 20
 
 
 @base.recipe(NAME)

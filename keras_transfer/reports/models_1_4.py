@@ -323,7 +323,8 @@ def source_score_table(result):
     lines = []
     for (per_class, source), rows in groups.items():
         lines.append([f"{per_class}/class", source,
-                      *(reports.mean_std([row[score] for row in rows], 3, as_percent=False) for score in found["scores"]),
+                      *(reports.mean_std([row[score] for row in rows], 3, as_percent=False)
+                        for score in found["scores"]),
                       *(reports.mean_std([row[f"{name}_accuracy"] for row in rows]) for name in found["networks"])])
     return reports.table(lines, headers=("labels", "source", *(_SCORE_TITLES[s] for s in found["scores"]),
                                          *(f"{_label(name)}: test accuracy" for name in found["networks"])))
@@ -361,7 +362,8 @@ def recommendation_table(result):
     if not cells:
         return reports.Report("This run has no strategy table to check recommendations against.")
     rows = [[f"{cell['source']}", f"{cell['labels_per_class']}/class",
-             f"{'similar' if cell['scored_similar'] else 'different'} ({_SCORE_TITLES.get(cell['score'], cell['score'])})",
+             f"{'similar' if cell['scored_similar'] else 'different'} "
+             f"({_SCORE_TITLES.get(cell['score'], cell['score'])})",
              ", ".join(cell["models"]), cell["winner"] or "–", "yes" if cell["agrees"] else "**no**"]
             for cell in cells]
     agree = sum(cell["agrees"] for cell in cells)

@@ -141,7 +141,8 @@ def findings(result):
     dataset = metadata.get("config", {}).get("dataset")
     stand_in = dataset in ("pasted_half_b", "fashion_mnist_half_b")
     paper_first = metadata["paper"]["svm"].get("1", metadata["paper"]["svm"].get(1))
-    if dataset == "fashion_mnist_half_b" and paper_first is not None and found["first_svm_accuracy"] > paper_first[0] / 100:
+    strong_first = paper_first is not None and found["first_svm_accuracy"] > paper_first[0] / 100
+    if dataset == "fashion_mnist_half_b" and strong_first:
         lines.append(
             f"**Why layer 1 is so strong here:** our {len(metadata['class_names'])} classes are centred grey items "
             "that differ in outline and brightness, so even the first layer's pooled channels separate them "

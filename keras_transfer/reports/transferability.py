@@ -437,8 +437,8 @@ def selffer_answer(result):
     if above:
         lines.append(f"**BnB+ above base B** at n = {_listed(above)}: a network that starts from base B's own layers "
                      "and trains again ends higher than base B, so base B is one training on "
-                     f"{_train_images(result)} images, not the best a network can do on them, and part of any copied network's gain over it is a second "
-                     "training's.")
+                     f"{_train_images(result)} images, not the best a network can do on them, and part of any copied "
+                     "network's gain over it is a second training's.")
     return reports.bullets(lines)
 
 
@@ -452,7 +452,8 @@ def seeds_answer(one, several):
             same = first[family]["agrees"] == second[family]["agrees"]
             kept += [family] if same else []
             lines.append(f"**{family}:** {verdict[first[family]['agrees']]} with one seed, "
-                         f"{verdict[second[family]['agrees']]} with {_seeds(len({row['seed'] for row in several.rows}))}"
+                         f"{verdict[second[family]['agrees']]} with "
+                         f"{_seeds(len({row['seed'] for row in several.rows}))}"
                          + ("." if same else ": the verdict changed."))
     lines.append(f"{len(kept)} of {len(lines)} verdicts survive. With one seed a difference has no spread beside it, "
                  "so any gain above half a point counts; with several, it must exceed its spread over seeds.")
