@@ -308,6 +308,13 @@ def test_choosing_before_training_reads_the_scores_the_recommendations_and_the_f
     finder = str(report.finder_table(result))
     assert "| photos | 5/class | 2.0e-04 | 1.0e-03 | 3e-04 | 2 |" in finder
     assert "between 0.67 and 0.67 times the rate validation chose among 0.0003, 0.001" in finder
+    assert "range start" not in finder
+    result.metadata["config"]["finder_range"] = [1e-4, 1.0]  # now the valley of the median is the range's start
+    result.rows[1]["finder_valley"] = 1e-4
+    result.rows[0]["finder_valley"] = 1e-4
+    finder = str(report.finder_table(result))
+    assert "| photos | 5/class | 1.0e-04 (range start) |" in finder and "read no valley above the start" in finder
+    assert "(photos at 5/class) the loss never fell" in finder
     empty = Result("models-1-4", "quick", [], {}, {"seeds": [0]})
     assert "scored no source" in str(report.source_score_table(empty))
     assert "did not run the learning-rate finder" in str(report.finder_table(empty))

@@ -386,22 +386,33 @@ def finder_table(result):
     groups = {}
     for row in rows:
         groups.setdefault((row["source"], row["labels_per_class"]), []).append(row)
-    lines, ratios = [], []
+    config = result.metadata["config"]
+    start = float(config.get("finder_range", [0.0])[0])
+    edge = lambda rate: f"{rate:.1e}" + (" (range start)" if rate <= start * 1.0001 else "")  # noqa: E731
+    lines, ratios, at_start = [], [], []
     for (source, per_class), group in groups.items():
         valley = _median([row["finder_valley"] for row in group])
         steepest = _median([row["finder_steepest"] for row in group])
         chosen = _median([row["learning_rate"] for row in group])
-        ratios.append(valley / chosen)
-        lines.append([source, f"{per_class}/class", f"{valley:.1e}", f"{steepest:.1e}", f"{chosen:.0e}",
-                      f"{len(group)}"])
-    candidates = result.metadata["config"]["fine_tune_learning_rates"]
-    low, high = min(ratios), max(ratios)
+        if valley <= start * 1.0001:
+            at_start.append(f"{source} at {per_class}/class")
+        else:
+            ratios.append(valley / chosen)
+        lines.append([source, f"{per_class}/class", edge(valley), edge(steepest), f"{chosen:.0e}", f"{len(group)}"])
+    candidates = ", ".join(f"{rate:g}" for rate in config["fine_tune_learning_rates"])
+    sentences = [f"Where the test read a valley, it lies between {min(ratios):.2g} and {max(ratios):.2g} times the "
+                 f"rate validation chose among {candidates}." if ratios else
+                 f"The test read no valley above the start of its range; validation chose among {candidates}."]
+    if at_start:
+        sentences.append(
+            f"At the start of the range ({', '.join(at_start)}) the loss never fell as the rate rose: fine-tuning "
+            "starts from a head already trained to convergence, so the lowest loss is at the smallest rate and the "
+            "range test has no valley to read. The finder is made for a network still far from a minimum.")
+    sentences.append("The finder costs one short fit; validation costs one fine-tuning per candidate rate, and only "
+                     "it sees images the network did not train on.")
     return reports.Report.join(
         reports.table(lines, headers=("source", "labels", "finder: valley", "finder: steepest",
-                                      "chosen on validation", "seeds")),
-        f"The valley suggestion lies between {low:.2g} and {high:.2g} times the rate validation chose among "
-        f"{', '.join(f'{rate:g}' for rate in candidates)}. The finder costs one short fit; validation costs one "
-        "fine-tuning per candidate rate, and only it sees images the network did not train on.")
+                                      "chosen on validation", "seeds")), " ".join(sentences))
 
 
 def _median(values):
