@@ -325,10 +325,11 @@ def test_models_1_4_full_dry_run_on_a_keras_hub_preset(data_dir, tmp_path, oxfor
     result = models_1_4.run(
         "full", path=str(oxford17_folder), backbone=str(tmp_path / "preset"), weights=None, seeds=(0,),
         output_dir=tmp_path / "m14", verbose=0, models=("fine_tuned",), batch_size=2, max_epochs=1, patience=1,
-        fine_tune_max_epochs=1, fine_tune_learning_rates=(1e-5,), fine_tune_decay=2.6,
+        fine_tune_max_epochs=1, fine_tune_learning_rates=(1e-5,), fine_tune_decay=2.6, finder_steps=20,
     )
     (row,) = result.rows
     assert row["network"] == "fine_tuned" and 0.0 <= row["test_accuracy"] <= 1.0
+    assert 1e-6 <= row["finder_valley"] <= 1.0  # the range test on a keras-hub backbone, a batched dataset
     config = {**models_1_4.CONFIGS["full"], "backbone": str(tmp_path / "preset"), "weights": None}
     model = models_1_4.build_model("fine_tuned", config, None, 17, 0)
     assert model.input_shape == (None, 224, 224, 3)

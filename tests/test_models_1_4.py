@@ -203,6 +203,7 @@ def test_full_profile_data_path_on_fixture_archives(data_dir, tmp_path):
         "full", seeds=(0,), output_dir=tmp_path / "out", verbose=0, path=str(fixture.directory),
         weights=str(weights), image_size=(32, 32), models=("frozen", "fine_tuned"), head_units=(8,),
         batch_size=16, max_epochs=1, fine_tune_max_epochs=1, fine_tune_learning_rates=(1e-4,), sample_predictions=5,
+        finder_steps=20,
     )
     assert [row["model"] for row in result.rows] == ["frozen/n40", "fine_tuned/n40"]
     assert result.metadata["class_names"][0] == "Daffodil" and len(result.metadata["class_names"]) == 17

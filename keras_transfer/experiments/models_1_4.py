@@ -317,15 +317,18 @@ def train_ulmfit(model, train, validation, config, verbose):
 
 def find_learning_rate(model, weights, train, config):
     """The learning-rate range test (`callbacks.LearningRateFinder`, ULMFiT's first step) on a copy of `model` with
-    `weights`: Adam from `finder_range[0]` to `finder_range[1]` over `finder_steps` batches of `train`. `model` is
-    left as it is. Returns `{"valley": rate, "steepest": rate}`."""
+    `weights`: Adam from `finder_range[0]` to `finder_range[1]` over `finder_steps` batches of `train` (`(images,
+    labels)` or a batched dataset). `model` is left as it is. Returns `{"valley": rate, "steepest": rate}`."""
     copy = keras.models.clone_model(model)
     copy.set_weights(weights)
     low, high = config["finder_range"]
     copy.compile(optimizer=_adam(low, config), loss="sparse_categorical_crossentropy")
     finder = kt_callbacks.LearningRateFinder(start_learning_rate=low, end_learning_rate=high,
                                              steps=config["finder_steps"])
-    finder.find(copy, *train, batch_size=config["batch_size"], shuffle=True)
+    if isinstance(train, tuple):  # (images, labels) of a budget
+        finder.find(copy, *train, batch_size=config["batch_size"], shuffle=True)
+    else:  # a batched tf.data pipeline (Oxford-17's split)
+        finder.find(copy, train)
     return {rule: float(finder.suggest(rule)) for rule in ("valley", "steepest")}
 
 
