@@ -405,10 +405,11 @@ def _score_sources(sources, data, rows, config, seed):
     """One row per budget of `compare_labels_per_class` and source network: its scores on the budget's training
     images and the test accuracy each of `SCORED_NETWORKS` reached from it (seed `seed`)."""
     score_rows = []
+    backbones = {domain: kt_models.source_backbone(network) for domain, network in sources.items()}  # once per call
     for per_class in config["compare_labels_per_class"]:
         x, y = budget_split(data, per_class, seed)
         for domain, network in sources.items():
-            features = kt_models.source_backbone(network).predict(x, batch_size=256, verbose=0).reshape(len(x), -1)
+            features = backbones[domain].predict(x, batch_size=256, verbose=0).reshape(len(x), -1)
             predictions = network.predict(x, batch_size=256, verbose=0).astype("float64")
             predictions /= predictions.sum(axis=1, keepdims=True)  # float32 rows: sum to 1 again in float64
             measured = {row["network"]: row["test_accuracy"] for row in rows

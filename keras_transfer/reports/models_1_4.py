@@ -18,6 +18,8 @@ report.claims(result)  # rendered in Jupyter, Markdown text with print()
 ```
 """
 
+import statistics
+
 from keras_transfer import reports
 from keras_transfer.experiments import models_1_4 as recipe
 
@@ -388,13 +390,14 @@ def finder_table(result):
         groups.setdefault((row["source"], row["labels_per_class"]), []).append(row)
     config = result.metadata["config"]
     start = float(config.get("finder_range", [0.0])[0])
-    edge = lambda rate: f"{rate:.1e}" + (" (range start)" if rate <= start * 1.0001 else "")  # noqa: E731
+    at_range_start = lambda rate: rate <= start * 1.0001  # noqa: E731 - the finder's first rate, to float precision
+    edge = lambda rate: f"{rate:.1e}" + (" (range start)" if at_range_start(rate) else "")  # noqa: E731
     lines, ratios, at_start = [], [], []
     for (source, per_class), group in groups.items():
-        valley = _median([row["finder_valley"] for row in group])
-        steepest = _median([row["finder_steepest"] for row in group])
-        chosen = _median([row["learning_rate"] for row in group])
-        if valley <= start * 1.0001:
+        valley = statistics.median([row["finder_valley"] for row in group])
+        steepest = statistics.median([row["finder_steepest"] for row in group])
+        chosen = statistics.median([row["learning_rate"] for row in group])
+        if at_range_start(valley):
             at_start.append(f"{source} at {per_class}/class")
         else:
             ratios.append(valley / chosen)
@@ -413,12 +416,6 @@ def finder_table(result):
     return reports.Report.join(
         reports.table(lines, headers=("source", "labels", "finder: valley", "finder: steepest",
                                       "chosen on validation", "seeds")), " ".join(sentences))
-
-
-def _median(values):
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 __all__ = ["about", "claims", "conclusion", "fine_tuning_on_validation", "finder_table", "large_rate_answer",
