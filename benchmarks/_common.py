@@ -25,9 +25,12 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 SIZES = ("smoke", "quick")
 
 
-def parse_args(description, argv=None):
-    """`--quick` (default: sizes for a 2-core CPU, about two minutes) or `--smoke` (seconds, for the tests)."""
+def parse_args(description, argv=None, extra=None):
+    """`--quick` (default: sizes for a 2-core CPU, about two minutes) or `--smoke` (seconds, for the tests); `extra`
+    adds a script's own arguments to the parser."""
     parser = argparse.ArgumentParser(description=description)
+    if extra is not None:
+        extra(parser)
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--quick", dest="size", action="store_const", const="quick", help="default sizes (minutes)")
     group.add_argument("--smoke", dest="size", action="store_const", const="smoke", help="tiny sizes (seconds)")
@@ -180,12 +183,12 @@ def result_line(benchmark, value, unit, goal, met, **details):
     return json.dumps(_plain(record), sort_keys=False)
 
 
-def run(main, description):
+def run(main, description, extra=None):
     """Parses the arguments, runs `main(args) -> dict` with stdout sent to stderr, prints the one JSON line.
 
-    `main` returns the keyword arguments of `result_line`.
+    `main` returns the keyword arguments of `result_line`; `extra` adds the script's own arguments (`parse_args`).
     """
-    args = parse_args(description)
+    args = parse_args(description, extra=extra)
     stdout = sys.stdout
     start = time.perf_counter()
     with contextlib.redirect_stdout(sys.stderr):

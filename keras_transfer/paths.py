@@ -1,5 +1,6 @@
 """Where keras-transfer keeps downloads, extracted data, cached models and results."""
 
+import contextlib
 import os
 import pathlib
 
@@ -56,3 +57,22 @@ def results_dir(*parts, create=True):
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def environment(**values):
+    """Sets the environment variables `values` (None: left as they are) inside the block, then restores them.
+
+    What a child process started inside it inherits: a notebook's kernel (`notebooks.execute_notebook`), a local Ray
+    instance's workers (`parallel.Workers`).
+    """
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update({key: value for key, value in values.items() if value is not None})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -79,6 +79,7 @@ PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "qu
 RESULTS = os.environ.get("KT_RESULTS", "auto")   # "auto": load a saved result of the same settings if there is one, else train; "train": always train
 LIVE = os.environ.get("KT_LIVE", "0") in ("1",)  # True: one seed, the smallest settings that still show the lesson (for a live demo)
 SEEDS = None  # None: the profile's seeds (live: the first), e.g. (0,) for one run per point
+WORKERS = int(os.environ.get("KT_WORKERS", "1"))  # networks trained at once, each a Ray task (the rows are the same)
 
 # %% [markdown]
 # ## Running the grid
@@ -88,9 +89,12 @@ SEEDS = None  # None: the profile's seeds (live: the first), e.g. (0,) for one r
 # appended to `runs.jsonl` in the result's folder as soon as it ends: stop the notebook halfway, run it again, and
 # it continues where it stopped instead of starting over. With `RESULTS = "auto"` a saved result of the same settings
 # (a teacher's pre-run, say) is loaded instead of trained; the first line under the progress bar says which it was.
+# The grid's networks do not depend on each other once the base networks are trained: with `WORKERS = 2` two train
+# at once, each as a [Ray](https://docs.ray.io) task on its own core (or on a Ray cluster, see the README), and the
+# rows are the ones a sequential run gives.
 
 # %%
-result = kt.experiments.run("transferability", PROFILE, results=RESULTS, live=LIVE, seeds=SEEDS)
+result = kt.experiments.run("transferability", PROFILE, results=RESULTS, live=LIVE, seeds=SEEDS, workers=WORKERS)
 report.setup(result, live=LIVE)
 
 # %% [markdown]

@@ -71,6 +71,7 @@ PROFILE = os.environ.get("KT_PROFILE", "quick")  # "smoke": seconds (tests); "qu
 RESULTS = os.environ.get("KT_RESULTS", "auto")   # "auto": load a saved result of the same settings if there is one, else train; "train": always train
 LIVE = os.environ.get("KT_LIVE", "0") in ("1",)  # True: one seed, the smallest settings that still show the lesson (for a live demo)
 SEEDS = None  # None: the profile's seeds (quick and full: 0, 1, 2; live mode: the first)
+WORKERS = int(os.environ.get("KT_WORKERS", "1"))  # networks trained at once, each a Ray task (the rows are the same)
 
 # %%
 config = kt.profiles.select(models_1_4.CONFIGS, PROFILE, models_1_4.LIVE[PROFILE] if LIVE else {})
@@ -130,10 +131,12 @@ report.parameter_table({name: kt.models.parameter_counts(model) for name, model 
 # results, with one progress bar over the networks to train; with `RESULTS = "auto"` it loads the saved result of
 # the same settings instead, when there is one (a teacher's pre-run: `python -m keras_transfer run models-1-4
 # --profile quick` from a shell). With `compare_domain` (the quick profile's default) it also trains Models 2 and 3
-# from the source trained on black, for the strategy table at the end; live mode skips it.
+# from the source trained on black, for the strategy table at the end; live mode skips it. Every model, budget and
+# seed is a network of its own: with `WORKERS = 2` two train at once, each as a [Ray](https://docs.ray.io) task,
+# with the rows a sequential run gives.
 
 # %%
-result = kt.experiments.run("models-1-4", PROFILE, results=RESULTS, live=LIVE, seeds=SEEDS)
+result = kt.experiments.run("models-1-4", PROFILE, results=RESULTS, live=LIVE, seeds=SEEDS, workers=WORKERS)
 print(kt.experiments.base.provenance(result))
 
 # %% [markdown]

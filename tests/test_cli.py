@@ -98,3 +98,23 @@ def test_kernel_is_this_python():
     assert os.path.realpath(os.path.dirname(executable)) == os.path.realpath(os.path.dirname(sys.executable))
     with pytest.raises(RuntimeError, match="ipykernel install"):
         notebooks.check_kernel("no-such-kernel-here")
+
+
+def test_workers_reach_the_experiment_and_the_notebooks(monkeypatch, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["run", "transferability", "--workers", "0"])
+    assert "expected a positive integer, got '0'" in capsys.readouterr().err
+    seen = {}
+
+    def fake_run(name, profile, **kwargs):
+        seen.update(kwargs, name=name)
+        raise ValueError("stopped by the test")
+
+    monkeypatch.setattr(experiments, "run", fake_run)
+    assert cli.main(["run", "transferability", "--profile", "smoke", "--workers", "2"]) == 2
+    assert seen["name"] == "transferability" and seen["workers"] == 2
+    monkeypatch.setenv("KT_WORKERS", "1")  # restored after the test: the command sets it for its kernels
+    monkeypatch.setattr(notebooks, "run_notebooks", lambda *args, **kwargs: seen.update(
+        kernel_workers=os.environ.get("KT_WORKERS")) or [])
+    cli.main(["notebooks", "--profile", "smoke", "--workers", "3"])
+    assert seen["kernel_workers"] == "3"  # the kernels inherit it; notebooks 03 and 04 read it as WORKERS

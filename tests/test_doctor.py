@@ -43,3 +43,18 @@ def test_estimates_scale_the_reference_times_by_the_measured_step():
     assert doctor.estimate_times(0.2, 1.0, {"step_cpu_seconds": None, "quick_cpu_seconds": {}}) == {}
     text = doctor.format_report([doctor.Check("cpu", "ok", "2 cores")], {"01_a.ipynb": 90.0})
     assert "01_a.ipynb" in text and "1.5 min" in text and "Ready" in text
+
+
+def test_workers_check_says_how_to_get_ray_and_which_cluster(monkeypatch):
+    real_version = doctor._version
+    monkeypatch.setattr(doctor, "_version", lambda name: None if name == "ray" else real_version(name))
+    (check,) = doctor.check_workers()
+    assert check.status == "warn" and 'pip install "keras-transfer[cluster]"' in check.fix
+    monkeypatch.setattr(doctor, "_version", lambda name: "2.60.0" if name == "ray" else real_version(name))
+    monkeypatch.setenv("RAY_ADDRESS", "ray://head:10001")
+    (check,) = doctor.check_workers()
+    assert check.status == "ok" and "RAY_ADDRESS=ray://head:10001" in check.detail
+    monkeypatch.delenv("RAY_ADDRESS")
+    monkeypatch.setattr(doctor.os, "cpu_count", lambda: 4)
+    (check,) = doctor.check_workers()
+    assert "--workers 4 trains 4 networks at once here" in check.detail

@@ -3,6 +3,7 @@
 import dataclasses
 import functools
 import hashlib
+import inspect
 import json
 import math
 import numbers
@@ -294,9 +295,12 @@ def recipe(name, module=None):
     """Makes an experiment's `run()` a recipe: it times the run, records where and with what, and saves it.
 
     The decorated `run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)` only trains and
-    returns an `ExperimentResult`; the wrapper checks `profile`, resolves `output_dir` (default
+    returns an `ExperimentResult` (a `run` that also takes `workers` spreads its networks over that many workers,
+    `keras_transfer.parallel`); the wrapper checks `profile` and `workers` (default `KT_WORKERS`, else 1; a run
+    without workers says it trains one network after another), resolves `output_dir` (default
     `paths.results_dir(name, profile)`, passed on so a recipe can keep a resume journal there), adds to the
-    metadata the run's `wall_time_s` and `cpu_time_s`, the `backend`, `keras` and `keras_transfer` versions, the
+    metadata the run's `wall_time_s` and `cpu_time_s` (this process's CPU time: workers' time is in the rows), the
+    `workers` it ran on, the `backend`, `keras` and `keras_transfer` versions, the
     `request` (`request_of`: what `run_or_load` compares a saved result with), `finished_at` and `machine`, and
     writes `result.json` into `output_dir`.
 
@@ -306,20 +310,31 @@ def recipe(name, module=None):
     """
 
     def decorate(run):
+        takes_workers = "workers" in inspect.signature(run).parameters
+
         @functools.wraps(run)
-        def recorded(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides):
+        def recorded(profile="quick", *, seeds=None, output_dir=None, verbose=1, workers=None, **overrides):
             import keras  # noqa: PLC0415
 
             from keras_transfer import __version__  # noqa: PLC0415
+            from keras_transfer import parallel  # noqa: PLC0415
             from keras_transfer import paths  # noqa: PLC0415
             from keras_transfer import profiles  # noqa: PLC0415
 
             profiles.check_profile(profile)
+            workers = parallel.default_workers() if workers is None else parallel.check_workers(workers)
+            if workers > 1 and not takes_workers:
+                if verbose:
+                    print(f"{name} trains its networks one after another here: `workers` is taken by "
+                          f"{', '.join(PARALLEL_EXPERIMENTS)}.")
+                workers = 1
             directory = pathlib.Path(output_dir) if output_dir is not None else paths.results_dir(name, profile)
             clock = Stopwatch()
-            result = run(profile, seeds=seeds, output_dir=directory, verbose=verbose, **overrides)
+            extra = {"workers": workers} if takes_workers else {}
+            result = run(profile, seeds=seeds, output_dir=directory, verbose=verbose, **extra, **overrides)
             result.metadata.update(
                 clock.times(),
+                workers=workers,
                 backend=keras.backend.backend(),
                 keras=keras.__version__,
                 keras_transfer=__version__,
@@ -341,6 +356,7 @@ def recipe(name, module=None):
 # Results that load instantly: a saved result is reused when it answers the same request.
 
 RESULTS_MODES = ("auto", "train")
+PARALLEL_EXPERIMENTS = ("transferability", "models-1-4")  # the recipes whose `run` takes `workers`
 
 
 def request_of(module, name, profile, seeds, overrides):
@@ -366,7 +382,7 @@ def request_of(module, name, profile, seeds, overrides):
 
 
 def run_or_load(module, name, profile="quick", *, results="train", live=False, seeds=None, output_dir=None,
-                verbose=1, **overrides):
+                verbose=1, workers=None, **overrides):
     """Runs an experiment, or loads the saved result of the same request (`results="auto"`).
 
     Args:
@@ -381,6 +397,8 @@ def run_or_load(module, name, profile="quick", *, results="train", live=False, s
             `seeds` given explicitly) is saved in a folder of its own, `<profile>[-live]-<hash of the request>`,
             so an exercise never replaces the profile's saved result either.
         seeds, output_dir, verbose, overrides: passed to the experiment's `run()`.
+        workers: int or None. How many networks train at once (`keras_transfer.parallel`; default `KT_WORKERS`,
+            else 1). Not part of the request: a result trained over workers answers the same request.
 
     Returns:
         An `ExperimentResult` whose metadata has `"request"`, `"finished_at"`, `"machine"` (the `recipe` decorator
@@ -417,7 +435,8 @@ def run_or_load(module, name, profile="quick", *, results="train", live=False, s
             return saved
         if verbose:
             print(f"The result saved at {saved_path} answers other settings: training instead.")
-    return module.run(profile=profile, seeds=seeds, output_dir=directory, verbose=verbose, **overrides)
+    return module.run(profile=profile, seeds=seeds, output_dir=directory, verbose=verbose, workers=workers,
+                      **overrides)
 
 
 def provenance(result):

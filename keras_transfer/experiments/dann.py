@@ -61,6 +61,7 @@ import statistics
 import keras
 import numpy as np
 
+from keras_transfer import distribute
 from keras_transfer import profiles
 from keras_transfer import progress
 from keras_transfer.datasets import mnist_m
@@ -136,21 +137,25 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
     validation = (data["source_validation"], data["target_validation"]) if config["validation_size"] else None
 
     rows, histories, features = [], {}, {}
+    devices = distribute.devices()
+    if devices > 1 and verbose:
+        print(f"Data-parallel: {distribute.describe(config['batch_size'])}.")
     bar = progress.bar(len(seeds) * len(config["models"]), f"DANN ({profile})", verbose=verbose)
     for seed in seeds:
         for model_name in config["models"]:
             clock = base.Stopwatch()
             keras.utils.set_random_seed(seed)
-            model = dann.build_mnist_dann(num_classes=10, pixel_mean=pixel_mean, strength=0.0,
-                                          name=f"{model_name}_seed{seed}")
-            target_labelled = MODELS[model_name]["label_weights"][1] > 0
-            target = data["target_train"] if target_labelled else data["target_train"][0]  # DANN sees no label
-            histories[f"{model_name}/seed{seed}"] = dann.train_dann(
-                model, data["source_train"], target, seed=seed, verbose=2 if verbose >= 2 else 0,
-                validation=validation, **MODELS[model_name], **{key: config[key] for key in TRAINING_KEYS},
-            )
-            test = dann.evaluate_domains(model, data["source_test"], data["target_test"])
-            held_out = dann.evaluate_domains(model, *validation) if validation else {}
+            with distribute.data_parallel():  # KT_DEVICES devices (default 1: nothing changes)
+                model = dann.build_mnist_dann(num_classes=10, pixel_mean=pixel_mean, strength=0.0,
+                                              name=f"{model_name}_seed{seed}")
+                target_labelled = MODELS[model_name]["label_weights"][1] > 0
+                target = data["target_train"] if target_labelled else data["target_train"][0]  # DANN sees no label
+                histories[f"{model_name}/seed{seed}"] = dann.train_dann(
+                    model, data["source_train"], target, seed=seed, verbose=2 if verbose >= 2 else 0,
+                    validation=validation, **MODELS[model_name], **{key: config[key] for key in TRAINING_KEYS},
+                )
+                test = dann.evaluate_domains(model, data["source_test"], data["target_test"])
+                held_out = dann.evaluate_domains(model, *validation) if validation else {}
             rows.append({
                 "model": model_name, "seed": seed, **test,
                 "target_validation_accuracy": held_out.get("target_accuracy"),
@@ -171,7 +176,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
     _fill_dann_rows(rows)
     gap = gap_closed(rows)
     metadata = {
-        "task": "MNIST → MNIST-M", "source": config["source"], "config": base.jsonable(config),
+        "task": "MNIST → MNIST-M", "source": config["source"], "config": base.jsonable(config), "devices": devices,
         "titles": {name: MODEL_TITLES[name] for name in MODELS},
         "sizes": {key: len(images) for key, (images, _) in data.items()}, "pixel_mean": pixel_mean,
         "gap_closed": gap, "paper_table_1": [{**entry, "gap_closed": _gap(*(entry[model] for model in MODELS))}

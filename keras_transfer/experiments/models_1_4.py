@@ -48,8 +48,10 @@ import numpy as np
 
 from keras_transfer import callbacks as kt_callbacks
 from keras_transfer import datasets
+from keras_transfer import distribute
 from keras_transfer import models as kt_models
 from keras_transfer import optimizers as kt_optimizers
+from keras_transfer import parallel
 from keras_transfer import profiles
 from keras_transfer import progress
 from keras_transfer import schedules as kt_schedules
@@ -472,12 +474,58 @@ def recommendations(strategy, score_rows, score="logme"):
     return cells
 
 
+_DATA_CACHE = {}
+
+
+def _seed_data(config, seed):
+    """`_load_data(config, seed)`, kept for the last seed asked for, so the models of one seed load it once."""
+    key = (base.config_fingerprint(config), seed)
+    if key not in _DATA_CACHE:
+        _DATA_CACHE.clear()
+        _DATA_CACHE[key] = _load_data(config, seed)
+    return _DATA_CACHE[key]
+
+
+def train_cell(shared, cell):
+    """Trains and tests one network of `run`'s grid: `cell = (seed, domain, labels_per_class, name)`.
+
+    `shared` holds the run's `config`, its `sources` (domain -> source network), `profile` and `verbose`. Runs
+    here or in a Ray worker (`parallel.Workers`); returns `{"row", "history", "predictions", "labels"}`.
+    """
+    config, sources, verbose = shared["config"], shared["sources"], shared["verbose"]
+    seed, domain, per_class, name = cell
+    data = _seed_data(config, seed)
+    train = budget_split(data, per_class, seed)
+    large = config["large_batch_size"] and per_class >= config["large_batch_from"]
+    budget_config = {**config, "batch_size": config["large_batch_size"]} if large else config
+    key = f"{name}/n{per_class}" if domain == config["source_domain"] else f"{name}/{domain}/n{per_class}"
+    with distribute.data_parallel(), kt_models.quiet_retracing():  # KT_DEVICES devices (default 1: no change)
+        model = build_model(name, config, sources.get(domain), len(data["class_names"]), seed)
+        clock = base.Stopwatch()
+        outcome = TRAINERS[name](model, train, data["validation"], budget_config, verbose)
+        times = clock.times()
+        test = kt_models.evaluate_classifier(model, data["test"], config["sample_predictions"])
+    counts = kt_models.parameter_counts(model)
+    row = {
+        "model": key, "network": name, "source": domain, "labels_per_class": int(per_class),
+        "seed": seed, "test_accuracy": test["accuracy"], "test_loss": test["loss"],
+        "epochs": len(outcome["history"]["loss"]), "best_epoch": outcome["best_epoch"],
+        **times,
+        "trainable_params": counts["trainable"], "frozen_params": counts["frozen"],
+        "validation_accuracy": _best_validation(outcome, config["monitor"]),
+        **({"learning_rate": outcome["learning_rate"]} if "learning_rate" in outcome else {}),
+        **({f"finder_{rule}": rate for rule, rate in outcome["finder"].items()} if "finder" in outcome else {}),
+    }
+    keras.backend.clear_session(free_memory=False)  # no full gc.collect per model
+    return {"row": row, "history": outcome["history"], "predictions": test["predictions"], "labels": test["labels"]}
+
+
 # the labels per class from which `selection.recommend` calls a target set large (04's budgets: 5 small, 40 large)
 RECOMMEND_LARGE_FROM = 20
 
 
 @base.recipe(NAME)
-def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides):
+def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, workers=1, **overrides):
     """Trains every model at every label budget and seed under `profile`; returns an `ExperimentResult`.
 
     Args:
@@ -486,6 +534,8 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         output_dir: path or None. Where `result.json` goes; None: `paths.results_dir("models-1-4", profile)`.
         verbose: int. 0 silent; 1 a progress bar over the networks to train; 2 also a line per model, budget
             and seed, and Keras's epoch lines.
+        workers: int. How many networks train at once (`parallel.Workers`: Ray tasks, one per model, budget and
+            seed); 1 trains them here one after another. The rows are the same either way.
         **overrides: settings of `CONFIGS[profile]`, e.g. `models=("frozen", "chain_thaw")`,
             `labels_per_class=(5, 40)`, `compare_domain=None`, `weights="vgg19.weights.h5"` (full).
     """
@@ -500,51 +550,39 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         arms.append((config["compare_domain"], config["compare_labels_per_class"], config["compare_models"]))
     sources = {domain: kt_models.pretrained_source_network(config["source_profile"], domain=domain, verbose=verbose)
                for domain, _, _ in arms if config["backbone"] == "source"}
-    rows, histories, predictions, score_rows = [], {}, {}, []
-    networks = len(seeds) * sum(len(budgets) * len(names) for _, budgets, names in arms)
-    bar = progress.bar(networks, f"Models 1-4 ({profile})", verbose=verbose)
-    for seed in seeds:
-        data = _load_data(config, seed)
-        for domain, budgets, names in arms:
-            for per_class in budgets:
-                train = budget_split(data, per_class, seed)
-                large = config["large_batch_size"] and per_class >= config["large_batch_from"]
-                budget_config = {**config, "batch_size": config["large_batch_size"]} if large else config
-                for name in names:
-                    model = build_model(name, config, sources.get(domain), len(data["class_names"]), seed)
-                    key = f"{name}/n{per_class}" if domain == config["source_domain"] else f"{name}/{domain}/n{per_class}"
-                    clock = base.Stopwatch()
-                    with kt_models.quiet_retracing():
-                        outcome = TRAINERS[name](model, train, data["validation"], budget_config, verbose)
-                        times = clock.times()
-                        test = kt_models.evaluate_classifier(model, data["test"], config["sample_predictions"])
-                    counts = kt_models.parameter_counts(model)
-                    rows.append({
-                        "model": key, "network": name, "source": domain, "labels_per_class": int(per_class),
-                        "seed": seed, "test_accuracy": test["accuracy"], "test_loss": test["loss"],
-                        "epochs": len(outcome["history"]["loss"]), "best_epoch": outcome["best_epoch"],
-                        **times,
-                        "trainable_params": counts["trainable"], "frozen_params": counts["frozen"],
-                        "validation_accuracy": _best_validation(outcome, config["monitor"]),
-                        **({"learning_rate": outcome["learning_rate"]} if "learning_rate" in outcome else {}),
-                        **({f"finder_{rule}": rate for rule, rate in outcome["finder"].items()}
-                           if "finder" in outcome else {}),
-                    })
-                    histories[f"{key}/seed{seed}"] = outcome["history"]
-                    predictions[f"{key}/seed{seed}"] = test["predictions"]
-                    bar.set_postfix_str(f"{key} seed {seed}: {test['accuracy']:.1%}", refresh=False)
-                    bar.update(1)
-                    if verbose >= 2:
-                        bar.write(f"[{profile} seed {seed}, {per_class}/class, {domain} source] {TITLES[name]}: "
-                                  f"test accuracy {test['accuracy']:.4f}, {rows[-1]['epochs']} epochs, "
-                                  f"{times['wall_time_s']:.1f} s ({times['cpu_time_s']:.1f} s CPU)")
-                    keras.backend.clear_session(free_memory=False)  # no full gc.collect per model
-        if len(sources) > 1:
-            score_rows += _score_sources(sources, data, rows, config, seed)
-    bar.close()
+    devices = distribute.devices()
+    if devices > 1 and verbose:
+        print(f"Data-parallel: {distribute.describe(config['batch_size'])}.")
+    cells = [(seed, domain, int(per_class), name) for seed in seeds for domain, budgets, names in arms
+             for per_class in budgets for name in names]
+    shared = {"config": config, "sources": sources, "profile": profile, "verbose": verbose}
+    outcomes = [None] * len(cells)
+    with progress.bar(len(cells), f"Models 1-4 ({profile})", verbose=verbose) as bar, \
+            parallel.Workers(workers, verbose=verbose) as pool:
+        for index, outcome in pool.map(train_cell, cells, shared):
+            outcomes[index] = outcome
+            row = outcome["row"]
+            bar.set_postfix_str(f"{row['model']} seed {row['seed']}: {row['test_accuracy']:.1%}", refresh=False)
+            bar.update(1)
+            if verbose >= 2:
+                bar.write(f"[{profile} seed {row['seed']}, {row['labels_per_class']}/class, {row['source']} source] "
+                          f"{TITLES[row['network']]}: test accuracy {row['test_accuracy']:.4f}, {row['epochs']} "
+                          f"epochs, {row['wall_time_s']:.1f} s ({row['cpu_time_s']:.1f} s CPU)")
+    rows = [outcome["row"] for outcome in outcomes]
+    keys = [f"{outcome['row']['model']}/seed{outcome['row']['seed']}" for outcome in outcomes]
+    histories = {key: outcome["history"] for key, outcome in zip(keys, outcomes)}
+    predictions = {key: outcome["predictions"] for key, outcome in zip(keys, outcomes)}
+    score_rows = []
+    if len(sources) > 1:  # after the networks: the scores are compared with what they reached
+        with kt_models.quiet_retracing():
+            for seed in seeds:
+                score_rows += _score_sources(sources, _seed_data(config, seed), rows, config, seed)
+    data = _seed_data(config, seeds[-1])
     metadata = {
         "config": base.jsonable(config), "seeds": list(seeds), "titles": {n: TITLES[n] for n in config["models"]},
-        "class_names": list(data["class_names"]), "sample_labels": test["labels"], "sample_predictions": predictions,
+        "devices": devices,
+        "class_names": list(data["class_names"]), "sample_labels": outcomes[-1]["labels"],
+        "sample_predictions": predictions,
         "source_networks": {domain: kt_models.source_network_info(config["source_profile"], domain=domain)
                             for domain in sources},
     }

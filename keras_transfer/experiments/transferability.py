@@ -50,6 +50,7 @@ import pathlib
 import numpy as np
 
 from keras_transfer import datasets
+from keras_transfer import parallel
 from keras_transfer import profiles
 from keras_transfer import progress
 from keras_transfer import reports
@@ -112,7 +113,7 @@ PASTED_KEYS = ("image_size", "scale_range", "crop_range")  # only for dataset="p
 
 
 @base.recipe(NAME)
-def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides):
+def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, workers=1, **overrides):
     """Trains base A and base B, then BnB, AnB, BnB+ and AnB+ for every n, per seed; returns one row per network.
 
     Args:
@@ -122,6 +123,9 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
         output_dir: str, Path or None. Where `runs.jsonl`, the base networks' weights and `result.json` go
             (default `paths.results_dir("transferability", profile)`). Finished runs found there are not retrained.
         verbose: int. 0 is silent; 1 shows a progress bar over the networks to train; 2 also a line per network.
+        workers: int. How many networks train at once (`parallel.Workers`: Ray tasks, the base networks first,
+            then one task per run of the grid); 1 trains them here one after another. The rows are the same either
+            way, and each finished network is in the journal as soon as it returns.
         **overrides: settings of the profile to change, e.g. `epochs_b=20`, `n_values=(1, 7)`, `resume=False`.
 
     Returns:
@@ -163,7 +167,14 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
             if f"base{half.upper()}-seed{seed}" in finished and (weights[half, seed].exists() or not pending[seed])}
     total = len(weights) - len(kept) + sum(len(runs) for runs in pending.values())
 
-    with progress.bar(total, NAME, verbose=verbose if total else 0) as bar:  # nothing to train: no bar
+    base_weights = {}  # (half, seed) -> the base network's weights, for the runs of its seed
+    for (half, seed) in sorted(kept):
+        if pending[seed]:
+            network = _network(config, data, f"base{half}", seed)
+            network.load_weights(weights[half, seed])
+            base_weights[half, seed] = network.get_weights()
+    with progress.bar(total, NAME, verbose=verbose if total else 0) as bar, \
+            parallel.Workers(workers, verbose=verbose if total else 0) as pool:
         def record(entry):
             journal.append(entry)
             finished[entry["run_id"]] = {**entry, "resumed": False}
@@ -172,21 +183,21 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
             if verbose >= 2:
                 bar.write(f"{entry['run_id']}: test accuracy {entry['test_accuracy']:.4f}, {entry['epochs']} epochs")
 
-        for seed in config["seeds"]:
-            bases = {}
-            for half in "ab":
-                path = weights[half, seed]
-                if (half, seed) in kept:
-                    if pending[seed]:
-                        bases[half] = _network(config, data, f"base{half}", seed)
-                        bases[half].load_weights(path)
-                    continue
-                bases[half], entry = train_base(half, seed, data, config)
-                bases[half].save_weights(path.with_name(f"partial-{path.name}"))  # whole, or not there at all
-                path.with_name(f"partial-{path.name}").replace(path)
-                record(entry)
-            for family, n in pending[seed]:
-                record(train_transfer_run(family, n, seed, bases, data, config))
+        # the base networks first (each seed's two), then the grid's runs, which copy their layers
+        to_train = [(half, seed) for seed in config["seeds"] for half in "ab" if (half, seed) not in kept]
+        for index, (entry, trained) in pool.map(base_task, to_train, {"config": config, "data": data}):
+            half, seed = to_train[index]
+            network = _network(config, data, f"base{half}", seed)
+            network.set_weights(trained)
+            path = weights[half, seed]
+            network.save_weights(path.with_name(f"partial-{path.name}"))  # whole, or not there at all
+            path.with_name(f"partial-{path.name}").replace(path)
+            base_weights[half, seed] = trained
+            record(entry)
+        runs = [(family, n, seed) for seed in config["seeds"] for family, n in pending[seed]]
+        shared = {"config": config, "data": data, "bases": base_weights}
+        for _, entry in pool.map(transfer_task, runs, shared):
+            record(entry)
 
     rows, histories = [], {}
     for identifier in identifiers:
@@ -326,6 +337,24 @@ def _train(model, half, data, config, seed):
         min_epochs=config["min_epochs_b"] if half == "b" and config["patience_b"] is not None else 0,
     )
     return {**record, **clock.times()}
+
+
+def base_task(shared, task):
+    """One base network as a task of `parallel.Workers`: `task = (half, seed)`; returns `(record, weights)`."""
+    half, seed = task
+    model, entry = train_base(half, seed, shared["data"], shared["config"])
+    return entry, model.get_weights()
+
+
+def transfer_task(shared, task):
+    """One run of the grid as a task of `parallel.Workers`: `task = (family, n, seed)`, its seed's base networks
+    rebuilt from `shared["bases"][half, seed]` (their weights); returns the run's record."""
+    family, n, seed = task
+    config, data = shared["config"], shared["data"]
+    source = FAMILIES[family][0]
+    bases = {source: _network(config, data, f"base{source}", seed)}
+    bases[source].set_weights(shared["bases"][source, seed])
+    return train_transfer_run(family, n, seed, bases, data, config)
 
 
 def train_base(half, seed, data, config):

@@ -19,7 +19,9 @@ def pair_domains(source, target, batch_size=128, *, label_weights=(1.0, 0.0), tr
     the target accuracy as `val_label_accuracy`.
 
     With `training=True`, both sets are shuffled and repeated independently and zipped, `batch_size // 2` from
-    each per batch; an epoch is one pass over the larger set (`max(n_source, n_target) // (batch_size // 2)`
+    each per batch, interleaved (source, target, source, ...: on several devices each replica's slice is half
+    source, so its label loss is a mean over as many samples as on one device); an epoch is one pass over the
+    larger set (`max(n_source, n_target) // (batch_size // 2)`
     batches), the smaller set is recycled. With `training=False` (for `validation_data` and `evaluate`), every
     sample of both sets appears exactly once, the two sets interleaved evenly, batched by `batch_size`: the
     metrics are exact, and so is `val_label_loss` when both sets have the same size.
@@ -101,10 +103,13 @@ def pair_domains(source, target, batch_size=128, *, label_weights=(1.0, 0.0), tr
         stream = stream.shuffle(len(part[0]), seed=stream_seed, reshuffle_each_iteration=True).repeat()
         streams.append(stream.batch(half, drop_remainder=True))
 
-    def concatenate(source_batch, target_batch):
-        return tuple(tf.concat([s, t], axis=0) for s, t in zip(source_batch, target_batch))
+    def interleave(source_batch, target_batch):
+        # s, t, s, t, ...: every even slice of the batch is half source, so data-parallel replicas (each one slice,
+        # `keras_transfer.distribute`) average the label loss over the same number of source samples
+        return tuple(tf.reshape(tf.stack([s, t], axis=1), [-1, *s.shape[1:]])
+                     for s, t in zip(source_batch, target_batch))
 
-    dataset = tf.data.Dataset.zip(tuple(streams)).map(concatenate).map(to_fit_structure).take(steps)
+    dataset = tf.data.Dataset.zip(tuple(streams)).map(interleave).map(to_fit_structure).take(steps)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
