@@ -8,13 +8,14 @@ export PYTHONUNBUFFERED := 1
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export MPLBACKEND ?= Agg
 
-.PHONY: demo test unit unit-tf unit-jax test-keras-oldest notebooks-smoke browser notebooks site bench data install lab doctor gpu clean help
+.PHONY: demo test unit unit-tf unit-jax test-keras-oldest notebooks-smoke browser notebooks site bench bench-workers data install lab doctor gpu clean help
 
 help:
 	@echo "make demo   - set up, fetch offline data, run the flagship experiment (quick profile)"
 	@echo "make test   - the whole test suite: unit tests on TensorFlow and JAX, every notebook (smoke)"
 	@echo "make test-keras-oldest - the copyable core files on the oldest supported Keras (part of make test)"
 	@echo "make bench  - the benchmarks, one JSON line each"
+	@echo "make bench-workers - quick experiments over 2 Ray workers against one after another (SEEDS=0: one seed)"
 	@echo "make lab    - JupyterLab on notebooks/"
 	@echo "make site   - an HTML book of the executed notebooks in build/notebooks/PROFILE (after make notebooks)"
 	@echo "make doctor - check this machine for the notebooks: versions, data, caches, time estimates"
@@ -93,6 +94,11 @@ site: $(STAMP)
 
 bench: data
 	@$(PY) benchmarks/run_all.py
+
+# Independent networks over Ray workers against one after another (issue 28): quick transferability and models-1-4,
+# most of an hour on 2 cores; SEEDS=0 runs one seed of each. Not part of make bench.
+bench-workers: data
+	@$(PY) benchmarks/workers.py --workers $(or $(WORKERS),2) $(if $(SEEDS),--seeds $(SEEDS),)
 
 lab: data
 	$(VENV)/bin/jupyter lab notebooks/

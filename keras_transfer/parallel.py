@@ -130,7 +130,7 @@ class Workers:
             ray.init(address=self.address, runtime_env={"env_vars": environment}, **options)
         else:  # the local workers inherit it from the processes ray.init starts (faster than a runtime_env)
             with paths.environment(**environment):
-                ray.init(num_cpus=self.workers * self.threads, num_gpus=0, **options)
+                ray.init(num_cpus=self.workers * self.threads, **options)  # GPUs: as Ray finds them
         self._started = True
         if self.verbose:
             where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"

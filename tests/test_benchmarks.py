@@ -129,3 +129,13 @@ def test_benchmark_refuses_bad_arguments():
     )
     assert completed.returncode == 2
     assert "--repeats must be at least 1" in completed.stderr
+
+
+def test_the_workers_projection_deals_networks_longest_first_phase_by_phase():
+    import workers  # benchmarks/workers.py: not in make bench (most of an hour), its arithmetic tested here
+
+    assert workers.makespan([4, 3, 3, 2], 2) == 6  # 4+2 and 3+3
+    assert workers.makespan([5, 1, 1, 1], 4) == 5
+    # bases (two of 10 s) before the grid (four of 5 s): 2 workers 10 + 10 = 20 of 40 s, 4 workers 10 + 5
+    assert workers.projection([[10, 10], [5, 5, 5, 5]], 2) == pytest.approx(40 / 20)
+    assert workers.projection([[10, 10], [5, 5, 5, 5]], 4) == pytest.approx(40 / 15)

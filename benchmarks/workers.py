@@ -16,7 +16,8 @@ what does not split (data loading, Ray's start, scoring in the driver); its 2-wo
 ratio shows how much that is. On GPUs the networks are faster but the shares the same, while each worker has its
 own GPU.
 
-Run: .venv/bin/python benchmarks/bench_workers.py [--smoke] [--workers 2] [--seeds 0]
+Not part of `make bench` (the quick size takes most of an hour); run: `make bench-workers`, or
+.venv/bin/python benchmarks/workers.py [--smoke] [--workers 2] [--seeds 0]
 """
 
 import heapq
