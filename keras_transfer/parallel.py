@@ -11,9 +11,12 @@ gives the rows of a sequential run.
   unless a cluster is named: `RAY_ADDRESS=auto` (a `ray start --head` on this machine) or
   `RAY_ADDRESS=ray://host:10001`, or a `ray.init(...)` made before the run (a notebook's), which is then used as it
   is and left running.
-- **Resources per task.** On CPUs each task takes `threads` cores (default 1) and its TensorFlow, XLA and OpenMP
-  thread pools are capped at that, so `workers` tasks do not fight over the cores; where the cluster has GPUs, each
-  task takes one GPU.
+- **Resources per task.** Each task counts as one core for Ray's scheduling (so `workers` tasks run at once), or
+  one GPU where the cluster has GPUs. Its thread pools stay the size a sequential run's have here (TensorFlow's and
+  XLA's defaults), because their size changes the order of float sums: one thread per worker against two in a
+  sequential run gave other test accuracies in 28 of 29 networks of a quick grid (benchmarks/README.md). With
+  `threads=k` each task counts as k cores and its pools are capped at k (faster where cores are many, but the
+  numbers are those of a k-thread run).
 - **Failures.** A task whose worker dies (killed, out of memory, a lost node) is retried, up to `retries` times;
   results are recorded only when a task returns, so a retried task is recorded once. An exception raised by the
   experiment's own code is not retried: it stops the run, as it would sequentially.
@@ -21,7 +24,8 @@ gives the rows of a sequential run.
 
 The task function must be importable by the workers (a module-level function of an installed package, not a
 lambda or a notebook's function) and take `(shared, task)`: `shared` is put in Ray's object store once (the data,
-the base networks' weights) and `task` is one item of the list.
+the source networks) and `task` is one item of the list; a task that needs earlier tasks' results (a base
+network's weights) names them with `needs` and gets them as further arguments.
 
 Example:
 
@@ -68,24 +72,27 @@ def ray_available():
     return importlib.util.find_spec("ray") is not None
 
 
-def worker_environment(threads=1):
-    """The environment variables each Ray worker runs under: this process's Keras backend and keras-transfer
-    settings, and thread pools capped at `threads`."""
-    threads = str(check_workers(threads, "threads"))
+def worker_environment(threads=None):
+    """The environment variables each Ray worker runs under: this process's Keras backend, keras-transfer settings
+    and thread settings; with `threads`, thread pools capped at that many threads."""
     keep = {key: value for key, value in os.environ.items()
-            if key.startswith(("KT_", "KERAS_", "TF_CPP")) or key in ("XDG_CACHE_HOME", "MPLBACKEND")}
+            if key.startswith(("KT_", "KERAS_", "TF_", "XLA_", "OMP_")) or key in ("XDG_CACHE_HOME", "MPLBACKEND")}
     import keras  # noqa: PLC0415
 
-    environment = {**keep, "KERAS_BACKEND": keras.backend.backend(), "TF_NUM_INTRAOP_THREADS": threads,
-                   "TF_NUM_INTEROP_THREADS": threads, "OMP_NUM_THREADS": threads, "KT_PROGRESS": "off"}
+    environment = {**keep, "KERAS_BACKEND": keras.backend.backend(), "KT_PROGRESS": "off"}
+    if threads is None:  # Ray would set OMP_NUM_THREADS to the task's cores: keep this process's setting instead
+        environment.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
+        return environment
+    threads = str(check_workers(threads, "threads"))
+    environment.update(TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS=threads, OMP_NUM_THREADS=threads)
     if threads == "1":
         flags = os.environ.get("XLA_FLAGS", "")
         environment["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1".strip()
     return environment
 
 
-def _task(function, shared, task):
-    return function(shared, task)
+def _task(function, shared, task, *earlier):
+    return function(shared, task, *earlier)
 
 
 class Workers:
@@ -93,16 +100,18 @@ class Workers:
 
     Args:
         workers: int. How many tasks run at once; 1 runs them here, one after another.
-        threads: int. CPU cores (and thread-pool size) per task on CPU machines.
+        threads: int or None. None (default): each task counts as one core and keeps the default thread pools,
+            so its numbers are a sequential run's; k: each task counts as k cores, its pools capped at k.
         retries: int. How many times a task whose worker died is run again.
         address: str or None. A Ray cluster to use (`"auto"`, `"ray://host:10001"`); default `RAY_ADDRESS` if set,
             else a local instance started for this run.
         verbose: int. 0 silent; 1 says where the tasks run.
     """
 
-    def __init__(self, workers=1, *, threads=1, retries=3, address=None, verbose=1):
+    def __init__(self, workers=1, *, threads=None, retries=3, address=None, verbose=1):
         self.workers = check_workers(workers)
-        self.threads = check_workers(threads, "threads")
+        self.threads = None if threads is None else check_workers(threads, "threads")
+        self.cores = self.threads or 1  # per task, for Ray's scheduling
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise ValueError(f"`retries` must be a non-negative integer. Received: retries={retries!r}")
         self.retries = retries
@@ -130,11 +139,12 @@ class Workers:
             ray.init(address=self.address, runtime_env={"env_vars": environment}, **options)
         else:  # the local workers inherit it from the processes ray.init starts (faster than a runtime_env)
             with paths.environment(**environment):
-                ray.init(num_cpus=self.workers * self.threads, **options)  # GPUs: as Ray finds them
+                ray.init(num_cpus=self.workers * self.cores, **options)  # GPUs: as Ray finds them
         self._started = True
         if self.verbose:
             where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
-            print(f"{self.workers} workers on {where}, {self.threads} thread(s) each.", flush=True)
+            threads = "default thread pools" if self.threads is None else f"{self.threads} thread(s) each"
+            print(f"{self.workers} workers on {where}, {threads}.", flush=True)
         return self
 
     def __exit__(self, *exc_info):
@@ -145,25 +155,43 @@ class Workers:
             self._started = False
         return False
 
-    def map(self, function, tasks, shared=None):
-        """Yields `(index, function(shared, tasks[index]))` for every task: in order with one worker, else as each
-        finishes (at most `workers` at a time)."""
+    def map(self, function, tasks, shared=None, needs=None):
+        """Yields `(index, result)` for every task: in order with one worker, else as each finishes (at most
+        `workers` at a time).
+
+        `result` is `function(shared, tasks[index], *earlier)`, where `earlier` are the results of the tasks at the
+        indices `needs(tasks[index])` returns (default: none). A task waits for those, not for every task before it
+        (Yosinski's grid: a run copying base B starts as soon as base B is trained, while base A still trains);
+        they must come earlier in `tasks`. Results reach the workers through Ray's object store.
+        """
         tasks = list(tasks)
+        needed = [tuple(needs(task)) if needs else () for task in tasks]
+        for index, indices in enumerate(needed):
+            if any(not 0 <= earlier < index for earlier in indices):
+                raise ValueError(f"Task {index} ({tasks[index]!r}) needs tasks {indices}: they must come before it.")
         if not self.parallel:
+            results = {}
             for index, task in enumerate(tasks):
-                yield index, function(shared, task)
+                results[index] = function(shared, task, *(results[earlier] for earlier in needed[index]))
+                yield index, results[index]
             return
+        yield from self._map_over_ray(function, tasks, shared, needed)
+
+    def _map_over_ray(self, function, tasks, shared, needed):
         import ray  # noqa: PLC0415
 
-        resources = {"num_gpus": 1} if ray.cluster_resources().get("GPU") else {"num_cpus": self.threads}
+        resources = {"num_gpus": 1} if ray.cluster_resources().get("GPU") else {"num_cpus": self.cores}
         remote = ray.remote(max_retries=self.retries, retry_exceptions=False, **resources)(_task)
         shared_ref = ray.put(shared)
-        pending, waiting = {}, list(enumerate(tasks))
+        pending, waiting, finished = {}, list(range(len(tasks))), {}
         try:
             while waiting or pending:
-                while waiting and len(pending) < self.workers:
-                    index, task = waiting.pop(0)
-                    pending[remote.remote(function, shared_ref, task)] = index
+                for index in [index for index in waiting if all(earlier in finished for earlier in needed[index])]:
+                    if len(pending) >= self.workers:
+                        break
+                    waiting.remove(index)
+                    earlier = [finished[earlier] for earlier in needed[index]]  # already in the object store
+                    pending[remote.remote(function, shared_ref, tasks[index], *earlier)] = index
                 done, _ = ray.wait(list(pending), num_returns=1)
                 for reference in done:
                     index = pending.pop(reference)
@@ -171,6 +199,7 @@ class Workers:
                         result = ray.get(reference)
                     except ray.exceptions.RayTaskError as error:
                         raise error.as_instanceof_cause() from None
+                    finished[index] = reference
                     yield index, result
         finally:
             for reference in pending:

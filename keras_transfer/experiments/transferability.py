@@ -183,20 +183,26 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, workers=1, *
             if verbose >= 2:
                 bar.write(f"{entry['run_id']}: test accuracy {entry['test_accuracy']:.4f}, {entry['epochs']} epochs")
 
-        # the base networks first (each seed's two), then the grid's runs, which copy their layers
-        to_train = [(half, seed) for seed in config["seeds"] for half in "ab" if (half, seed) not in kept]
-        for index, (entry, trained) in pool.map(base_task, to_train, {"config": config, "data": data}):
-            half, seed = to_train[index]
+        # the base networks first (each seed's two), then the grid's runs, each as soon as the base it copies is
+        tasks = [("base", half, seed) for seed in config["seeds"] for half in "ab" if (half, seed) not in kept]
+        position = {(half, seed): index for index, (_, half, seed) in enumerate(tasks)}
+        tasks += [("run", family, n, seed) for seed in config["seeds"] for family, n in pending[seed]]
+
+        def needs(task):  # a run needs its source base's task, unless that base was resumed from disk
+            base_key = (FAMILIES[task[1]][0], task[3]) if task[0] == "run" else None
+            return [position[base_key]] if base_key in position else []
+
+        shared = {"config": config, "data": data, "bases": base_weights}
+        for index, outcome in pool.map(grid_task, tasks, shared, needs=needs):
+            if tasks[index][0] == "run":
+                record(outcome)
+                continue
+            (_, half, seed), (entry, trained) = tasks[index], outcome
             network = _network(config, data, f"base{half}", seed)
             network.set_weights(trained)
             path = weights[half, seed]
             network.save_weights(path.with_name(f"partial-{path.name}"))  # whole, or not there at all
             path.with_name(f"partial-{path.name}").replace(path)
-            base_weights[half, seed] = trained
-            record(entry)
-        runs = [(family, n, seed) for seed in config["seeds"] for family, n in pending[seed]]
-        shared = {"config": config, "data": data, "bases": base_weights}
-        for _, entry in pool.map(transfer_task, runs, shared):
             record(entry)
 
     rows, histories = [], {}
@@ -339,21 +345,21 @@ def _train(model, half, data, config, seed):
     return {**record, **clock.times()}
 
 
-def base_task(shared, task):
-    """One base network as a task of `parallel.Workers`: `task = (half, seed)`; returns `(record, weights)`."""
-    half, seed = task
-    model, entry = train_base(half, seed, shared["data"], shared["config"])
-    return entry, model.get_weights()
+def grid_task(shared, task, *earlier):
+    """One network of the grid as a task of `parallel.Workers`.
 
-
-def transfer_task(shared, task):
-    """One run of the grid as a task of `parallel.Workers`: `task = (family, n, seed)`, its seed's base networks
-    rebuilt from `shared["bases"][half, seed]` (their weights); returns the run's record."""
-    family, n, seed = task
+    `("base", half, seed)` trains base A or B and returns `(record, weights)`; `("run", family, n, seed)` trains one
+    run on B, its source base rebuilt from the weights `earlier` holds (the base's task, trained in this run) or
+    from `shared["bases"][half, seed]` (a base resumed from disk), and returns the run's record.
+    """
     config, data = shared["config"], shared["data"]
+    if task[0] == "base":
+        model, entry = train_base(task[1], task[2], data, config)
+        return entry, model.get_weights()
+    _, family, n, seed = task
     source = FAMILIES[family][0]
     bases = {source: _network(config, data, f"base{source}", seed)}
-    bases[source].set_weights(shared["bases"][source, seed])
+    bases[source].set_weights(earlier[0][1] if earlier else shared["bases"][source, seed])
     return train_transfer_run(family, n, seed, bases, data, config)
 
 
