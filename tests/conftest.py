@@ -34,13 +34,33 @@ def _fresh_keras_state():
     yield
 
 
+@pytest.fixture(scope="session")
+def _trained_models(tmp_path_factory):
+    """One folder of trained source networks for the whole run (shared by the pytest-xdist workers): the package
+    writes each under a temporary name and renames it, and keys it by its settings, so sharing is safe."""
+    root = tmp_path_factory.getbasetemp()
+    root = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+    path = root / "shared-trained-models"
+    path.mkdir(exist_ok=True)
+    return path
+
+
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    """A private KT_DATA_DIR so a test never reads or writes the user's cache."""
+def fresh_data_dir(tmp_path, monkeypatch):
+    """A private, empty KT_DATA_DIR: a test never reads or writes the user's cache, and starts with nothing."""
     path = tmp_path / "kt-data"
     monkeypatch.setenv("KT_DATA_DIR", str(path))
     monkeypatch.delenv("KT_MIRROR", raising=False)
     return path
+
+
+@pytest.fixture
+def data_dir(fresh_data_dir, _trained_models):
+    """A private KT_DATA_DIR whose `models/` (the trained smoke source networks) is shared by the tests of the run,
+    so each network trains once per run, not once per test (about 7 CPU-seconds each)."""
+    fresh_data_dir.mkdir(parents=True, exist_ok=True)
+    (fresh_data_dir / "models").symlink_to(_trained_models, target_is_directory=True)
+    return fresh_data_dir
 
 
 def mirrored_strategy(devices=("/cpu:0", "/cpu:1")):

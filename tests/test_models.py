@@ -290,7 +290,8 @@ def test_to_source_input():
         models.to_source_input(np.zeros((3, 32, 32)))
 
 
-def test_pretrained_source_network_is_trained_once_and_cached(data_dir, monkeypatch, capsys):
+def test_pretrained_source_network_is_trained_once_and_cached(fresh_data_dir, monkeypatch, capsys):
+    data_dir = fresh_data_dir
     monkeypatch.setenv("KT_PROGRESS", "text")
     model = models.pretrained_source_network("smoke", verbose=1)
     # one progress bar over the epochs, closed with the test accuracy; no Keras epoch lines
