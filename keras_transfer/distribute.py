@@ -146,6 +146,15 @@ def describe(batch_size, devices=None):
     )
 
 
+def announce(batch_size, verbose=1):
+    """`devices()`, and with more than one (and `verbose`) a line saying how `batch_size` is split over them: what
+    an experiment calls before it trains, so a run says where its batches go."""
+    count = devices()
+    if count > 1 and verbose:
+        print(f"Data-parallel: {describe(batch_size, count)}.")
+    return count
+
+
 def _from_environment():
     return _check_count(_parse(os.environ.get(ENVIRONMENT_VARIABLE)), source=ENVIRONMENT_VARIABLE)
 

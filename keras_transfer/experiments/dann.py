@@ -137,9 +137,7 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, **overrides)
     validation = (data["source_validation"], data["target_validation"]) if config["validation_size"] else None
 
     rows, histories, features = [], {}, {}
-    devices = distribute.devices()
-    if devices > 1 and verbose:
-        print(f"Data-parallel: {distribute.describe(config['batch_size'])}.")
+    devices = distribute.announce(config["batch_size"], verbose)
     bar = progress.bar(len(seeds) * len(config["models"]), f"DANN ({profile})", verbose=verbose)
     for seed in seeds:
         for model_name in config["models"]:

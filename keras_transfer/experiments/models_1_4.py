@@ -489,7 +489,7 @@ def _seed_data(config, seed):
 def train_cell(shared, cell):
     """Trains and tests one network of `run`'s grid: `cell = (seed, domain, labels_per_class, name)`.
 
-    `shared` holds the run's `config`, its `sources` (domain -> source network), `profile` and `verbose`. Runs
+    `shared` holds the run's `config`, its `sources` (domain -> source network) and `verbose`. Runs
     here or in a Ray worker (`parallel.Workers`); returns `{"row", "history", "predictions", "labels"}`.
     """
     config, sources, verbose = shared["config"], shared["sources"], shared["verbose"]
@@ -550,12 +550,10 @@ def run(profile="quick", *, seeds=None, output_dir=None, verbose=1, workers=1, *
         arms.append((config["compare_domain"], config["compare_labels_per_class"], config["compare_models"]))
     sources = {domain: kt_models.pretrained_source_network(config["source_profile"], domain=domain, verbose=verbose)
                for domain, _, _ in arms if config["backbone"] == "source"}
-    devices = distribute.devices()
-    if devices > 1 and verbose:
-        print(f"Data-parallel: {distribute.describe(config['batch_size'])}.")
+    devices = distribute.announce(config["batch_size"], verbose)
     cells = [(seed, domain, int(per_class), name) for seed in seeds for domain, budgets, names in arms
              for per_class in budgets for name in names]
-    shared = {"config": config, "sources": sources, "profile": profile, "verbose": verbose}
+    shared = {"config": config, "sources": sources, "verbose": verbose}
     outcomes = [None] * len(cells)
     with progress.bar(len(cells), f"Models 1-4 ({profile})", verbose=verbose) as bar, \
             parallel.Workers(workers, verbose=verbose) as pool:
